@@ -1,0 +1,32 @@
+# valkit — two commands matter: `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DATA := datasets/phantom/demo
+
+.PHONY: demo test venv clean-demo bench
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch + torchvision first, at the versions that lie on this machine's disk
+	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/valkit synth $(DEMO_DATA) --n-images 600 --seed 20261122 --if-absent \
+		--manifest datasets/manifests/demo.csv
+	$(BIN)/valkit run protocols/demo.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/stats_bench.py
+
+clean-demo:
+	rm -rf runs/demo
