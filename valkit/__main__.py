@@ -1,0 +1,3 @@
+from valkit.cli import entry
+
+entry()

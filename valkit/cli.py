@@ -1,0 +1,71 @@
+"""valkit's command line. ``main(argv) -> int`` so tests call it directly.
+
+Each subcommand lives in its own module under :mod:`valkit.commands` and exposes
+``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
+Command modules import heavy dependencies (torch, pydicom, weasyprint) inside their
+functions so that ``valkit --help`` stays fast.
+
+This is the one place that maps exceptions to exit codes:
+0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import traceback
+
+from valkit import __version__
+from valkit.errors import ValkitError
+
+EXIT_OK = 0
+EXIT_CRITERIA_FAILED = 1
+EXIT_INVALID_INPUT = 2
+EXIT_INTERNAL_ERROR = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="valkit",
+        description="Turn a medical-imaging AI model and DICOM studies into regulatory evidence.",
+    )
+    parser.add_argument("--version", action="version", version=f"valkit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import valkit.commands as commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"valkit.commands.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_INVALID_INPUT
+    try:
+        return int(args.func(args))
+    except ValkitError as exc:
+        print(f"valkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("valkit: interrupted; a rerun of the same command resumes where it stopped.", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - the one place that turns a bug into exit code 3
+        traceback.print_exc()
+        print(
+            "valkit: internal error (a bug in valkit, not in your input). "
+            "Please report it with the traceback above.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL_ERROR
+
+
+def entry() -> None:
+    sys.exit(main())

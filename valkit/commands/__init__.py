@@ -1,0 +1,1 @@
+"""One module per `valkit` subcommand; each exposes ``register(subparsers)``."""
