@@ -1,0 +1,295 @@
+"""Manifests: one row per image, built from DICOM headers, validated on load.
+
+``build_manifest`` walks a folder, reads each file's DICOM header (pixel data is read
+as bytes to check it is complete, never decoded), joins an optional labels file and
+writes a CSV. Files that are not DICOM, are truncated or unreadable go to an errors
+file with the reason; the build finishes and says how many were skipped.
+
+``load_manifest`` checks a manifest before any work starts and reports every bad row.
+Paths in a manifest are relative to the manifest file's folder.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from valkit.errors import InputError
+
+CORE_COLUMNS = (
+    "case_id", "patient_id", "study_uid", "path", "sha256", "label",
+    "site", "manufacturer", "model", "sex", "age",
+)
+# Acquisition columns read from the header for the test-data table (Table 1).
+HEADER_COLUMNS = (
+    "sop_instance_uid", "modality", "photometric", "transfer_syntax", "rows", "columns",
+    "bits_stored", "pixel_spacing_mm", "kvp", "software_versions",
+)
+SIDECAR_SUFFIXES = {".csv", ".json", ".txt", ".md", ".yaml", ".yml", ".png", ".jpg", ".html", ".pdf"}
+LABEL_JOIN_KEYS = ("sop_instance_uid", "path")
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    out: Path
+    errors_path: Path
+    n_files: int
+    n_rows: int
+    n_skipped: int
+    n_sidecar_ignored: int
+    n_unlabelled: int
+    label_rows_without_image: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest. ``table`` has absolute paths in ``abs_path``."""
+
+    path: Path
+    sha256: str
+    table: pd.DataFrame
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def pseudonymise(kind: str, value: str) -> str:
+    """Stable pseudonym for an identifier (one-way; the same input gives the same id)."""
+    return f"{kind}-{hashlib.sha256(value.encode()).hexdigest()[:12]}"
+
+
+def parse_age(value: object) -> float | None:
+    """DICOM Age String ('045Y', '006M', '010W', '003D') → years; None when absent/invalid."""
+    s = str(value or "").strip().upper()
+    if len(s) != 4 or not s[:3].isdigit() or s[3] not in "DWMY":
+        return None
+    n = int(s[:3])
+    return round(n / {"D": 365.25, "W": 52.1775, "M": 12.0, "Y": 1.0}[s[3]], 2)
+
+
+def read_header(path: Path) -> dict:
+    """Header fields of one DICOM file; raises ValueError with the reason when unusable.
+
+    The pixel data is read as bytes (not decoded) to catch truncated files.
+    """
+    import pydicom
+    from pydicom.encaps import generate_frames
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = pydicom.dcmread(path)
+    except InvalidDicomError:
+        raise ValueError("not a DICOM file (no 'DICM' preamble); remove it or convert it to DICOM") from None
+    except Exception as exc:  # pydicom raises many kinds on corrupt input
+        raise ValueError(f"unreadable DICOM: {type(exc).__name__}: {exc}") from None
+    if any("End of file" in str(w.message) for w in caught) or "PixelData" not in ds:
+        raise ValueError("truncated or no pixel data (PixelData missing or cut short); re-export the image")
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    if rows == 0 or cols == 0:
+        raise ValueError("Rows/Columns missing or zero; not an image object")
+    tsyntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if tsyntax is not None and tsyntax.is_encapsulated:
+        try:
+            got = sum(1 for _ in generate_frames(ds.PixelData, number_of_frames=frames))
+        except Exception as exc:
+            raise ValueError(f"compressed pixel data is damaged: {exc}") from None
+        if got != frames:
+            raise ValueError(f"compressed pixel data has {got} frames, header says {frames}")
+    else:
+        expected = rows * cols * frames * int(ds.get("SamplesPerPixel", 1)) * int(ds.get("BitsAllocated", 16)) // 8
+        if len(ds.PixelData) < expected:
+            raise ValueError(f"truncated pixel data: {len(ds.PixelData)} bytes, expected {expected}")
+    spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+    sex = str(ds.get("PatientSex", "") or "").strip().upper()
+    return {
+        "patient_key": str(ds.get("PatientID", "") or ""),
+        "study_uid": str(ds.get("StudyInstanceUID", "") or ""),
+        "sop_instance_uid": str(ds.get("SOPInstanceUID", "") or ""),
+        "institution": str(ds.get("InstitutionName", "") or ""),
+        "manufacturer": str(ds.get("Manufacturer", "") or ""),
+        "model": str(ds.get("ManufacturerModelName", "") or ""),
+        "sex": sex if sex in ("M", "F", "O") else "",
+        "age": parse_age(ds.get("PatientAge")),
+        "modality": str(ds.get("Modality", "") or ""),
+        "photometric": str(ds.get("PhotometricInterpretation", "") or ""),
+        "transfer_syntax": str(tsyntax.name) if tsyntax is not None else "",
+        "rows": rows,
+        "columns": cols,
+        "bits_stored": int(ds.get("BitsStored", 0) or 0),
+        "pixel_spacing_mm": float(spacing[0]) if spacing else None,
+        "kvp": float(ds.KVP) if ds.get("KVP") not in (None, "") else None,
+        "software_versions": str(ds.get("SoftwareVersions", "") or ""),
+    }
+
+
+def _read_labels(labels: Path) -> tuple[pd.DataFrame, str]:
+    if not labels.is_file():
+        raise InputError(f"{labels}: labels file not found. Pass --labels with a CSV path, or omit it.")
+    df = pd.read_csv(labels, dtype=str, keep_default_na=False)
+    key = next((k for k in LABEL_JOIN_KEYS if k in df.columns), None)
+    if key is None:
+        raise InputError(
+            f"{labels}: no join column. The labels file needs one of {', '.join(LABEL_JOIN_KEYS)} "
+            f"to match rows to DICOM files; found columns: {', '.join(df.columns)}."
+        )
+    if "label" not in df.columns:
+        raise InputError(f"{labels}: no 'label' column (1 = finding present, 0 = absent).")
+    dup = df[key][df[key].duplicated()].unique()
+    if len(dup):
+        raise InputError(f"{labels}: {len(dup)} duplicated {key} value(s), e.g. {dup[0]}; each image needs one row.")
+    return df, key
+
+
+def build_manifest(dicom_dir: str | Path, *, out: str | Path, labels: str | Path | None = None) -> BuildSummary:
+    """Scan ``dicom_dir`` recursively and write a manifest CSV (plus ``<out>.errors.csv``)."""
+    dicom_dir, out = Path(dicom_dir), Path(out)
+    if not dicom_dir.is_dir():
+        raise InputError(f"{dicom_dir}: not a folder. Give the folder that holds the DICOM files.")
+    label_df, key = _read_labels(Path(labels)) if labels is not None else (None, None)
+    label_rows = {} if label_df is None else {r[key]: r for r in label_df.to_dict("records")}
+    labels_dir = Path(labels).resolve().parent if labels is not None else None
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    errors_path = out.with_name(out.stem + ".errors.csv")
+    files = sorted(p for p in dicom_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    rows, errors, n_sidecar, used_labels = [], [], 0, set()
+    for p in files:
+        if p.suffix.lower() in SIDECAR_SUFFIXES:
+            n_sidecar += 1
+            continue
+        try:
+            h = read_header(p)
+        except ValueError as exc:
+            errors.append({"path": _rel(p, out.parent), "reason": str(exc)})
+            continue
+        lab = None
+        if label_df is not None:
+            k = h["sop_instance_uid"] if key == "sop_instance_uid" else _rel(p, labels_dir)
+            lab = label_rows.get(k)
+            if lab is not None:
+                used_labels.add(k)
+        rows.append(_manifest_row(p, h, lab, out.parent))
+    columns = list(CORE_COLUMNS) + list(HEADER_COLUMNS)
+    extra = [c for c in (label_df.columns if label_df is not None else []) if c not in columns and c not in
+             ("patient_pseudo_id", "relative_path")]
+    df = pd.DataFrame(rows, columns=columns + extra)
+    dup = df["case_id"][df["case_id"].duplicated()]
+    if len(dup):
+        raise InputError(f"{dicom_dir}: {len(dup)} images share a case id (e.g. {dup.iloc[0]}): duplicated SOPInstanceUID?")
+    df.to_csv(out, index=False)
+    with open(errors_path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["path", "reason"])
+        w.writeheader()
+        w.writerows(errors)
+    return BuildSummary(
+        out=out, errors_path=errors_path, n_files=len(files) - n_sidecar, n_rows=len(df),
+        n_skipped=len(errors), n_sidecar_ignored=n_sidecar,
+        n_unlabelled=int((df["label"].astype(str) == "").sum()) if label_df is not None else len(df),
+        label_rows_without_image=len(label_rows) - len(used_labels),
+    )
+
+
+def _rel(p: Path, base: Path | None) -> str:
+    if base is None:
+        return str(p)
+    return Path(os.path.relpath(p.resolve(), base.resolve())).as_posix()
+
+
+def _manifest_row(p: Path, h: dict, lab: dict | None, base: Path) -> dict:
+    lab = dict(lab or {})
+    case_id = lab.pop("case_id", "") or pseudonymise("I", h["sop_instance_uid"] or str(p))
+    patient = lab.pop("patient_pseudo_id", "") or pseudonymise("P", h["patient_key"] or case_id)
+    row = {
+        "case_id": case_id,
+        "patient_id": patient,
+        "study_uid": h["study_uid"],
+        "path": _rel(p, base),
+        "sha256": sha256_file(p),
+        "label": lab.pop("label", ""),
+        "site": lab.pop("site", "") or h["institution"],
+        "manufacturer": h["manufacturer"],
+        "model": h["model"],
+        "sex": h["sex"],
+        "age": h["age"],
+    }
+    row.update({k: h[k] for k in HEADER_COLUMNS})
+    lab.pop("sop_instance_uid", None)
+    lab.pop("path", None)
+    row.update(lab)
+    return row
+
+
+def load_manifest(
+    path: str | Path,
+    *,
+    required_columns: tuple[str, ...] = (),
+    label_column: str | None = "label",
+    site: str | None = None,
+    check_files: bool = True,
+) -> Manifest:
+    """Read and validate a manifest; raise InputError listing every bad row.
+
+    Fatal (nothing runs): missing core or protocol-named columns, duplicate case ids,
+    labels outside {0, 1}, missing labels when ``label_column`` is required.
+    Not fatal: image files that are missing are kept and noted; the runner records each
+    as a failed prediction so every manifest row is accounted for.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: manifest not found. Build it with `valkit manifest build`.")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable CSV: {exc}") from None
+    problems: list[str] = []
+    needed = [c for c in ("case_id", "path") if c not in df.columns]
+    needed += [c for c in required_columns if c not in df.columns and c not in needed]
+    if label_column and label_column not in df.columns:
+        needed.append(label_column)
+    if needed:
+        raise InputError(
+            f"{path}: missing column(s): {', '.join(needed)}. Found: {', '.join(df.columns)}. "
+            "Columns named in the protocol (reference standard, subgroups) must exist in the manifest."
+        )
+    for i in df.index[df["case_id"].duplicated(keep=False)]:
+        problems.append(f"row {i + 2}: case_id '{df.at[i, 'case_id']}' is duplicated; case ids must be unique")
+    for i in df.index[df["case_id"].str.strip() == ""]:
+        problems.append(f"row {i + 2}: empty case_id")
+    if label_column:
+        bad = ~df[label_column].isin(["0", "1"])
+        for i in df.index[bad]:
+            v = df.at[i, label_column]
+            what = "missing" if v == "" else f"'{v}' is not 0 or 1"
+            problems.append(f"row {i + 2} (case {df.at[i, 'case_id']}): {label_column} {what}")
+    if site is not None:
+        if "site" not in df.columns:
+            df["site"] = site
+        clash = (df["site"] != "") & (df["site"] != site)
+        for i in df.index[clash]:
+            problems.append(f"row {i + 2}: site '{df.at[i, 'site']}' differs from the protocol's site '{site}'")
+        df.loc[df["site"] == "", "site"] = site
+    if problems:
+        shown = problems[:50] + ([f"... and {len(problems) - 50} more"] if len(problems) > 50 else [])
+        raise InputError(f"{path}: {len(problems)} bad row(s) in the manifest:", problems=shown)
+    base = path.resolve().parent
+    df["abs_path"] = [str(Path(p) if Path(p).is_absolute() else (base / p).resolve()) for p in df["path"]]
+    notes = []
+    if check_files:
+        missing = [cid for cid, p in zip(df["case_id"], df["abs_path"]) if not os.path.exists(p)]
+        if missing:
+            notes.append(f"{len(missing)} image file(s) not found (e.g. case {missing[0]}); they are recorded as failures")
+    return Manifest(path=path.resolve(), sha256=sha256_file(path), table=df, notes=tuple(notes))

@@ -1,0 +1,365 @@
+"""The study protocol: a YAML file parsed into frozen pydantic models.
+
+A protocol is data only: it is read with ``yaml.safe_load`` semantics, every key is
+checked (unknown keys are errors, with a "did you mean"), and nothing in it is ever
+executed. ``load_protocol`` reports every problem at once, each with the file, the
+line and the key path.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from valkit.errors import InputError
+
+METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc")
+PROPORTION_CI_METHODS = ("wilson", "clopper_pearson", "jeffreys", "agresti_coull")
+AUC_CI_METHODS = ("delong", "bootstrap", "clustered")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FDATarget(_Strict):
+    submission_type: Literal["510(k)", "De Novo", "PMA"] = "510(k)"
+    product_code: str | None = None
+    regulation_number: str | None = Field(None, description="e.g. 21 CFR 892.2090")
+
+
+class CDSCOTarget(_Strict):
+    device_class: Literal["A", "B", "C", "D"] = "B"
+    application: str | None = Field(None, description="e.g. MD-7 / MD-9 import licence")
+
+
+class Regulatory(_Strict):
+    targets: list[Literal["FDA", "CDSCO"]] = Field(min_length=1)
+    document_id: str = Field(min_length=1, description="Printed in every page footer.")
+    revision: str = Field(min_length=1)
+    fda: FDATarget | None = None
+    cdsco: CDSCOTarget | None = None
+
+
+class ModelRef(_Strict):
+    card: Path = Field(description="Path to models/<id>/model.yaml, relative to the protocol file.")
+
+
+class ExternalPredictions(_Strict):
+    """Scores from a vendor model that cannot run inside valkit."""
+
+    path: Path
+    case_id_column: str = "case_id"
+    score_column: str = "score"
+    model_name: str
+    model_version: str
+    threshold: float | None = Field(None, ge=0, le=1)
+
+
+class Dataset(_Strict):
+    manifest: Path
+    site: str | None = Field(None, description="Site label for every row; overrides an empty site column.")
+
+
+class ReferenceStandard(_Strict):
+    column: str = "label"
+    description: str = Field(min_length=1)
+    is_true_reference_standard: bool = Field(
+        True, description="False: the report says positive/negative percent agreement (PPA/NPA)."
+    )
+
+
+class OperatingPoint(_Strict):
+    source: Literal["model_card", "fixed", "choose_on_test_data"] = "model_card"
+    threshold: float | None = Field(None, ge=0, le=1)
+    rule: Literal["youden", "sensitivity", "specificity"] = "youden"
+    target: float | None = Field(None, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _threshold_when_fixed(self) -> "OperatingPoint":
+        if self.source == "fixed" and self.threshold is None:
+            raise ValueError("source 'fixed' needs a threshold, e.g. threshold: 0.5")
+        if self.source != "fixed" and self.threshold is not None:
+            raise ValueError(f"threshold is only used with source 'fixed' (source is '{self.source}')")
+        return self
+
+
+class Endpoint(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    metric: Literal["sensitivity", "specificity", "ppv", "npv", "accuracy", "auc"]
+    ci: str | None = Field(None, description="CI method; default wilson for proportions, delong for AUC.")
+    confidence_level: float = Field(0.95, gt=0.5, lt=1)
+    goal: float | None = Field(None, gt=0, lt=1, description="PASS when the CI lower bound >= goal.")
+    primary: bool = True
+
+    @field_validator("ci")
+    @classmethod
+    def _ci_fits_metric(cls, ci: str | None, info: ValidationInfo) -> str | None:
+        metric = info.data.get("metric")
+        valid = AUC_CI_METHODS if metric == "auc" else PROPORTION_CI_METHODS
+        if metric is None:  # metric itself invalid: accept any known method
+            valid = PROPORTION_CI_METHODS + AUC_CI_METHODS
+        if ci is not None and ci not in valid:
+            raise ValueError(
+                f"unknown CI method '{ci}' for {metric or 'this metric'}.{_did_you_mean(ci, valid)}"
+                f" Valid: {', '.join(valid)}."
+            )
+        return ci
+
+    @property
+    def ci_method(self) -> str:
+        return self.ci or ("delong" if self.metric == "auc" else "wilson")
+
+
+class Subgroups(_Strict):
+    columns: list[str] = Field(default_factory=list)
+    age_bands: list[float] = Field(default_factory=lambda: [0, 40, 60, 80, 130])
+    intersections: list[list[str]] = Field(default_factory=list)
+    min_positives: int = Field(5, ge=1)
+    min_negatives: int = Field(5, ge=1)
+    prespecified: bool = True
+
+    @field_validator("age_bands")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if len(v) < 2 or any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError("age_bands must be at least two strictly increasing edges, e.g. [0, 40, 60, 130]")
+        return v
+
+
+class Analysis(_Strict):
+    seed: int = 20240101
+    bootstrap_resamples: int = Field(2000, ge=100, le=100_000)
+    cluster_column: str = "patient_id"
+
+
+class Inference(_Strict):
+    batch_size: int = Field(16, ge=1, le=4096)
+    num_workers: int = Field(2, ge=0, le=64)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class ReportOptions(_Strict):
+    formats: list[Literal["pdf", "html"]] = Field(default_factory=lambda: ["pdf", "html"])
+    sponsor: str | None = None
+    device_name: str | None = None
+    authors: list[str] = Field(default_factory=list)
+
+
+class Protocol(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Run directory name: runs/<id>/")
+    version: str
+    title: str
+    intended_use: str
+    regulatory: Regulatory
+    model: ModelRef | None = None
+    predictions: ExternalPredictions | None = None
+    datasets: list[Dataset] = Field(min_length=1)
+    reference_standard: ReferenceStandard
+    operating_point: OperatingPoint = OperatingPoint()
+    endpoints: list[Endpoint] = Field(min_length=1)
+    subgroups: Subgroups = Subgroups()
+    analysis: Analysis = Analysis()
+    inference: Inference = Inference()
+    report: ReportOptions = ReportOptions()
+
+    @model_validator(mode="after")
+    def _model_xor_predictions(self) -> "Protocol":
+        if (self.model is None) == (self.predictions is None):
+            raise ValueError("give exactly one of 'model' (a model card) or 'predictions' (an external file)")
+        if self.predictions is not None and self.operating_point.source == "model_card":
+            if self.predictions.threshold is None:
+                raise ValueError(
+                    "external predictions have no model card: set predictions.threshold, "
+                    "or operating_point.source: fixed with a threshold"
+                )
+        ids = [e.id for e in self.endpoints]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"endpoint ids must be unique; repeated: {', '.join(dup)}")
+        return self
+
+
+class LoadedProtocol(BaseModel):
+    """A validated protocol with where it came from and its digest."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    protocol: Protocol
+    path: Path
+    sha256: str
+
+    def resolve(self, p: Path) -> Path:
+        """Paths in a protocol are relative to the protocol file."""
+        return p if p.is_absolute() else (self.path.parent / p).resolve()
+
+
+def _did_you_mean(word: str, options: Any) -> str:
+    match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" Did you mean '{match[0]}'?" if match else ""
+
+
+def _line_index(text: str) -> dict[tuple, int]:
+    """Map key paths (tuples of keys / list indices) to 1-based line numbers."""
+    index: dict[tuple, int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return index
+
+    def walk(node: Any, path: tuple) -> None:
+        index[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                k = key.value
+                index[path + (k,)] = key.start_mark.line + 1
+                walk(value, path + (k,))
+                index[path + (k,)] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, path + (i,))
+
+    if root is not None:
+        walk(root, ())
+    return index
+
+
+def _format_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Field names of the model that owns the last key of ``loc`` (for 'did you mean')."""
+    model: Any = Protocol
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        nxt = None
+        for c in candidates:
+            for inner in [c, *getattr(c, "__args__", ())]:
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    nxt = inner
+        if nxt is None:
+            return []
+        model = nxt
+    return list(getattr(model, "model_fields", {}))
+
+
+def _describe(err: dict) -> str:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    typ = err["type"]
+    if typ == "extra_forbidden":
+        key = loc[-1]
+        fields = _fields_at(loc)
+        return f"unknown key '{key}'.{_did_you_mean(key, fields)} Valid keys here: {', '.join(fields)}."
+    if typ == "literal_error":
+        expected = [s.strip().strip("'") for s in err["ctx"]["expected"].replace(" or ", ", ").split(",")]
+        return (
+            f"unknown value '{err['input']}'.{_did_you_mean(err['input'], expected)}"
+            f" Valid: {', '.join(expected)}."
+        )
+    if typ == "missing":
+        return "required key is missing."
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if "input" in err and typ not in ("value_error",) and not isinstance(err["input"], (dict, list)):
+        msg += f" (found {err['input']!r})"
+    return msg
+
+
+def protocol_problems(data: Any, *, source: str, text: str = "") -> list[str]:
+    """Validate parsed YAML ``data``; return every problem as 'file:line: key.path: message'."""
+    if not isinstance(data, dict):
+        return [f"{source}: the protocol must be a YAML mapping of keys (id, version, title, ...)."]
+    lines = _line_index(text)
+    try:
+        Protocol.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            line = None
+            for k in range(len(loc), -1, -1):
+                if loc[:k] in lines:
+                    line = lines[loc[:k]]
+                    break
+            where = f"{source}:{line}" if line else source
+            problems.append(f"{where}: {_format_loc(loc)}: {_describe(err)}")
+        return problems
+    return []
+
+
+def load_protocol(path: str | Path, *, check_paths: bool = True) -> LoadedProtocol:
+    """Read, validate and hash a protocol file. Raises InputError listing every problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: protocol file not found. Check the path (protocols live in protocols/).")
+    raw = path.read_bytes()
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise InputError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    problems = protocol_problems(data, source=str(path), text=text)
+    if problems:
+        raise InputError(f"{path}: {len(problems)} problem(s) in the protocol:", problems=problems)
+    loaded = LoadedProtocol(
+        protocol=Protocol.model_validate(data), path=path.resolve(), sha256=hashlib.sha256(raw).hexdigest()
+    )
+    if check_paths:
+        missing = _missing_paths(loaded, text, source=str(path))
+        if missing:
+            raise InputError(f"{path}: {len(missing)} path(s) in the protocol do not exist:", problems=missing)
+    return loaded
+
+
+def _missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[str]:
+    lines = _line_index(text)
+    p = loaded.protocol
+    checks: list[tuple[tuple, Path]] = [(("datasets", i, "manifest"), d.manifest) for i, d in enumerate(p.datasets)]
+    if p.model is not None:
+        checks.append((("model", "card"), p.model.card))
+    if p.predictions is not None:
+        checks.append((("predictions", "path"), p.predictions.path))
+    out = []
+    for loc, rel in checks:
+        resolved = loaded.resolve(rel)
+        if not resolved.exists():
+            line = lines.get(loc)
+            where = f"{source}:{line}" if line else source
+            hint = ""
+            if loc[0] == "datasets":
+                hint = " Build it with `valkit manifest build DICOM_DIR --labels LABELS.csv --out PATH`."
+            out.append(f"{where}: {_format_loc(loc)}: file not found: {rel} (resolved to {resolved}).{hint}")
+    return out
+
+
+def protocol_json_schema() -> dict:
+    """JSON Schema of the protocol format, for editor autocompletion."""
+    schema = Protocol.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "valkit protocol"
+    return schema
