@@ -1,0 +1,141 @@
+"""Protocol parsing: every problem reported at once, with file:line, key path and a fix."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from valkit.cli import main
+from valkit.errors import InputError
+from valkit.protocol import Protocol, load_protocol, protocol_json_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "protocols" / "demo.yaml"
+
+BAD = """\
+id: demo
+version: "1.0"
+title: t
+intended_use: x
+regulatory:
+  targets: [FDA, CDSC]
+  document_id: D
+  revison: A
+model:
+  card: nope.yaml
+datasets: []
+reference_standard: {column: label, description: d}
+endpoints:
+  - id: s
+    metric: sensitivty
+    ci: wilsn
+  - id: a
+    metric: auc
+    ci: delong2
+    goal: 1.5
+"""
+
+
+def test_demo_protocol_parses():
+    p = load_protocol(DEMO, check_paths=False).protocol
+    assert p.id == "demo"
+    assert {e.metric for e in p.endpoints} >= {"sensitivity", "specificity"}
+    assert p.model is not None and p.predictions is None
+
+
+def test_every_problem_reported_with_line_and_suggestion(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text(BAD)
+    with pytest.raises(InputError) as exc:
+        load_protocol(f)
+    problems = exc.value.problems
+    assert problems == [
+        f"{f}:6: regulatory.targets[1]: unknown value 'CDSC'. Did you mean 'CDSCO'? Valid: FDA, CDSCO.",
+        f"{f}:5: regulatory.revision: required key is missing.",
+        f"{f}:8: regulatory.revison: unknown key 'revison'. Did you mean 'revision'? "
+        "Valid keys here: targets, document_id, revision, fda, cdsco.",
+        f"{f}:11: datasets: List should have at least 1 item after validation, not 0",
+        f"{f}:15: endpoints[0].metric: unknown value 'sensitivty'. Did you mean 'sensitivity'? "
+        "Valid: sensitivity, specificity, ppv, npv, accuracy, auc.",
+        f"{f}:16: endpoints[0].ci: unknown CI method 'wilsn' for this metric. Did you mean 'wilson'? "
+        "Valid: wilson, clopper_pearson, jeffreys, agresti_coull, delong, bootstrap, clustered.",
+        f"{f}:19: endpoints[1].ci: unknown CI method 'delong2' for auc. Did you mean 'delong'? "
+        "Valid: delong, bootstrap, clustered.",
+        f"{f}:20: endpoints[1].goal: Input should be less than 1 (found 1.5)",
+    ]
+
+
+def test_validate_cli_exit_codes(tmp_path, capsys):
+    f = tmp_path / "bad.yaml"
+    f.write_text(BAD)
+    assert main(["validate", str(f)]) == 2
+    assert "8 problem(s)" in capsys.readouterr().err
+    assert main(["validate", str(DEMO), "--no-paths"]) == 0
+
+
+def test_missing_paths_named_with_fix(tmp_path):
+    shutil.copy(DEMO, tmp_path / "demo.yaml")
+    with pytest.raises(InputError) as exc:
+        load_protocol(tmp_path / "demo.yaml")
+    text = str(exc.value)
+    assert "datasets[0].manifest: file not found: ../datasets/manifests/demo.csv" in text
+    assert "valkit manifest build" in text
+    assert "model.card: file not found" in text
+
+
+def test_yaml_syntax_error_has_line(tmp_path):
+    f = tmp_path / "x.yaml"
+    f.write_text("id: demo\nversion: [1\n")
+    with pytest.raises(InputError, match=r"x.yaml:\d+: not valid YAML"):
+        load_protocol(f)
+
+
+def test_protocol_never_executes_code(tmp_path):
+    f = tmp_path / "evil.yaml"
+    f.write_text("id: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_protocol(f)
+
+
+def _demo_dict() -> dict:
+    return yaml.safe_load(DEMO.read_text())
+
+
+def test_model_xor_predictions():
+    d = _demo_dict()
+    d["predictions"] = {"path": "p.csv", "model_name": "m", "model_version": "1", "threshold": 0.5}
+    with pytest.raises(Exception, match="exactly one of 'model'"):
+        Protocol.model_validate(d)
+    del d["model"]
+    assert Protocol.model_validate(d).predictions.threshold == 0.5
+
+
+def test_fixed_operating_point_needs_threshold():
+    d = _demo_dict()
+    d["operating_point"] = {"source": "fixed"}
+    with pytest.raises(Exception, match="needs a threshold"):
+        Protocol.model_validate(d)
+
+
+def test_duplicate_endpoint_ids_rejected():
+    d = _demo_dict()
+    d["endpoints"].append(dict(d["endpoints"][0]))
+    with pytest.raises(Exception, match="repeated: sensitivity"):
+        Protocol.model_validate(d)
+
+
+def test_models_are_frozen():
+    p = Protocol.model_validate(_demo_dict())
+    with pytest.raises(Exception):
+        p.id = "other"
+
+
+def test_schema_cli_prints_json_schema(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "valkit protocol"
+    assert "endpoints" in schema["properties"]
+    assert schema == json.loads(json.dumps(protocol_json_schema()))
