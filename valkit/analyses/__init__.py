@@ -1,0 +1,97 @@
+"""Analyses: study table + predictions + protocol → the sections of results.json.
+
+Every number comes from :mod:`valkit.stats`; this package only selects data, applies
+the protocol's choices and records which method (and seed) produced each number.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import pandas as pd
+
+from valkit.analyses.accuracy import accuracy_block, auc_ci_method, failures_counted_as_errors, group_rows
+from valkit.analyses.data_summary import acquisition_summary, case_flow, clustering_summary, table1
+from valkit.analyses.endpoints import judge_endpoints
+from valkit.protocol import Protocol
+from valkit.stats.types import NotEstimableWarning
+
+
+@dataclass(frozen=True)
+class OperatingPointChoice:
+    threshold: float
+    source: str  # model_card | fixed | choose_on_test_data | external
+    rule: str | None
+    exploratory: bool
+    note: str
+
+
+def merge_predictions(table: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    merged = table.merge(predictions, on="case_id", how="left", validate="one_to_one")
+    if merged["status"].isna().any():
+        raise RuntimeError("a manifest row has no prediction row; the runner must account for every row")
+    return merged
+
+
+def analyse(table: pd.DataFrame, predictions: pd.DataFrame, protocol: Protocol,
+            op: OperatingPointChoice) -> dict:
+    """All analyses of issue #2's scope. Returns JSON-ready dicts."""
+    merged = merge_predictions(table, predictions)
+    ok = (merged["status"] == "ok").to_numpy()
+    analysed = merged[ok]
+    y = analysed["label"].to_numpy(dtype=int)
+    s = analysed["score"].to_numpy(dtype=float)
+    cluster = analysed["patient_id"].to_numpy()
+    seed = protocol.analysis.seed
+    sg = protocol.subgroups
+    clustering = clustering_summary(analysed)
+    with warnings.catch_warnings():
+        # not-estimable quantities are recorded in each Estimate's warnings and shown in the report
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        primary = accuracy_block(y, s, op.threshold, cluster, seed=seed, with_curve=True)
+        both_ways = failures_counted_as_errors(merged["label"].to_numpy(dtype=int),
+                                               merged["score"].fillna(0).to_numpy(dtype=float), ok, op.threshold)
+        endpoints = judge_endpoints(protocol.endpoints, y, s, op.threshold, cluster, seed=seed,
+                                    n_resamples=protocol.analysis.bootstrap_resamples)
+        by = {
+            col: group_rows(analysed, col, op.threshold, min_positives=sg.min_positives,
+                            min_negatives=sg.min_negatives, seed=seed)
+            for col in ("site", "manufacturer")
+        }
+    return {
+        "data": {
+            "flow": case_flow(merged),
+            "table1": table1(merged),
+            "acquisition": acquisition_summary(merged),
+            "clustering": clustering,
+        },
+        "operating_point": {
+            "threshold": op.threshold, "source": op.source, "rule": op.rule,
+            "exploratory": op.exploratory, "note": op.note,
+        },
+        "primary": primary,
+        "failures_counted_as_errors": both_ways,
+        "endpoints": endpoints,
+        "by_site": by["site"],
+        "by_manufacturer": by["manufacturer"],
+        "methods": {
+            "proportion_ci": "wilson",
+            "auc_ci": auc_ci_method("delong", clustering["clustered"]),
+            "clustered": clustering["clustered"],
+            "cluster_unit": "patient",
+            "seed": seed,
+            "bootstrap_resamples": protocol.analysis.bootstrap_resamples,
+            "positive_rule": "score >= threshold",
+        },
+    }
+
+
+def overall_verdict(endpoints: list[dict]) -> str:
+    """PASS only when every primary endpoint passes."""
+    primary = [e for e in endpoints if e["primary"] and e["goal"] is not None]
+    if not primary:
+        return "NO GOALS"
+    return "PASS" if all(e["verdict"] == "PASS" for e in primary) else "FAIL"
+
+
+__all__ = ["analyse", "merge_predictions", "overall_verdict", "OperatingPointChoice"]

@@ -1,0 +1,82 @@
+"""Test-data summary: the flow of cases (STARD) and Table 1 (counts by characteristic)."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+
+TABLE1_COLUMNS = ("site", "manufacturer", "model", "sex", "age_band", "ethnicity")
+
+
+def case_flow(merged: pd.DataFrame) -> dict:
+    """Every manifest row → analysed, or failed with its reason."""
+    failed = merged[merged["status"] != "ok"]
+    reasons = Counter(_reason_class(e) for e in failed["error"])
+    return {
+        "in_manifest": int(len(merged)),
+        "analysed": int((merged["status"] == "ok").sum()),
+        "failed": int(len(failed)),
+        "failed_positive": int((failed["label"] == 1).sum()),
+        "failed_negative": int((failed["label"] == 0).sum()),
+        "failure_reasons": [{"reason": r, "n": n} for r, n in reasons.most_common()],
+    }
+
+
+def _reason_class(error: str) -> str:
+    """Group per-file messages into a reason category (the message names the file)."""
+    text = str(error)
+    for key, label in (
+        ("not found", "image file not found"),
+        ("file changed since", "file changed since manifest was built"),
+        ("invalid score", "model returned an invalid score"),
+        ("no score", "no score in external predictions"),
+        ("truncated", "truncated or damaged DICOM"),
+        ("not a DICOM", "not a DICOM file"),
+    ):
+        if key in text:
+            return label
+    return text.split(":", 1)[0] if ":" in text else (text or "unknown")
+
+
+def table1(merged: pd.DataFrame, columns: tuple[str, ...] = TABLE1_COLUMNS) -> dict:
+    """Counts by characteristic, split by reference standard, with missingness."""
+    out = {}
+    for col in columns:
+        if col not in merged.columns:
+            continue
+        values = merged[col].fillna("").astype(str).replace("", "missing")
+        rows = []
+        for level in sorted(values.unique(), key=lambda v: (v == "missing", v)):
+            m = values == level
+            rows.append({
+                "level": level,
+                "n": int(m.sum()),
+                "positive": int((merged.loc[m, "label"] == 1).sum()),
+                "negative": int((merged.loc[m, "label"] == 0).sum()),
+            })
+        out[col] = {"rows": rows, "missing": int((values == "missing").sum())}
+    return out
+
+
+def acquisition_summary(merged: pd.DataFrame) -> list[dict]:
+    """Per manufacturer/model: image counts and acquisition parameters from the headers."""
+    rows = []
+    cols = [c for c in ("photometric", "transfer_syntax", "bits_stored", "pixel_spacing_mm", "kvp", "rows")
+            if c in merged.columns]
+    for (man, model), g in merged.groupby(["manufacturer", "model"], sort=True):
+        row = {"manufacturer": man, "model": model, "n": int(len(g))}
+        for c in cols:
+            vals = sorted({str(v) for v in g[c] if str(v) not in ("", "nan", "None")})
+            row[c] = ", ".join(vals[:4]) + (" …" if len(vals) > 4 else "")
+        rows.append(row)
+    return rows
+
+
+def clustering_summary(merged: pd.DataFrame) -> dict:
+    per_patient = merged.groupby("patient_id").size()
+    return {
+        "n_patients": int(len(per_patient)),
+        "n_images": int(len(merged)),
+        "images_per_patient": {str(k): int(v) for k, v in per_patient.value_counts().sort_index().items()},
+        "clustered": bool((per_patient > 1).any()),
+    }

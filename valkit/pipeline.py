@@ -1,0 +1,181 @@
+"""One protocol → one run directory. The one-way flow of STYLE.md:
+
+protocol → study table → predictions.parquet → results.json (+ cases.csv) → report → exit code.
+
+Everything after predictions.parquet reruns on CPU from files; ``valkit report RUN_DIR``
+re-renders from results.json alone.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from valkit import provenance
+from valkit.analyses import OperatingPointChoice, analyse, merge_predictions, overall_verdict
+from valkit.errors import InputError
+from valkit.protocol import LoadedProtocol, load_protocol
+from valkit.results import write_cases_csv, write_json_atomic, write_results
+from valkit.study import Study, dataset_digest_rows, load_study
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_dir: Path
+    verdict: str
+    results_path: Path
+    report_paths: tuple[Path, ...]
+
+
+def _model_section(loaded: LoadedProtocol):
+    """Load the model card (or describe the external predictions) for results.json."""
+    p = loaded.protocol
+    if p.model is not None:
+        from valkit.model_card import load_model_card
+
+        card_path = loaded.resolve(p.model.card)
+        card = load_model_card(card_path)
+        return card_path, card, {
+            "kind": "model_card",
+            "card_path": str(p.model.card),
+            "id": card.id,
+            "name": card.name,
+            "version": card.version,
+            "finding": card.finding,
+            "intended_use": card.intended_use,
+            "architecture": card.architecture.family,
+            "architecture_params": dict(card.architecture.params),
+            "input_size": list(card.preprocessing.size),
+            "window": card.preprocessing.window.source,
+            "weights_file": card.weights.file,
+            "weights_sha256": card.weights.sha256,
+            "threshold": card.threshold.value,
+            "threshold_rule": card.threshold.rule,
+            "threshold_tuning_set": card.threshold.tuning_set,
+            "limitations": list(card.limitations),
+            "training": card.training.model_dump() if card.training else None,
+            "explainability_target_layer": card.explainability.target_layer if card.explainability else None,
+        }
+    ext = p.predictions
+    path = loaded.resolve(ext.path)
+    from valkit.manifest import sha256_file
+
+    if not path.is_file():
+        raise InputError(f"{path}: predictions file not found (protocol key predictions.path).")
+    return path, None, {
+        "kind": "external_predictions",
+        "name": ext.model_name,
+        "version": ext.model_version,
+        "predictions_path": str(ext.path),
+        "weights_sha256": sha256_file(path),  # the digest of the scores file stands in for weights
+        "threshold": ext.threshold,
+        "threshold_rule": "given with the external predictions",
+    }
+
+
+def _operating_point(loaded: LoadedProtocol, model: dict, merged_ok: pd.DataFrame) -> OperatingPointChoice:
+    op = loaded.protocol.operating_point
+    if op.source == "fixed":
+        return OperatingPointChoice(op.threshold, "fixed", None, False, "fixed in the protocol before the run")
+    if op.source == "choose_on_test_data":
+        from valkit import stats
+
+        choice = stats.choose_threshold(merged_ok["label"].to_numpy(int), merged_ok["score"].to_numpy(float),
+                                        rule=op.rule, target=op.target)
+        return OperatingPointChoice(float(choice.threshold), "choose_on_test_data", op.rule, True,
+                                    "EXPLORATORY: threshold chosen on the test data itself; "
+                                    "estimates at this threshold are optimistic")
+    return OperatingPointChoice(float(model["threshold"]), "model_card", model["threshold_rule"], False,
+                                f"from the model card, chosen on: {model.get('threshold_tuning_set', 'n/a')}")
+
+
+def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Path, progress: bool):
+    from valkit.predictor import load_predictor
+    from valkit.preprocess import preprocess_file
+    from valkit.runner import run_inference
+
+    p = loaded.protocol
+    predictor = load_predictor(card_path, device=p.inference.device)
+    summary = run_inference(
+        study.table, run_dir,
+        preprocess=functools.partial(preprocess_file, spec=predictor.card.preprocessing),
+        predict=predictor.predict, model_sha256=predictor.weights_sha256,
+        batch_size=p.inference.batch_size, num_workers=p.inference.num_workers,
+        device=str(predictor.device), progress=progress,
+    )
+    return summary, str(predictor.device)
+
+
+def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", progress: bool = True,
+                 render: bool = True) -> RunOutcome:
+    started = provenance.utc_now()
+    t0 = time.perf_counter()
+    loaded = load_protocol(protocol_path)
+    p = loaded.protocol
+    study = load_study(loaded)  # a bad protocol or manifest stops here, before any work
+    card_path, card, model = _model_section(loaded)
+    run_dir = Path(runs_root) / p.id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    inference: dict = {}
+    if card is not None:
+        summary, device = _predict(loaded, study, card_path, run_dir, progress)
+        predictions = pd.read_parquet(summary.predictions_path)
+        inference = {"device": device, "seconds": round(summary.seconds, 3), "resumed_rows": summary.n_resumed,
+                     "batch_size": p.inference.batch_size, "num_workers": p.inference.num_workers}
+    else:
+        from valkit.runner import external_predictions
+
+        ext = p.predictions
+        predictions = external_predictions(study.table, card_path, case_id_column=ext.case_id_column,
+                                           score_column=ext.score_column, digest=model["weights_sha256"])
+        predictions.to_parquet(run_dir / "predictions.parquet", index=False)
+        device = None
+    merged = merge_predictions(study.table, predictions)
+    op = _operating_point(loaded, model, merged[merged["status"] == "ok"])
+    analyses = analyse(study.table, predictions, p, op)
+    results = {
+        "protocol": {
+            **json.loads(p.model_dump_json()),
+            "path": str(protocol_path),
+            "sha256": loaded.sha256,
+        },
+        "model": model,
+        "inference": inference,
+        **analyses,
+        "verdict": overall_verdict(analyses["endpoints"]),
+        "provenance": {
+            "protocol_sha256": loaded.sha256,
+            "manifests": dataset_digest_rows(study),
+            "model_weights_sha256": model["weights_sha256"],
+            "predictions_sha256": _sha(run_dir / "predictions.parquet"),
+            "valkit": provenance.valkit_version(),
+            "packages": provenance.package_versions(),
+            "hardware": provenance.hardware(device),
+            "seed": p.analysis.seed,
+            "started_utc": started,
+            "finished_utc": provenance.utc_now(),
+            "seconds": round(time.perf_counter() - t0, 3),
+        },
+    }
+    write_cases_csv(run_dir, merged.assign(label=merged["label"]), op.threshold)
+    results_path = write_results(run_dir, results)
+    reports: tuple[Path, ...] = ()
+    if render:
+        from valkit.report import render_report
+
+        reports = render_report(run_dir, formats=tuple(p.report.formats))
+    return RunOutcome(run_dir=run_dir, verdict=results["verdict"], results_path=results_path,
+                      report_paths=reports)
+
+
+def _sha(path: Path) -> str | None:
+    from valkit.manifest import sha256_file
+
+    return sha256_file(path) if path.exists() else None
+
+
+__all__ = ["run_protocol", "RunOutcome", "write_json_atomic"]
