@@ -5,7 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DATA := datasets/phantom/demo
 
-.PHONY: demo test venv clean-demo bench
+.PHONY: demo test venv sysdeps clean-demo bench
+
+# pdftotext/pdftoppm (poppler-utils) let the tests read the PDF back; installed once if missing.
+sysdeps:
+	@command -v pdftotext >/dev/null 2>&1 || { \
+		echo "installing poppler-utils (pdftotext) for the PDF tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) \
+		|| echo "warning: could not install poppler-utils; PDF text tests will be skipped"; }
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,7 +29,7 @@ demo: $(STAMP)
 		--manifest datasets/manifests/demo.csv
 	$(BIN)/valkit run protocols/demo.yaml
 
-test: $(STAMP)
+test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
