@@ -1,0 +1,222 @@
+"""DeLong's nonparametric AUC variance and test, by the fast algorithm of Sun & Xu (2014).
+
+For m positives X and n negatives Y the AUC is the Mann-Whitney statistic
+``theta = (1/mn) sum_ij psi(X_i, Y_j)`` with ``psi = 1`` if X > Y, ``1/2`` if tied,
+``0`` otherwise. DeLong, DeLong & Clarke-Pearson (1988) estimate its (co)variance from
+the *placement values* (structural components)
+
+    V10_i = (1/n) sum_j psi(X_i, Y_j)     V01_j = (1/m) sum_i psi(X_i, Y_j)
+
+as ``S10/m + S01/n`` where S10, S01 are the sample (co)variances of V10, V01.
+Sun & Xu compute the placements from midranks: ``V10_i = (Tz_i - Tx_i)/n`` and
+``V01_j = 1 - (Tz_j - Ty_j)/m`` where Tz, Tx, Ty are midranks in the pooled sample,
+among positives and among negatives. One sort gives all three, so the cost is
+O(N log N) instead of O(mn).
+
+Direction is fixed: a higher score means more likely positive; nothing is flipped.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from valkit.stats.types import Interval, TestResult
+from valkit.stats.validation import (
+    StatsInputError,
+    as_labels,
+    as_scores,
+    check_confidence_level,
+    check_same_length,
+    not_estimable,
+)
+
+
+def midranks_sorted(values: np.ndarray) -> np.ndarray:
+    """1-based midranks of an already sorted array (ties share the mean of their ranks).
+
+    >>> midranks_sorted(np.array([1.0, 2.0, 2.0, 5.0])).tolist()
+    [1.0, 2.5, 2.5, 4.0]
+    """
+    k = len(values)
+    if k == 0:
+        return np.empty(0)
+    new = np.empty(k, dtype=bool)
+    new[0] = True
+    np.not_equal(values[1:], values[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, k))
+    return np.repeat(starts + (counts + 1) / 2.0, counts)
+
+
+@dataclass(frozen=True)
+class Placements:
+    """AUC and its placement values, in the original case order of each class."""
+
+    auc: float
+    v10: np.ndarray  # one per positive case
+    v01: np.ndarray  # one per negative case
+
+
+def placements(y: np.ndarray, s: np.ndarray) -> Placements:
+    """Sun & Xu placements for validated int8 labels ``y`` and float scores ``s``.
+
+    Requires at least one positive and one negative.
+    """
+    order = np.argsort(s, kind="stable")
+    s_sorted = s[order]
+    pos_sorted = y[order].astype(bool)
+    tz = midranks_sorted(s_sorted)
+    m = int(np.count_nonzero(pos_sorted))
+    n = len(s) - m
+    tx = midranks_sorted(s_sorted[pos_sorted])
+    ty = midranks_sorted(s_sorted[~pos_sorted])
+    tz_pos = tz[pos_sorted]
+    tz_neg = tz[~pos_sorted]
+    auc = (tz_pos.sum() - m * (m + 1) / 2.0) / (m * n)
+    v10_sorted = (tz_pos - tx) / n
+    v01_sorted = 1.0 - (tz_neg - ty) / m
+    # back to the original order within each class (needed to pair modalities / clusters)
+    rank_in_class = np.empty(len(s), dtype=np.intp)
+    rank_in_class[order[pos_sorted]] = np.arange(m)
+    rank_in_class[order[~pos_sorted]] = np.arange(n)
+    is_pos = y.astype(bool)
+    v10 = v10_sorted[rank_in_class[is_pos]]
+    v01 = v01_sorted[rank_in_class[~is_pos]]
+    return Placements(float(auc), v10, v01)
+
+
+def _validated(y_true: Any, scores: tuple[Any, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+    y = as_labels(y_true)
+    ss = [as_scores(s, name=f"scores[{k}]" if len(scores) > 1 else "y_score") for k, s in enumerate(scores)]
+    check_same_length(y_true=y, **{f"scores_{k}": s for k, s in enumerate(ss)})
+    return y, ss
+
+
+def _class_warning(y: np.ndarray, what: str) -> str | None:
+    m = int(y.sum())
+    if len(y) == 0:
+        return not_estimable("empty", f"{what} is undefined with 0 cases.", stacklevel=4)
+    if m == 0:
+        return not_estimable("no_positives", f"{what} is undefined: no positive cases.", stacklevel=4)
+    if m == len(y):
+        return not_estimable("no_negatives", f"{what} is undefined: no negative cases.", stacklevel=4)
+    return None
+
+
+def delong_covariance(y_true: Any, *scores: Any) -> tuple[np.ndarray, np.ndarray]:
+    """AUCs of one or more scores on the same cases and DeLong's covariance matrix.
+
+    Parameters
+    ----------
+    y_true : array of {0, 1}
+    *scores : arrays
+        One score per case for each model/reader (higher = more likely positive).
+
+    Returns
+    -------
+    aucs : ndarray, shape (k,)
+    cov : ndarray, shape (k, k)
+        ``S10/m + S01/n`` (DeLong et al. 1988, eq. 4-5); needs m, n >= 2, else nan.
+
+    Examples
+    --------
+    >>> aucs, cov = delong_covariance([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+    >>> round(float(aucs[0]), 4), round(float(cov[0, 0]), 6)
+    (0.8889, 0.024691)
+    """
+    if not scores:
+        raise StatsInputError("delong_covariance: pass at least one score array after y_true.")
+    y, ss = _validated(y_true, scores)
+    k = len(ss)
+    w = _class_warning(y, "AUC")
+    if w is not None:
+        return np.full(k, np.nan), np.full((k, k), np.nan)
+    pls = [placements(y, s) for s in ss]
+    aucs = np.array([p.auc for p in pls])
+    m, n = len(pls[0].v10), len(pls[0].v01)
+    if m < 2 or n < 2:
+        not_estimable("too_few_cases", f"DeLong variance needs >= 2 positives and >= 2 negatives (got {m}, {n}).")
+        return aucs, np.full((k, k), np.nan)
+    v10 = np.stack([p.v10 for p in pls])
+    v01 = np.stack([p.v01 for p in pls])
+    s10 = np.atleast_2d(np.cov(v10))
+    s01 = np.atleast_2d(np.cov(v01))
+    return aucs, s10 / m + s01 / n
+
+
+def _z(cl: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + cl / 2.0))
+
+
+def delong_test(
+    y_true: Any,
+    score_a: Any,
+    score_b: Any,
+    *,
+    paired: bool = True,
+    y_true_b: Any = None,
+    confidence_level: float = 0.95,
+) -> TestResult:
+    """DeLong's test of equal AUCs; difference is ``AUC(a) - AUC(b)``.
+
+    Paired (the same cases scored twice): ``Z = (A - B) / sqrt(Var A + Var B - 2 Cov)``,
+    two-sided normal p-value and Wald interval of the difference (DeLong et al. 1988; as
+    pROC ``roc.test(method="delong")``).
+
+    Unpaired (independent samples; pass ``y_true_b`` when b was scored on other cases):
+    ``D = (A - B) / sqrt(Var A + Var B)`` referred to a t distribution with
+    Welch-Satterthwaite df ``(VA+VB)^2 / (VA^2/(NA-1) + VB^2/(NB-1))`` (pROC 1.18).
+
+    Examples
+    --------
+    >>> y = [0, 0, 0, 0, 1, 1, 1, 1]
+    >>> r = delong_test(y, [1, 2, 3, 5, 4, 6, 7, 8], [1, 2, 6, 4, 3, 5, 7, 8])
+    >>> round(r.difference, 4), round(r.statistic, 4)
+    (0.125, 0.866)
+    """
+    cl = check_confidence_level(confidence_level)
+    if paired:
+        if y_true_b is not None:
+            raise StatsInputError("delong_test: y_true_b only applies to paired=False (independent samples).")
+        aucs, cov = delong_covariance(y_true, score_a, score_b)
+        diff = float(aucs[0] - aucs[1])
+        var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+        method, df = "delong_paired", None
+    else:
+        aucs_a, cov_a = delong_covariance(y_true, score_a)
+        aucs_b, cov_b = delong_covariance(y_true if y_true_b is None else y_true_b, score_b)
+        diff = float(aucs_a[0] - aucs_b[0])
+        va, vb = float(cov_a[0, 0]), float(cov_b[0, 0])
+        var = va + vb
+        na = len(np.asarray(y_true))
+        nb = len(np.asarray(y_true if y_true_b is None else y_true_b))
+        df = var**2 / (va**2 / (na - 1) + vb**2 / (nb - 1)) if var > 0 else math.nan
+        method = "delong_unpaired"
+    return _wald_test(diff, var, cl=cl, method=method, df=df)
+
+
+def _wald_test(diff: float, var: float, *, cl: float, method: str, df: float | None = None) -> TestResult:
+    from scipy.stats import norm, t
+
+    warns: tuple[str, ...] = ()
+    if math.isnan(diff) or math.isnan(var):
+        return TestResult(math.nan, math.nan, diff, Interval(math.nan, math.nan, cl, method), method, df)
+    if var <= 0:
+        if diff == 0:  # identical AUCs and no variability: no evidence of a difference (as pROC)
+            return TestResult(0.0, 1.0, 0.0, Interval(0.0, 0.0, cl, method), method, df)
+        warns = (not_estimable("zero_variance", "variance of the AUC difference is 0; no test possible."),)
+        return TestResult(math.nan, math.nan, diff, Interval(math.nan, math.nan, cl, method), method, df, warns)
+    se = math.sqrt(var)
+    stat = diff / se
+    if df is None:
+        p = float(2 * norm.sf(abs(stat)))
+        q = float(norm.ppf(0.5 + cl / 2))
+    else:
+        p = float(2 * t.sf(abs(stat), df))
+        q = float(t.ppf(0.5 + cl / 2, df))
+    return TestResult(stat, p, diff, Interval(diff - q * se, diff + q * se, cl, method), method, df, warns)
