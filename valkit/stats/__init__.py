@@ -11,6 +11,14 @@ warning (and a :class:`NotEstimableWarning`); invalid arguments raise
 >>> round(est.value, 4), est.method
 (0.6667, 'wilson')
 """
+from valkit.stats.calibration import (
+    CalibrationCurve,
+    calibration_curve,
+    calibration_in_the_large,
+    calibration_slope,
+    expected_calibration_error,
+    hosmer_lemeshow,
+)
 from valkit.stats.bootstrap import NAMED_STATISTICS, bootstrap_ci, bootstrap_replicates
 from valkit.stats.clustered import clustered_auc_covariance, has_clusters
 from valkit.stats.delong import delong_covariance, delong_test
@@ -54,6 +62,7 @@ from valkit.stats.proportions import (
     specificity,
     specificity_from_counts,
 )
+from valkit.stats.multiplicity import MultiplicityResult, adjust_p_values
 from valkit.stats.planning import (
     SampleSizePlan,
     buderer_sample_size,
@@ -61,10 +70,15 @@ from valkit.stats.planning import (
     exact_binomial_sample_size,
 )
 from valkit.stats.roc import RocCurve, average_precision, hanley_mcneil_se, roc_auc, roc_curve
+from valkit.stats.registry import METHODS, MethodInfo, method_info
+from valkit.stats.thresholds import ThresholdChoice, choose_threshold
 from valkit.stats.types import Estimate, Interval, NotEstimableWarning, TestResult
 from valkit.stats.validation import StatsInputError
 
 __all__ = [
+    "CalibrationCurve", "calibration_curve", "calibration_in_the_large", "calibration_slope",
+    "expected_calibration_error", "hosmer_lemeshow", "MultiplicityResult", "adjust_p_values",
+    "METHODS", "MethodInfo", "method_info", "ThresholdChoice", "choose_threshold",
     "NAMED_STATISTICS", "PROPORTION_CI_METHODS",
     "ConfusionCounts", "Estimate", "Interval", "NonInferiorityResult", "NotEstimableWarning", "RocCurve",
     "StatsInputError", "TestResult", "Verdict",
