@@ -1,0 +1,66 @@
+"""``valkit synth OUT_DIR``: write a synthetic multi-site, multi-vendor chest radiograph study."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "synth",
+        help="write a synthetic phantom chest-radiograph study (DICOM + labels.csv)",
+        description=(
+            "Write a synthetic, multi-site, multi-vendor chest radiograph study as DICOM files "
+            "with a labels.csv reference standard (nodule present/absent and its bounding box). "
+            "The same seed gives byte-identical files. If OUT_DIR already holds a complete study "
+            "with the same parameters nothing is done, unless --force."
+        ),
+    )
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="folder to write (created if absent)")
+    parser.add_argument("--n-images", type=int, default=600, help="number of images (default 600)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes (default: 2 or the number of CPUs if fewer); output does not depend on it",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--force", action="store_true", help="regenerate even if a complete study is present")
+    mode.add_argument(
+        "--if-absent",
+        action="store_true",
+        help="only generate if OUT_DIR lacks a complete study with these parameters (the default behaviour)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from valkit.synth import generate_study
+
+    last = [-1]
+
+    def progress(done: int, total: int) -> None:
+        pct = done * 10 // total
+        if pct != last[0]:
+            last[0] = pct
+            print(f"valkit synth: {done}/{total} images", file=sys.stderr, flush=True)
+
+    summary = generate_study(
+        args.out_dir,
+        n_images=args.n_images,
+        seed=args.seed,
+        force=args.force,
+        jobs=args.jobs,
+        progress=None if args.quiet else progress,
+    )
+    state = "already present, reused" if summary.reused else "written"
+    print(
+        f"{summary.out_dir}: {summary.n_images} images of {summary.n_patients} patients "
+        f"({summary.n_positive} with a nodule) {state}; labels: {summary.labels_path}"
+    )
+    print("  by site:   " + ", ".join(f"{k} {v}" for k, v in summary.by_site.items()))
+    print("  by vendor: " + ", ".join(f"{k} {v}" for k, v in summary.by_vendor.items()))
+    return 0
