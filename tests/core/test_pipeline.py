@@ -1,0 +1,110 @@
+"""results.json from a whole run (external predictions: no model, no images needed)."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valkit import stats
+from valkit.cli import main
+
+FAKE = Path(__file__).resolve().parents[1] / "data" / "fake_study"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fake")
+    for f in FAKE.iterdir():
+        shutil.copy(f, d / f.name)
+    rc = main(["run", str(d / "fake.yaml"), "--runs-dir", str(d / "runs"), "--no-report", "--no-progress"])
+    return rc, d, d / "runs" / "fake"
+
+
+def test_exit_code_is_the_gate(run):
+    rc, _, run_dir = run
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["verdict"] == "FAIL"  # sensitivity's lower bound misses its goal in the fake study
+    assert rc == 1
+
+
+def test_every_manifest_row_accounted(run):
+    _, d, run_dir = run
+    r = json.loads((run_dir / "results.json").read_text())
+    flow = r["data"]["flow"]
+    manifest = pd.read_csv(d / "manifest.csv")
+    assert flow["in_manifest"] == len(manifest) == 500
+    assert flow["analysed"] + flow["failed"] == flow["in_manifest"]
+    assert sum(x["n"] for x in flow["failure_reasons"]) == flow["failed"] == 3
+    cases = pd.read_csv(run_dir / "cases.csv")
+    assert len(cases) == 500 and cases["case_id"].is_unique
+
+
+def test_primary_numbers_match_the_engine_on_the_same_data(run):
+    _, d, run_dir = run
+    r = json.loads((run_dir / "results.json").read_text())
+    m = pd.read_csv(d / "manifest.csv", dtype={"case_id": str}).merge(pd.read_csv(d / "scores.csv"), on="case_id")
+    m = m[np.isfinite(m["score"])]
+    y, s = m["label"].to_numpy(), m["score"].to_numpy()
+    tp = int(((s >= 0.5) & (y == 1)).sum())
+    fn = int(((s < 0.5) & (y == 1)).sum())
+    assert r["primary"]["confusion"]["tp"] == tp and r["primary"]["confusion"]["fn"] == fn
+    assert r["primary"]["sensitivity"]["value"] == pytest.approx(tp / (tp + fn), abs=1e-12)
+    # patients with two images -> the clustered AUC method is used automatically and recorded
+    assert r["methods"]["clustered"] is True
+    auc = stats.roc_auc(y, s, ci="clustered", cluster=m["patient_id"].to_numpy())
+    assert r["primary"]["auc"]["value"] == pytest.approx(auc.value, abs=1e-12)
+    assert r["primary"]["auc"]["interval"]["method"] == "clustered"
+
+
+def test_endpoints_judged_on_ci_lower_bound(run):
+    _, _, run_dir = run
+    r = json.loads((run_dir / "results.json").read_text())
+    for e in r["endpoints"]:
+        low = e["estimate"]["interval"]["low"]
+        assert e["verdict"] == ("PASS" if low >= e["goal"] else "FAIL")
+        assert "lower bound" in e["judged_on"]
+
+
+def test_provenance_recorded(run):
+    _, _, run_dir = run
+    p = json.loads((run_dir / "results.json").read_text())["provenance"]
+    for key in ("protocol_sha256", "manifests", "model_weights_sha256", "predictions_sha256", "valkit",
+                "packages", "hardware", "seed", "started_utc", "finished_utc"):
+        assert p[key] not in (None, "", []), key
+    assert len(p["protocol_sha256"]) == 64 and len(p["manifests"][0]["sha256"]) == 64
+    assert p["packages"]["numpy"]
+
+
+def test_results_json_is_strict_json(run):
+    _, _, run_dir = run
+    text = (run_dir / "results.json").read_text()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert "NaN" not in text
+
+
+def test_by_group_tables_sum_to_analysed(run):
+    _, _, run_dir = run
+    r = json.loads((run_dir / "results.json").read_text())
+    for key in ("by_site", "by_manufacturer"):
+        assert sum(g["n"] for g in r[key]) == r["data"]["flow"]["analysed"]
+        for g in r[key]:
+            c = g["confusion"]
+            assert c["tp"] + c["fp"] + c["fn"] + c["tn"] == g["n"]
+            if not math.isnan(g["sensitivity"]["value"] or math.nan):
+                assert g["sensitivity"]["interval"]["low"] <= g["sensitivity"]["value"]
+
+
+def test_rerun_is_identical_apart_from_times(run, tmp_path):
+    _, d, run_dir = run
+    first = json.loads((run_dir / "results.json").read_text())
+    assert main(["run", str(d / "fake.yaml"), "--runs-dir", str(tmp_path), "--no-report", "--no-progress"]) == 1
+    second = json.loads((tmp_path / "fake" / "results.json").read_text())
+    for r in (first, second):
+        for k in ("started_utc", "finished_utc", "seconds", "valkit"):
+            r["provenance"].pop(k)
+    assert first == second
