@@ -1,10 +1,13 @@
 import csv
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "stats"
+# test oracles (tests/stats/stats_oracles.py) importable under --import-mode=importlib
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(scope="session")

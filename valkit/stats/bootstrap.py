@@ -130,10 +130,17 @@ class _AucByCase(_Weighted):
         self.ties = bool((self.a != self.b).any())
         self.unit_pos, self.unit_neg = unit[pos_idx], unit[neg_idx]
         self.y, self.s, self.unit = y, s, unit
+        self._buf: np.ndarray | None = None
 
     def batch(self, m: np.ndarray) -> np.ndarray:
+        r = m.shape[0]
+        n0 = len(self.unit_neg)
+        # int32 cumulative weights are exact while the resampled total stays below 2**31
+        dtype = np.int32 if int(m.sum(axis=1).max(initial=0)) * max(1, int(m.max(initial=1))) < 2**30 else np.int64
+        if self._buf is None or self._buf.shape[0] != r or self._buf.dtype != dtype:
+            self._buf = np.zeros((r, n0 + 1), dtype=dtype)
+        c = self._buf
         wn = np.take(m, self.unit_neg, axis=1)
-        c = np.zeros((m.shape[0], wn.shape[1] + 1), dtype=np.int64)
         np.cumsum(wn, axis=1, out=c[:, 1:])
         wp = np.take(m, self.unit_pos, axis=1)
         below = np.take(c, self.a, axis=1)
@@ -395,16 +402,21 @@ def bootstrap_replicates(
             plan = _uniform_plan(_unit_strata(unit, strata_codes, n_units))
         theta = stat.value()
         reps = np.empty(n_resamples)
-        step = max(1, min(n_resamples, _CHUNK_ELEMENTS // max(n, 1)))
-        for start in range(0, n_resamples, step):
-            r = min(step, n_resamples - start)
-            reps[start:start + r] = stat.batch(plan.draw(rng, r))
+        for start, m in multiplicity_chunks(plan, rng, n_resamples, n):
+            reps[start:start + len(m)] = stat.batch(m)
         return theta, reps, stat.jackknife
 
     if not callable(statistic):
         raise StatsInputError(f"statistic: expected a name ({', '.join(NAMED_STATISTICS)}) or a callable, "
                               f"got {statistic!r}.")
     return _callable_replicates(statistic, arrays, unit, n_units, strata_codes, n_resamples, rng)
+
+
+def multiplicity_chunks(plan: _Plan, rng: np.random.Generator, n_resamples: int, n_cases: int):
+    """Yield ``(first_resample_index, multiplicity matrix)`` chunks; the chunk size depends on n only."""
+    step = max(1, min(n_resamples, _CHUNK_ELEMENTS // max(n_cases, 1)))
+    for start in range(0, n_resamples, step):
+        yield start, plan.draw(rng, min(step, n_resamples - start))
 
 
 def _maybe_compress(kind: str, y: np.ndarray, s: np.ndarray, strata_codes: np.ndarray | None

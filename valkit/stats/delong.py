@@ -65,7 +65,7 @@ def placements(y: np.ndarray, s: np.ndarray) -> Placements:
 
     Requires at least one positive and one negative.
     """
-    order = np.argsort(s, kind="stable")
+    order = np.argsort(s)  # any order of tied scores gives the same midranks
     s_sorted = s[order]
     pos_sorted = y[order].astype(bool)
     tz = midranks_sorted(s_sorted)
