@@ -1,0 +1,73 @@
+"""The report renderer: ``RUN_DIR/results.json`` → ``report.html`` and ``report.pdf``.
+
+It reads results.json only and computes no statistic: every number printed comes from
+that file (formatting, such as a percent with one decimal, is all it does). So an
+archived report can be regenerated from archived results with ``valkit report RUN_DIR``.
+
+Layout
+------
+- :mod:`valkit.report.context`: :data:`~valkit.report.context.SECTIONS`, the ordered list of
+  sections; each is a :class:`~valkit.report.context.Section` (anchor id, title, partial
+  template, context function, the results.json keys it requires).
+- :mod:`valkit.report.sections`: the context functions, grouped by topic.
+- :mod:`valkit.report.figures`: SVG figures (ROC, STARD flow, forest plots) as strings.
+- :mod:`valkit.report.formatting`: how numbers print ("not estimable" for null).
+- :mod:`valkit.report.render`: jinja2 → HTML → WeasyPrint PDF.
+- ``reports/templates/``: ``report.html.j2`` (shell), ``front/`` (cover, document
+  control, contents), ``sections/*.html.j2`` (one partial per section), ``macros.html.j2``
+  and ``report.css`` (A4 print stylesheet: footers, page x of y, bookmarks).
+
+Adding a section
+----------------
+An optional section (subgroups, reader study, computational performance, ...) renders
+only when its key is in results.json:
+
+1. write ``build(results, doc) -> dict | None`` in a module under
+   :mod:`valkit.report.sections` that turns the results block into printable strings
+   (use :mod:`valkit.report.formatting`; return ``None`` to omit the section);
+2. write the partial ``reports/templates/sections/<name>.html.j2``; it sees ``s`` (your
+   dict), ``doc`` (document control) and ``captions`` (``captions.table(text)`` /
+   ``captions.figure(text)`` number a caption and list it in the contents);
+3. add ``Section("<anchor>", "<Title>", "sections/<name>.html.j2", build,
+   requires=("<results key>",))`` to ``SECTIONS`` at its place in the report.
+
+Numbering, the contents entry and the PDF bookmark follow automatically.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from valkit.errors import InputError
+
+FORMATS = ("pdf", "html")
+
+
+def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")) -> tuple[Path, ...]:
+    """Render ``run_dir/results.json`` to ``report.html`` and/or ``report.pdf`` in ``run_dir``.
+
+    Returns the paths written, in the order of ``formats``.
+    """
+    from valkit.report.render import html_to_pdf, render_html, write_atomic
+    from valkit.results import read_results
+
+    run_dir = Path(run_dir)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise InputError(f"report format(s) {', '.join(map(repr, unknown))}: expected one of "
+                         f"{', '.join(FORMATS)}.")
+    results = read_results(run_dir)
+    digest = hashlib.sha256((run_dir / "results.json").read_bytes()).hexdigest()
+    html = render_html(results, results_sha256=digest)
+    written = []
+    for fmt in dict.fromkeys(formats):
+        path = run_dir / f"report.{fmt}"
+        if fmt == "html":
+            write_atomic(path, html.encode("utf-8"))
+        else:
+            write_atomic(path, html_to_pdf(html, base_url=run_dir))
+        written.append(path)
+    return tuple(written)
+
+
+__all__ = ["render_report", "FORMATS"]

@@ -1,0 +1,85 @@
+"""results.json → template context: document control plus one context dict per section.
+
+A section is a :class:`Section`: an anchor id, a title, a partial template under
+``reports/templates/sections/`` and a ``build(results, doc)`` function that returns the
+section's context, or ``None`` to leave the section out (its data is absent from
+results.json). :data:`SECTIONS` lists them in report order; numbering is assigned here,
+so an absent optional section leaves no gap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from valkit.report.sections import appendix, data, device, discussion, results as results_sections, summary
+from valkit.report.sections.common import document_control
+
+Builder = Callable[[dict, dict], "dict | None"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One report section. ``requires``: top-level results.json keys without which it is omitted."""
+
+    id: str
+    title: str
+    template: str
+    build: Builder
+    requires: tuple[str, ...] = ()
+    appendix: bool = False
+    new_page: bool = False  # start on a fresh page in the PDF
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("executive-summary", "Executive summary", "sections/summary.html.j2", summary.executive_summary,
+            requires=("endpoints",), new_page=True),
+    Section("intended-use", "Intended use", "sections/intended_use.html.j2", summary.intended_use),
+    Section("device-and-model", "Device and model", "sections/device.html.j2", device.device_and_model,
+            requires=("model", "operating_point")),
+    Section("regulatory-basis", "Regulatory basis", "sections/regulatory.html.j2", device.regulatory_basis),
+    Section("objectives", "Objectives, endpoints and hypotheses", "sections/objectives.html.j2",
+            summary.objectives, requires=("endpoints",)),
+    Section("test-data", "Test data", "sections/test_data.html.j2", data.data_summary, requires=("data",),
+            new_page=True),
+    Section("reference-standard", "Reference standard", "sections/reference_standard.html.j2",
+            data.reference_standard),
+    Section("index-test", "Index test execution", "sections/index_test.html.j2", device.index_test),
+    Section("statistical-methods", "Statistical methods", "sections/methods.html.j2",
+            results_sections.statistical_methods, requires=("methods",)),
+    Section("primary-results", "Primary results", "sections/primary.html.j2", results_sections.primary_results,
+            requires=("primary",), new_page=True),
+    Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2",
+            results_sections.sites_and_scanners),
+    Section("limitations", "Limitations", "sections/limitations.html.j2", discussion.limitations),
+    Section("conclusions", "Conclusions", "sections/conclusions.html.j2", discussion.conclusions,
+            requires=("endpoints",), new_page=True),
+    Section("provenance", "Provenance", "sections/provenance.html.j2", appendix.provenance,
+            requires=("provenance",), appendix=True),
+    Section("per-case-listing", "Per-case listing", "sections/cases.html.j2", appendix.per_case_listing,
+            appendix=True),
+)
+
+
+def _number(i_main: int, i_appendix: int, is_appendix: bool) -> str:
+    return f"Appendix {chr(ord('A') + i_appendix)}" if is_appendix else str(i_main + 1)
+
+
+def build_context(results: dict, *, results_sha256: str, sections: tuple[Section, ...] = SECTIONS) -> dict[str, Any]:
+    """The whole template context: ``doc`` (document control) and the present ``sections``."""
+    doc = document_control(results, results_sha256=results_sha256)
+    present = []
+    n_main = n_app = 0
+    for sec in sections:
+        if any(results.get(key) is None for key in sec.requires):
+            continue
+        ctx = sec.build(results, doc)
+        if ctx is None:
+            continue
+        number = _number(n_main, n_app, sec.appendix)
+        if sec.appendix:
+            n_app += 1
+        else:
+            n_main += 1
+        present.append({"id": sec.id, "title": sec.title, "template": sec.template, "number": number,
+                        "appendix": sec.appendix, "new_page": sec.new_page, "ctx": ctx})
+    return {"doc": doc, "sections": present}

@@ -1,0 +1,295 @@
+"""Vector figures for the report, written as SVG strings (no plotting library).
+
+Each figure carries ``<title>`` and ``<desc>`` (its alt text) and draws only numbers it
+is given from results.json; the arithmetic here is layout (data → page coordinates).
+All text is XML-escaped.
+
+>>> svg = roc_svg([0, 0.1, 1], [0, 0.8, 1], op_fpr=0.1, op_tpr=0.8, threshold=0.5, auc_label="AUC 0.900")
+>>> svg.startswith("<svg") and "<title" in svg and "AUC 0.900" in svg
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import textwrap
+from dataclasses import dataclass
+from html import escape
+from typing import Any, Sequence
+
+from valkit.report.formatting import pct
+
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+INK = "#1a1a1a"
+MUTED = "#666666"
+RULE = "#bbbbbb"
+ACCENT = "#1f4e79"
+
+
+def _e(text: Any) -> str:
+    return escape(str(text), quote=True)
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _open(width: int, height: int, title: str, desc: str, kind: str) -> list[str]:
+    # ids from the content, so re-rendering the same results gives byte-identical HTML
+    uid = f"{kind}-{hashlib.sha256((title + desc).encode()).hexdigest()[:10]}"
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="figure-svg {kind}" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-labelledby="{uid}-t {uid}-d" font-family="{FONT}" font-size="11" fill="{INK}">',
+        f'<title id="{uid}-t">{_e(title)}</title>',
+        f'<desc id="{uid}-d">{_e(desc)}</desc>',
+    ]
+
+
+def _text(x: float, y: float, text: Any, *, anchor: str = "start", size: float | None = None,
+          weight: str | None = None, fill: str | None = None, extra: str = "") -> str:
+    attrs = f'x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"'
+    if size:
+        attrs += f' font-size="{size}"'
+    if weight:
+        attrs += f' font-weight="{weight}"'
+    if fill:
+        attrs += f' fill="{fill}"'
+    return f"<text {attrs}{extra}>{_e(text)}</text>"
+
+
+def _lines(x: float, y: float, lines: Sequence[str], *, anchor: str = "middle", size: float = 11,
+           leading: float = 14, weight_first: bool = False) -> str:
+    out = []
+    for i, line in enumerate(lines):
+        out.append(_text(x, y + i * leading, line, anchor=anchor, size=size,
+                         weight="bold" if weight_first and i == 0 else None))
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- ROC curve
+def roc_svg(fpr: Sequence[float], tpr: Sequence[float], *, op_fpr: float | None, op_tpr: float | None,
+            threshold: float | None, auc_label: str, op_text: str = "", size: int = 340) -> str:
+    """The empirical ROC curve with the chance diagonal and the operating point marked.
+
+    ``op_text`` describes the operating point in words for the alt text (e.g. its
+    sensitivity and specificity as printed elsewhere in the report).
+    """
+    left, right, top, bottom = 52, 14, 14, 46
+    w, h = size - left - right, size - top - bottom
+
+    def px(x: float) -> float:
+        return left + x * w
+
+    def py(y: float) -> float:
+        return top + (1 - y) * h
+
+    op_known = _finite(op_fpr) and _finite(op_tpr)
+    op_desc = (f"The operating point (threshold {threshold}) is marked. {op_text}" if op_known
+               else "The operating point is not estimable.")
+    desc = (f"Empirical receiver operating characteristic curve: sensitivity (y axis) against 1 minus "
+            f"specificity (x axis), {len(fpr)} vertices. {auc_label}. {op_desc} "
+            "The dashed diagonal is chance performance.")
+    out = _open(size, size, "ROC curve of the index test on the analysed cases", desc, "roc")
+    out.append(f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="{RULE}"/>')
+    for i in range(0, 11, 2):
+        v = i / 10
+        out.append(f'<line x1="{px(v):.1f}" y1="{top}" x2="{px(v):.1f}" y2="{top + h}" stroke="#eeeeee"/>')
+        out.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + w}" y2="{py(v):.1f}" stroke="#eeeeee"/>')
+        out.append(_text(px(v), top + h + 14, f"{v:.1f}", anchor="middle", size=9.5, fill=MUTED))
+        out.append(_text(left - 6, py(v) + 3.5, f"{v:.1f}", anchor="end", size=9.5, fill=MUTED))
+    out.append(f'<line x1="{px(0)}" y1="{py(0)}" x2="{px(1)}" y2="{py(1)}" stroke="{MUTED}" '
+               'stroke-dasharray="4 3" stroke-width="0.8"/>')
+    pts = " ".join(f"{px(x):.2f},{py(y):.2f}" for x, y in zip(fpr, tpr) if _finite(x) and _finite(y))
+    if pts:
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{ACCENT}" stroke-width="1.8" '
+                   'stroke-linejoin="round"/>')
+    out.append(_text(left + w / 2, size - 10, "1 − specificity (false-positive rate)", anchor="middle"))
+    out.append(_text(14, top + h / 2, "Sensitivity (true-positive rate)", anchor="middle",
+                     extra=f' transform="rotate(-90 14 {top + h / 2:.1f})"'))
+    if op_known:
+        cx, cy = px(op_fpr), py(op_tpr)
+        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="#ffffff" stroke="{INK}" stroke-width="1.6"/>')
+        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="1.8" fill="{INK}"/>')
+        label = f"operating point (threshold {threshold})"
+        out.append(_text(cx + 9, cy + 16, label, size=9.5))
+    out.append(f'<rect x="{px(0.42):.1f}" y="{py(0.17):.1f}" width="{w * 0.56:.1f}" height="22" '
+               'fill="#ffffff" stroke="#dddddd"/>')
+    out.append(_text(px(0.70), py(0.17) + 15, auc_label, anchor="middle", size=10))
+    out.append("</svg>")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- STARD flow diagram
+@dataclass(frozen=True)
+class FlowCounts:
+    """The counts a STARD flow diagram shows, as printed strings taken from results.json."""
+
+    in_manifest: str
+    failed: str
+    failed_positive: str
+    failed_negative: str
+    failure_reasons: Sequence[tuple[str, str]]
+    analysed: str
+    positive: str
+    negative: str
+    tp: str
+    fn: str
+    fp: str
+    tn: str
+    positive_label: str = "Reference standard positive"
+    negative_label: str = "Reference standard negative"
+
+
+def _box(x: float, y: float, w: float, h: float, lines: Sequence[str], *, bold_first: bool = True,
+         fill: str = "#ffffff", size: float = 11) -> str:
+    leading = size + 3
+    y0 = y + h / 2 - (len(lines) - 1) * leading / 2 + size / 3
+    return (f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="3" fill="{fill}" '
+            f'stroke="{INK}" stroke-width="0.9"/>'
+            + _lines(x + w / 2, y0, lines, size=size, leading=leading, weight_first=bold_first))
+
+
+def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
+    return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{INK}" '
+            'stroke-width="0.9" marker-end="url(#arrowhead)"/>')
+
+
+def flow_svg(c: FlowCounts, width: int = 620) -> str:
+    """STARD-style flow of cases: manifest → analysed or not (with reasons) → reference → index test."""
+    reasons = [f"{r}: {n}" for r, n in c.failure_reasons] or ["none"]
+    wrapped: list[str] = []
+    for r in reasons:
+        wrapped.extend(textwrap.wrap(r, 44) or [""])
+    fail_lines = [f"Not analysed: {c.failed}",
+                  f"({c.failed_positive} reference positive, {c.failed_negative} negative)", *wrapped]
+    fail_h = 18 + 14 * len(fail_lines)
+    top_h, mid_y = 40, max(74, 30 + fail_h)
+    height = mid_y + 44 + 50 + 60 + 40 + 10
+    desc = (f"Flow of cases. {c.in_manifest} cases in the manifest; {c.failed} not analysed "
+            f"({'; '.join(reasons)}); {c.analysed} analysed: {c.positive} reference positive "
+            f"(index test positive {c.tp}, negative {c.fn}) and {c.negative} reference negative "
+            f"(index test positive {c.fp}, negative {c.tn}).")
+    out = _open(width, height, "Flow of cases through the study (STARD)", desc, "flow")
+    out.append('<defs><marker id="arrowhead" markerWidth="8" markerHeight="8" refX="7" refY="4" '
+               f'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="{INK}"/></marker></defs>')
+    cx, bw = 190, 230
+    out.append(_box(cx - bw / 2, 4, bw, top_h, ["Cases in manifest", f"n = {c.in_manifest}"]))
+    # the failure box to the right of the trunk
+    fx, fw = 352, width - 356
+    fy = 4 + top_h + 8
+    out.append(_box(fx, fy, fw, fail_h, fail_lines, size=10, fill="#f6f6f6"))
+    out.append(f'<line x1="{cx}" y1="{4 + top_h}" x2="{cx}" y2="{mid_y}" stroke="{INK}" stroke-width="0.9" '
+               'marker-end="url(#arrowhead)"/>')
+    out.append(_arrow(cx, fy + fail_h / 2, fx - 1, fy + fail_h / 2))
+    out.append(_box(cx - bw / 2, mid_y, bw, 44, ["Analysed (index test result)", f"n = {c.analysed}"]))
+    ry = mid_y + 44 + 40
+    col = (20, 320)
+    rw = 260
+    out.append(f'<line x1="{cx}" y1="{mid_y + 44}" x2="{cx}" y2="{ry - 20}" stroke="{INK}" stroke-width="0.9"/>')
+    out.append(f'<line x1="{col[0] + rw / 2}" y1="{ry - 20}" x2="{col[1] + rw / 2}" y2="{ry - 20}" '
+               f'stroke="{INK}" stroke-width="0.9"/>')
+    for x, label, n, a, b, la, lb in ((col[0], c.positive_label, c.positive, c.tp, c.fn, "Index test positive",
+                                       "Index test negative"),
+                                      (col[1], c.negative_label, c.negative, c.fp, c.tn, "Index test positive",
+                                       "Index test negative")):
+        out.append(_arrow(x + rw / 2, ry - 20, x + rw / 2, ry - 1))
+        out.append(_box(x, ry, rw, 44, [label, f"n = {n}"]))
+        half = (rw - 10) / 2
+        out.append(_arrow(x + half / 2, ry + 44, x + half / 2, ry + 70))
+        out.append(_arrow(x + rw - half / 2, ry + 44, x + rw - half / 2, ry + 70))
+        out.append(_box(x, ry + 71, half, 40, [la, f"n = {a}"], size=10))
+        out.append(_box(x + rw - half, ry + 71, half, 40, [lb, f"n = {b}"], size=10))
+    out.append("</svg>")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- forest plot
+@dataclass(frozen=True)
+class ForestRow:
+    """One row of a forest plot: point and interval from results.json, or a reason not to draw."""
+
+    label: str
+    n_text: str
+    value: float | None
+    low: float | None
+    high: float | None
+    note: str = ""  # e.g. "insufficient evidence": drawn as text instead of a point
+
+
+@dataclass(frozen=True)
+class ForestPanel:
+    """One metric's column of a forest plot, with its goal (dashed line) if the protocol set one."""
+
+    metric: str
+    rows: Sequence[ForestRow]
+    goal: float | None = None
+
+
+def _row_desc(r: ForestRow) -> str:
+    if r.note:
+        return f"{r.label}: {r.note}"
+    if _finite(r.value):
+        return f"{r.label}: {pct(r.value)} ({pct(r.low)} to {pct(r.high)})"
+    return f"{r.label}: not estimable"
+
+
+def forest_svg(panels: Sequence[ForestPanel], *, title: str, width: int = 620) -> str:
+    """Point estimates with CIs per level (site, manufacturer), one panel per metric, side by side.
+
+    The numbers themselves are in the table printed next to the figure; the alt text repeats them.
+    """
+    labels = panels[0].rows
+    label_w, n_w, gap = 150, 62, 30
+    plot_x0 = label_w + n_w + 8
+    panel_w = (width - plot_x0 - gap * (len(panels) - 1) - 6) / len(panels)
+    row_h, top = 20, 30
+    bottom = top + row_h * len(labels)
+    height = bottom + 36
+    desc = f"{title}. " + " ".join(
+        f"{p.metric} with 95% confidence intervals" + (f" (goal {pct(p.goal)}, dashed line)" if _finite(p.goal) else "")
+        + ": " + "; ".join(_row_desc(r) for r in p.rows) + "." for p in panels)
+    out = _open(width, height, title, desc, "forest")
+    out.append(_text(0, 16, "Level", weight="bold", size=10))
+    out.append(_text(label_w + n_w, 16, "pos/neg", anchor="end", weight="bold", size=10))
+    for i, r in enumerate(labels):
+        y = top + row_h * i + row_h / 2
+        if i % 2 == 0:
+            out.append(f'<rect x="0" y="{y - row_h / 2:.1f}" width="{width}" height="{row_h}" fill="#f5f5f5"/>')
+        out.append(_text(0, y + 4, _clip(r.label, 24), size=10))
+        out.append(_text(label_w + n_w, y + 4, r.n_text, anchor="end", size=10))
+    for k, panel in enumerate(panels):
+        x0 = plot_x0 + k * (panel_w + gap)
+        lows = [r.low for r in panel.rows if _finite(r.low) and not r.note] + ([panel.goal] if _finite(panel.goal) else [])
+        lo_axis = min(0.5, math.floor(min(lows) * 10) / 10) if lows else 0.0
+
+        def px(v: float, x0: float = x0, lo_axis: float = lo_axis) -> float:
+            return x0 + (v - lo_axis) / (1 - lo_axis) * panel_w
+
+        out.append(_text(x0 + panel_w / 2, 16, f"{panel.metric} (95% CI)", anchor="middle", weight="bold", size=10))
+        step = 1 if lo_axis >= 0.5 else 2
+        for i in range(int(round(lo_axis * 10)), 11, step):
+            v = i / 10
+            out.append(f'<line x1="{px(v):.1f}" y1="{top}" x2="{px(v):.1f}" y2="{bottom}" stroke="#dddddd"/>')
+            out.append(_text(px(v), bottom + 12, f"{v:.1f}", anchor="middle", size=9, fill=MUTED))
+        out.append(f'<line x1="{x0:.1f}" y1="{bottom}" x2="{x0 + panel_w:.1f}" y2="{bottom}" stroke="{MUTED}"/>')
+        if _finite(panel.goal):
+            out.append(f'<line x1="{px(panel.goal):.1f}" y1="{top - 2}" x2="{px(panel.goal):.1f}" y2="{bottom}" '
+                       'stroke="#333333" stroke-dasharray="4 3"/>')
+            out.append(_text(px(panel.goal), bottom + 26, f"goal {pct(panel.goal)}", anchor="middle", size=9))
+        for i, r in enumerate(panel.rows):
+            y = top + row_h * i + row_h / 2
+            if r.note or not _finite(r.value):
+                out.append(_text(x0 + 4, y + 4, r.note or "not estimable", size=9, fill=MUTED,
+                                 extra=' font-style="italic"'))
+                continue
+            if _finite(r.low) and _finite(r.high):
+                out.append(f'<line x1="{px(max(r.low, lo_axis)):.1f}" y1="{y:.1f}" x2="{px(r.high):.1f}" '
+                           f'y2="{y:.1f}" stroke="{INK}" stroke-width="1.2"/>')
+            out.append(f'<rect x="{px(r.value) - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{ACCENT}"/>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,118 @@
+"""How numbers from results.json are printed. Formatting only: no arithmetic on results.
+
+Every function accepts ``None`` (an undefined value, written as null in results.json)
+and prints "not estimable" for it, never "nan".
+
+>>> pct(0.7586206896551724)
+'75.9%'
+>>> pct(None)
+'not estimable'
+>>> ci_text({"low": 0.6828, "high": 0.8210, "confidence_level": 0.95, "method": "wilson"}, "proportion")
+'68.3–82.1%'
+>>> p_value(4.9e-13)
+'< 0.001'
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+NOT_ESTIMABLE = "not estimable"
+
+#: How each kind of estimate is printed: proportions as percents, AUC and ratios as numbers.
+KINDS = ("proportion", "auc", "ratio")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def pct(x: Any, digits: int = 1) -> str:
+    """A proportion in [0, 1] as a percent with ``digits`` decimals."""
+    if not _is_number(x):
+        return NOT_ESTIMABLE
+    return f"{x * 100:.{digits}f}%"
+
+
+def num(x: Any, digits: int = 3) -> str:
+    """A number with ``digits`` decimals, or "not estimable"."""
+    if not _is_number(x):
+        return NOT_ESTIMABLE
+    return f"{x:.{digits}f}"
+
+
+def value_text(x: Any, kind: str) -> str:
+    """An estimate's point value in the style of its kind (see :data:`KINDS`)."""
+    if kind == "proportion":
+        return pct(x)
+    if kind == "ratio":
+        return num(x, 2)
+    return num(x, 3)
+
+
+def ci_text(interval: dict | None, kind: str) -> str:
+    """``low–high`` for an interval dict, in the style of its kind; an en dash between bounds."""
+    if not interval or not (_is_number(interval.get("low")) and _is_number(interval.get("high"))):
+        return "no interval"
+    low, high = interval["low"], interval["high"]
+    if kind == "proportion":
+        return f"{low * 100:.1f}–{high * 100:.1f}%"
+    digits = 2 if kind == "ratio" else 3
+    return f"{low:.{digits}f}–{high:.{digits}f}"
+
+
+def level_text(confidence_level: Any) -> str:
+    """0.95 → '95%' (the label of a confidence interval)."""
+    if not _is_number(confidence_level):
+        return "95%"
+    text = f"{confidence_level * 100:.1f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def count(x: Any) -> str:
+    """An integer count with thin grouping (``12 345``); ``None`` prints an em dash."""
+    if x is None:
+        return "—"
+    if isinstance(x, float) and x.is_integer():
+        x = int(x)
+    if isinstance(x, int):
+        return f"{x:,}".replace(",", "\u202f")
+    return str(x)
+
+
+def fraction(numerator: Any, denominator: Any) -> str:
+    """``110/145`` from an estimate's counts; empty when the estimate has none (AUC, LR)."""
+    if numerator is None or denominator is None:
+        return ""
+    return f"{count(numerator)}/{count(denominator)}"
+
+
+def p_value(p: Any) -> str:
+    """A p-value: three significant decimals, '< 0.001' below that."""
+    if not _is_number(p):
+        return NOT_ESTIMABLE
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}"
+
+
+def estimate_cells(est: dict | None, kind: str = "proportion") -> dict[str, Any]:
+    """The printed pieces of one Estimate dict from results.json.
+
+    Returns ``value``, ``ci``, ``counts`` (numerator/denominator), ``n``, ``method``,
+    ``level`` and ``warnings``; ``estimable`` is False when the value is null.
+    """
+    est = est or {}
+    value = est.get("value")
+    estimable = _is_number(value)
+    interval = est.get("interval")
+    return {
+        "estimable": estimable,
+        "value": value_text(value, kind),
+        "ci": ci_text(interval, kind) if estimable else "",
+        "counts": fraction(est.get("numerator"), est.get("denominator")),
+        "n": count(est.get("n")),
+        "method": (interval or {}).get("method") or est.get("method") or "",
+        "level": level_text((interval or {}).get("confidence_level")),
+        "warnings": list(est.get("warnings") or []),
+    }

@@ -1,0 +1,124 @@
+"""Template context → HTML (jinja2) → PDF (WeasyPrint).
+
+The HTML is rendered in two passes: the section bodies first, collecting the numbered
+table and figure captions, then the front matter (cover, document control, contents
+with lists of tables and figures) around them.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from valkit.report.context import build_context
+
+#: reports/templates at the repository root (next to the valkit package).
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "reports" / "templates"
+
+ABBREVIATIONS = (
+    ("AUC", "area under the receiver operating characteristic curve"),
+    ("CI", "confidence interval"),
+    ("CDSCO", "Central Drugs Standard Control Organisation (India)"),
+    ("DICOM", "Digital Imaging and Communications in Medicine"),
+    ("FDA", "US Food and Drug Administration"),
+    ("FN / FP", "false negative / false positive"),
+    ("LR+ / LR−", "positive / negative likelihood ratio"),
+    ("NPA / PPA", "negative / positive percent agreement"),
+    ("NPV / PPV", "negative / positive predictive value"),
+    ("ROC", "receiver operating characteristic"),
+    ("SHA-256", "cryptographic digest identifying a file's exact content"),
+    ("STARD", "Standards for Reporting of Diagnostic Accuracy Studies"),
+    ("TN / TP", "true negative / true positive"),
+)
+
+
+@dataclass
+class Captions:
+    """Numbers tables and figures in order of appearance and remembers them for the contents."""
+
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    figures: list[dict[str, Any]] = field(default_factory=list)
+
+    def _add(self, store: list, prefix: str, text: str) -> dict[str, Any]:
+        n = len(store) + 1
+        entry = {"id": f"{prefix.lower()}-{n}", "label": f"{prefix} {n}.", "text": str(text)}
+        store.append(entry)
+        return entry
+
+    def table(self, text: str) -> Markup:
+        e = self._add(self.tables, "Table", text)
+        return Markup('<caption id="{}"><span class="caption-label">{}</span> {}</caption>').format(
+            e["id"], e["label"], escape(e["text"]))
+
+    def figure(self, text: str) -> Markup:
+        e = self._add(self.figures, "Figure", text)
+        return Markup('<figcaption id="{}"><span class="caption-label">{}</span> {}</figcaption>').format(
+            e["id"], e["label"], escape(e["text"]))
+
+
+def css_string(value: Any) -> Markup:
+    """Text made safe inside a double-quoted CSS string in a <style> element.
+
+    >>> str(css_string('A "b" </style>'))
+    'A \\\\"b\\\\" \\\\3c /style\\\\3e '
+    """
+    out = []
+    for ch in str(value):
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in "<>\n\r" or ord(ch) < 32:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return Markup("".join(out))
+
+
+def templates_dir() -> Path:
+    if not (TEMPLATES_DIR / "report.html.j2").is_file():
+        raise RuntimeError(f"report templates not found in {TEMPLATES_DIR}; valkit must run from its source "
+                           "checkout (pip install -e .), where reports/templates lives next to the package.")
+    return TEMPLATES_DIR
+
+
+def environment(templates: Path | None = None):
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates or templates_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a misspelt key in a template is an error, not a blank
+        extensions=["jinja2.ext.do"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["css_string"] = css_string
+    return env
+
+
+def render_html(results: dict, *, results_sha256: str, templates: Path | None = None) -> str:
+    """The complete, self-contained HTML report (CSS inlined, SVG figures inline)."""
+    templates = templates or templates_dir()
+    env = environment(templates)
+    context = build_context(results, results_sha256=results_sha256)
+    captions = Captions()
+    common = {"doc": context["doc"], "sections": context["sections"], "captions": captions}
+    body = env.get_template("body.html.j2").render(**common)
+    css = (templates / "report.css").read_text(encoding="utf-8")
+    return env.get_template("report.html.j2").render(
+        **common, body=Markup(body), css=Markup(css), abbreviations=ABBREVIATIONS)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def html_to_pdf(html: str, *, base_url: Path) -> bytes:
+    """PDF bytes: text searchable, fonts embedded, bookmarks from h1/h2, PDF/A-2b."""
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(base_url)).write_pdf(pdf_variant="pdf/a-2b")

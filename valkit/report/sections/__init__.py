@@ -1,0 +1,1 @@
+"""Context builders for the report sections, grouped by topic (see :mod:`valkit.report.context`)."""

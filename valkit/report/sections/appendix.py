@@ -1,0 +1,47 @@
+"""Appendices: provenance (digests, versions, hardware, times) and the per-case listing pointer."""
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from valkit.report.formatting import count
+from valkit.results import CASE_COLUMNS
+
+HARDWARE_LABELS = {"os": "Operating system", "python": "Python", "cpu": "CPU", "cpu_count": "Logical CPU cores",
+                   "device": "Inference device", "gpu": "GPU", "cuda": "CUDA", "driver": "GPU driver"}
+
+
+def provenance(results: dict, doc: dict) -> dict:
+    prov = results.get("provenance") or {}
+    valkit = prov.get("valkit") or {}
+    hw = prov.get("hardware") or {}
+    digests = [
+        ("results.json (this report's input)", doc["results_sha256"]),
+        ("Protocol", prov.get("protocol_sha256")),
+        (doc["weights_label"], prov.get("model_weights_sha256")),
+        ("Predictions (predictions.parquet)", prov.get("predictions_sha256")),
+    ]
+    manifests = [{"path": m.get("path", ""), "sha256": m.get("sha256", ""), "rows": count(m.get("rows")),
+                  "notes": list(m.get("notes") or [])} for m in prov.get("manifests") or []]
+    packages = sorted((k, v or "not installed") for k, v in (prov.get("packages") or {}).items())
+    half = (len(packages) + 1) // 2
+    return {
+        "digests": [{"what": w, "sha256": s or "not recorded"} for w, s in digests],
+        "manifests": manifests,
+        "valkit": {
+            "version": valkit.get("version") or "",
+            "commit": valkit.get("commit") or "not recorded (not a git checkout)",
+            "dirty": valkit.get("dirty"),
+        },
+        "packages": [(packages[i], packages[i + half] if i + half < len(packages) else None) for i in range(half)],
+        "hardware": [(HARDWARE_LABELS.get(k, k), v) for k, v in hw.items() if v not in (None, "")],
+        "seed": prov.get("seed"),
+        "started": prov.get("started_utc") or "",
+        "finished": prov.get("finished_utc") or "",
+        "seconds": prov.get("seconds"),
+    }
+
+
+def per_case_listing(results: dict, doc: dict) -> dict:
+    flow = (results.get("data") or {}).get("flow") or {}
+    columns = Markup(", ").join(Markup("<code>{}</code>").format(c) for c in CASE_COLUMNS)
+    return {"n": count(flow.get("in_manifest")), "columns": list(CASE_COLUMNS), "columns_html": columns}

@@ -1,0 +1,142 @@
+"""Pieces shared by the section builders: document control, labels, estimate rows, verdicts."""
+from __future__ import annotations
+
+from typing import Any
+
+from valkit.report.formatting import count, estimate_cells, level_text, pct
+
+METRIC_LABELS = {
+    "sensitivity": "Sensitivity",
+    "specificity": "Specificity",
+    "ppv": "Positive predictive value (PPV)",
+    "npv": "Negative predictive value (NPV)",
+    "accuracy": "Accuracy",
+    "auc": "Area under the ROC curve (AUC)",
+    "lr_positive": "Positive likelihood ratio (LR+)",
+    "lr_negative": "Negative likelihood ratio (LR−)",
+}
+#: Without a true reference standard, agreement is what is measured (FDA 2007 statistical guidance).
+AGREEMENT_LABELS = {
+    "sensitivity": "Positive percent agreement (PPA)",
+    "specificity": "Negative percent agreement (NPA)",
+}
+SHORT_LABELS = {"sensitivity": "Sensitivity", "specificity": "Specificity", "auc": "AUC", "ppv": "PPV",
+                "npv": "NPV", "accuracy": "Accuracy"}
+METRIC_KIND = {"auc": "auc", "lr_positive": "ratio", "lr_negative": "ratio"}
+
+CI_METHODS = {
+    "wilson": "Wilson score interval (Wilson 1927)",
+    "clopper_pearson": "Clopper–Pearson exact interval (Clopper & Pearson 1934)",
+    "jeffreys": "Jeffreys interval (Brown, Cai & DasGupta 2001)",
+    "agresti_coull": "Agresti–Coull interval (Agresti & Coull 1998)",
+    "delong": "DeLong variance (DeLong, DeLong & Clarke-Pearson 1988)",
+    "clustered": "clustered (patient-level) AUC variance (Obuchowski 1997)",
+    "bootstrap": "percentile bootstrap",
+    "simel_log": "log method for likelihood ratios (Simel, Samsa & Matchar 1991)",
+}
+
+VERDICT_WORDS = {
+    "PASS": "PASS",
+    "FAIL": "FAIL",
+    "NO GOAL": "no goal set",
+    "NO GOALS": "no goals set",
+    "NOT ESTIMABLE": "NOT ESTIMABLE",
+}
+
+
+def true_reference(results: dict) -> bool:
+    ref = (results.get("protocol") or {}).get("reference_standard") or {}
+    return bool(ref.get("is_true_reference_standard", True))
+
+
+def metric_label(metric: str, results: dict, *, short: bool = False) -> str:
+    if not true_reference(results) and metric in AGREEMENT_LABELS:
+        label = AGREEMENT_LABELS[metric]
+        return label.split("(")[1].rstrip(")") if short else label
+    if short:
+        return SHORT_LABELS.get(metric, METRIC_LABELS.get(metric, metric))
+    return METRIC_LABELS.get(metric, metric)
+
+
+def method_text(method: str | None) -> str:
+    if not method:
+        return ""
+    return CI_METHODS.get(method, method)
+
+
+def verdict_class(verdict: str | None) -> str:
+    return {"PASS": "pass", "FAIL": "fail"}.get(str(verdict), "neutral")
+
+
+def estimate_row(metric: str, est: dict | None, results: dict) -> dict[str, Any]:
+    """One printed row (label, value, CI, counts, method, warnings) for an estimate."""
+    cells = estimate_cells(est, METRIC_KIND.get(metric, "proportion"))
+    return {"metric": metric, "label": metric_label(metric, results), **cells,
+            "method_text": method_text(cells["method"])}
+
+
+def document_control(results: dict, *, results_sha256: str) -> dict[str, Any]:
+    """Cover page and footer facts: ids, versions, digests, dates, targets."""
+    protocol = results.get("protocol") or {}
+    reg = protocol.get("regulatory") or {}
+    report = protocol.get("report") or {}
+    model = results.get("model") or {}
+    prov = results.get("provenance") or {}
+    op = results.get("operating_point") or {}
+    targets = []
+    for t in reg.get("targets") or []:
+        if t == "FDA":
+            fda = reg.get("fda") or {}
+            bits = [fda.get("submission_type") or "510(k)"]
+            if fda.get("product_code"):
+                bits.append(f"product code {fda['product_code']}")
+            if fda.get("regulation_number"):
+                bits.append(fda["regulation_number"])
+            targets.append("US FDA — " + ", ".join(bits))
+        elif t == "CDSCO":
+            cd = reg.get("cdsco") or {}
+            bits = [f"class {cd.get('device_class', '?')} medical device (MDR 2017)"]
+            if cd.get("application"):
+                bits.append(cd["application"])
+            targets.append("India CDSCO — " + ", ".join(bits))
+        else:
+            targets.append(str(t))
+    finished = prov.get("finished_utc") or ""
+    external = model.get("kind") == "external_predictions"
+    return {
+        "title": protocol.get("title") or "Validation report",
+        "device_name": report.get("device_name") or model.get("name") or "the device",
+        "sponsor": report.get("sponsor"),
+        "authors": list(report.get("authors") or []),
+        "document_id": reg.get("document_id") or protocol.get("id") or "",
+        "revision": reg.get("revision") or "",
+        "protocol_id": protocol.get("id") or "",
+        "protocol_version": protocol.get("version") or "",
+        "protocol_sha256": protocol.get("sha256") or prov.get("protocol_sha256") or "",
+        "model_name": model.get("name") or "",
+        "model_version": model.get("version") or "",
+        "weights_sha256": model.get("weights_sha256") or "",
+        "weights_label": "Predictions file SHA-256 (external model)" if external else "Model weights SHA-256",
+        "external_model": external,
+        "date": finished[:10],
+        "started_utc": prov.get("started_utc") or "",
+        "finished_utc": finished,
+        "targets": targets,
+        "results_sha256": results_sha256,
+        "exploratory": bool(op.get("exploratory")),
+        "exploratory_note": op.get("note") or "",
+        "verdict": results.get("verdict") or "",
+        "verdict_class": verdict_class(results.get("verdict")),
+        "n_cases": count((results.get("data") or {}).get("flow", {}).get("in_manifest")),
+        "valkit_version": (prov.get("valkit") or {}).get("version") or "",
+    }
+
+
+def level_label(confidence_level: Any) -> str:
+    return f"{level_text(confidence_level)} CI"
+
+
+def goal_text(goal: Any, metric: str) -> str:
+    if goal is None:
+        return "—"
+    return f"{goal:.3f}" if metric == "auc" else pct(goal)

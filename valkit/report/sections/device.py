@@ -1,0 +1,148 @@
+"""Device and model, regulatory basis, and index test execution."""
+from __future__ import annotations
+
+from typing import Any
+
+from valkit.report.formatting import count
+
+OP_SOURCES = {
+    "model_card": "taken from the model card, where it was fixed before the test data were opened",
+    "fixed": "fixed in the protocol before the run",
+    "choose_on_test_data": "chosen on the test data themselves (exploratory: estimates at this threshold "
+                           "are optimistic)",
+    "external": "supplied by the manufacturer with the external predictions (not chosen by valkit)",
+}
+
+REGULATIONS = {
+    "21 CFR 892.2060": "Radiological computer-assisted diagnostic software for lesions suspicious of cancer",
+    "21 CFR 892.2070": "Medical image analyzer",
+    "21 CFR 892.2080": "Radiological computer aided triage and notification software",
+    "21 CFR 892.2090": "Radiological computer-assisted detection and diagnosis software",
+}
+
+GUIDANCES = {
+    "FDA": [
+        "FDA, Statistical Guidance on Reporting Results from Studies Evaluating Diagnostic Tests (2007)",
+        "FDA, Computer-Assisted Detection Devices Applied to Radiology Images and Radiology Device Data: "
+        "Premarket Notification [510(k)] Submissions, and Clinical Performance Assessment (2022)",
+        "FDA, Artificial Intelligence-Enabled Device Software Functions: Lifecycle Management and Marketing "
+        "Submission Recommendations (draft, January 2025)",
+    ],
+    "CDSCO": [
+        "Medical Devices Rules, 2017 (India): Device Master File and Essential Principles checklist",
+        "CDSCO draft guidance document on medical device software (October 2025)",
+    ],
+    "reporting": [
+        "STARD 2015: reporting of diagnostic accuracy studies",
+        "CLAIM 2024: checklist for artificial intelligence in medical imaging",
+    ],
+}
+
+
+def _kv(pairs: list[tuple[str, Any]]) -> list[dict[str, str]]:
+    return [{"key": k, "value": str(v)} for k, v in pairs if v not in (None, "", [], {})]
+
+
+def device_and_model(results: dict, doc: dict) -> dict:
+    model = results.get("model") or {}
+    op = results.get("operating_point") or {}
+    external = model.get("kind") == "external_predictions"
+    params = model.get("architecture_params") or {}
+    size = model.get("input_size")
+    rows = _kv([
+        ("Name", model.get("name")),
+        ("Version", model.get("version")),
+        ("Identifier", model.get("id")),
+        ("Finding detected", model.get("finding")),
+        ("Architecture", model.get("architecture")),
+        ("Architecture parameters", ", ".join(f"{k} = {v}" for k, v in sorted(params.items()))),
+        ("Input size (pixels)", " × ".join(str(v) for v in size) if size else None),
+        ("Intensity window", model.get("window")),
+        ("Weights file", model.get("weights_file")),
+        ("Explainability target layer", model.get("explainability_target_layer")),
+        ("Model card", model.get("card_path")),
+        ("Predictions file", model.get("predictions_path")),
+    ])
+    source, rule = op.get("source", ""), op.get("rule")
+    if external and source == "model_card":  # no card: the threshold came with the vendor's scores
+        source, rule = "external", None
+    training = model.get("training") or {}
+    training_rows = _kv([(k.replace("_", " ").capitalize(), v) for k, v in training.items()
+                         if not isinstance(v, (dict, list))])
+    return {
+        "external": external,
+        "rows": rows,
+        "training": training_rows,
+        "digest": model.get("weights_sha256") or "",
+        "digest_label": doc["weights_label"],
+        "threshold": op.get("threshold"),
+        "op_source": OP_SOURCES.get(source, source),
+        "op_rule": rule,
+        "op_note": op.get("note"),
+        "tuning_set": model.get("threshold_tuning_set"),
+        "exploratory": bool(op.get("exploratory")),
+        "positive_rule": (results.get("methods") or {}).get("positive_rule", "score >= threshold"),
+        "limitations": list(model.get("limitations") or []),
+    }
+
+
+def regulatory_basis(results: dict, doc: dict) -> dict | None:
+    reg = (results.get("protocol") or {}).get("regulatory") or {}
+    targets = reg.get("targets") or []
+    if not targets:
+        return None
+    fda = reg.get("fda") or {}
+    cdsco = reg.get("cdsco") or {}
+    reg_no = fda.get("regulation_number")
+    guidances = [g for t in targets for g in GUIDANCES.get(t, [])] + GUIDANCES["reporting"]
+    return {
+        "fda": "FDA" in targets,
+        "cdsco": "CDSCO" in targets,
+        "fda_rows": _kv([
+            ("Submission type", fda.get("submission_type")),
+            ("Product code", fda.get("product_code")),
+            ("Regulation", f"{reg_no} — {REGULATIONS[reg_no]}" if reg_no in REGULATIONS else reg_no),
+        ]),
+        "cdsco_rows": _kv([
+            ("Device class", cdsco.get("device_class")),
+            ("Application", cdsco.get("application")),
+        ]),
+        "guidances": guidances,
+    }
+
+
+def index_test(results: dict, doc: dict) -> dict:
+    inf = results.get("inference") or {}
+    model = results.get("model") or {}
+    prov = results.get("provenance") or {}
+    hw = prov.get("hardware") or {}
+    flow = (results.get("data") or {}).get("flow") or {}
+    op = results.get("operating_point") or {}
+    run_rows = _kv([
+        ("Run started (UTC)", prov.get("started_utc")),
+        ("Run finished (UTC)", prov.get("finished_utc")),
+        ("Whole run, seconds", prov.get("seconds")),
+        ("Inference device", inf.get("device")),
+        ("Inference time, seconds", inf.get("seconds")),
+        ("Batch size", inf.get("batch_size")),
+        ("Data-loading workers", inf.get("num_workers")),
+        ("Rows resumed from an interrupted run", count(inf["resumed_rows"]) if "resumed_rows" in inf else None),
+        ("Threshold", op.get("threshold")),
+        ("Positive call", (results.get("methods") or {}).get("positive_rule")),
+    ])
+    hw_rows = _kv([
+        ("Operating system", hw.get("os")),
+        ("Python", hw.get("python")),
+        ("CPU", f"{hw.get('cpu')} ({hw.get('cpu_count')} logical cores)" if hw.get("cpu") else None),
+        ("GPU", hw.get("gpu") or "none used"),
+        ("CUDA", hw.get("cuda")),
+        ("GPU driver", hw.get("driver")),
+    ])
+    return {
+        "external": model.get("kind") == "external_predictions",
+        "run_rows": run_rows,
+        "hw_rows": hw_rows,
+        "failed": count(flow.get("failed")),
+        "reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))} for r in flow.get("failure_reasons") or []],
+        "resumed": inf.get("resumed_rows"),
+    }

@@ -1,0 +1,70 @@
+"""Limitations and conclusions: what the verdict means and the scope of the claims."""
+from __future__ import annotations
+
+from valkit.report.formatting import count
+from valkit.report.sections.common import VERDICT_WORDS, metric_label, true_reference
+from valkit.report.sections.summary import endpoint_rows
+
+
+def _levels(results: dict, key: str) -> list[str]:
+    return [str(r.get("level", "")) for r in results.get(key) or []]
+
+
+def _scanner_models(results: dict) -> list[str]:
+    rows = (((results.get("data") or {}).get("table1") or {}).get("model") or {}).get("rows") or []
+    return [r["level"] for r in rows if r.get("level") not in (None, "missing")]
+
+
+def limitations(results: dict, doc: dict) -> dict:
+    items: list[str] = []
+    model = results.get("model") or {}
+    flow = (results.get("data") or {}).get("flow") or {}
+    methods = results.get("methods") or {}
+    table1 = (results.get("data") or {}).get("table1") or {}
+    if doc["exploratory"]:
+        items.append("The operating point was chosen on the test data themselves; every estimate at this "
+                     "threshold is optimistic and the results are exploratory, not confirmatory.")
+    if model.get("kind") == "external_predictions":
+        items.append("valkit did not run the model: the scores were supplied in an external file, identified "
+                     "only by its SHA-256 digest. That these scores came from the released model version "
+                     "must be documented by the manufacturer.")
+    if flow.get("failed"):
+        items.append(f"{count(flow['failed'])} of {count(flow.get('in_manifest'))} cases produced no valid "
+                     "result and are excluded from the primary analysis; the results with these cases counted "
+                     "as errors are reported beside the primary results.")
+    if methods.get("clustered"):
+        items.append(f"Some {methods.get('cluster_unit', 'patient')}s contributed more than one image. "
+                     + ("Wilson intervals for proportions treat images as independent and may be too narrow; "
+                        if methods.get("proportion_ci") == "wilson" else "")
+                     + f"the AUC interval uses the {methods.get('auc_ci', '')} method.")
+    for col, block in table1.items():
+        if block.get("missing"):
+            items.append(f"{col.replace('_', ' ').capitalize()} is missing for {count(block['missing'])} cases; "
+                         "performance in those cases cannot be attributed to a level.")
+    for key, noun in (("by_site", "site"), ("by_manufacturer", "manufacturer")):
+        thin = [str(r.get("level")) for r in results.get(key) or [] if not r.get("sufficient_evidence", True)]
+        if thin:
+            items.append(f"Too few positive or negative cases to estimate performance for {noun}(s): "
+                         f"{', '.join(thin)}.")
+    if not true_reference(results):
+        items.append("The comparator is not a true reference standard; agreement (PPA/NPA), not accuracy, "
+                     "is reported.")
+    items += [str(x) for x in model.get("limitations") or []]
+    return {"points": items}
+
+
+def conclusions(results: dict, doc: dict) -> dict:
+    rows = endpoint_rows(results)
+    verdict = doc["verdict"]
+    return {
+        "verdict": VERDICT_WORDS.get(verdict, verdict),
+        "verdict_class": doc["verdict_class"],
+        "raw_verdict": verdict,
+        "primary": [r for r in rows if r["primary"]],
+        "secondary": [r for r in rows if not r["primary"]],
+        "sites": _levels(results, "by_site"),
+        "manufacturers": _levels(results, "by_manufacturer"),
+        "scanner_models": _scanner_models(results),
+        "exploratory": doc["exploratory"],
+        "sens_label": metric_label("sensitivity", results),
+    }

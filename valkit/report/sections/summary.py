@@ -1,0 +1,134 @@
+"""Executive summary, intended use, and objectives/endpoints/hypotheses."""
+from __future__ import annotations
+
+from typing import Any
+
+from valkit.report.formatting import ci_text, count, estimate_cells, p_value, value_text
+from valkit.report.sections.common import (
+    METRIC_KIND,
+    VERDICT_WORDS,
+    goal_text,
+    level_label,
+    method_text,
+    metric_label,
+    verdict_class,
+)
+
+
+def endpoint_rows(results: dict) -> list[dict[str, Any]]:
+    rows = []
+    for e in results.get("endpoints") or []:
+        metric = e.get("metric", "")
+        kind = METRIC_KIND.get(metric, "proportion")
+        est = e.get("estimate") or {}
+        cells = estimate_cells(est, kind)
+        interval = est.get("interval") or {}
+        verdict = e.get("verdict") or ""
+        rows.append({
+            "id": e.get("id", ""),
+            "label": metric_label(metric, results),
+            "short": metric_label(metric, results, short=True),
+            "primary": bool(e.get("primary")),
+            **cells,
+            "ci_label": level_label(e.get("confidence_level")),
+            "method_text": method_text(e.get("ci_method") or cells["method"]),
+            "goal": goal_text(e.get("goal"), metric),
+            "lower": value_text(interval.get("low"), kind) if cells["estimable"] else "—",
+            "verdict": VERDICT_WORDS.get(verdict, verdict),
+            "verdict_class": verdict_class(verdict),
+            "judged_on": e.get("judged_on") or "",
+            "p_value": p_value(e["exact_binomial_p"]) if e.get("exact_binomial_p") is not None else "",
+            "has_goal": e.get("goal") is not None,
+        })
+    return rows
+
+
+def _weakest(results: dict, metric: str) -> dict | None:
+    """The level (site or manufacturer) with the lowest estimate among those with sufficient evidence.
+
+    A selection among printed numbers, not a new statistic.
+    """
+    best = None
+    for key, what in (("by_site", "site"), ("by_manufacturer", "manufacturer")):
+        for row in results.get(key) or []:
+            est = row.get(metric) or {}
+            if not row.get("sufficient_evidence") or est.get("value") is None:
+                continue
+            if best is None or est["value"] < best[0]:
+                best = (est["value"], what, row.get("level"), est)
+    if best is None:
+        return None
+    cells = estimate_cells(best[3])
+    return {**cells, "what": best[1], "group": best[2], "label": metric_label(metric, results, short=True)}
+
+
+def _design(results: dict) -> str:
+    flow = (results.get("data") or {}).get("flow") or {}
+    primary = results.get("primary") or {}
+    sites = [r.get("level") for r in results.get("by_site") or []]
+    mans = [r.get("level") for r in results.get("by_manufacturer") or []]
+    model = results.get("model") or {}
+    who = f"{model.get('name', 'the model')} {model.get('version', '')}".strip()
+    bits = [f"Standalone performance evaluation of {who} against the reference standard on "
+            f"{count(flow.get('in_manifest'))} cases listed in the study manifest "
+            f"({count(flow.get('analysed'))} analysed: {count(primary.get('n_positive'))} reference positive, "
+            f"{count(primary.get('n_negative'))} reference negative)"]
+    if sites:
+        bits.append(f"from {'site' if len(sites) == 1 else 'sites'} {', '.join(map(str, sites))}")
+    if mans:
+        bits.append(f"acquired on {', '.join(map(str, mans))} equipment")
+    return " ".join(bits) + "."
+
+
+def _ci_header(rows: list[dict]) -> str:
+    labels = {r["ci_label"] for r in rows}
+    return labels.pop() if len(labels) == 1 else "CI (level per protocol)"
+
+
+def executive_summary(results: dict, doc: dict) -> dict:
+    flow = (results.get("data") or {}).get("flow") or {}
+    both = results.get("failures_counted_as_errors") or {}
+    rows = endpoint_rows(results)
+    return {
+        "design": _design(results),
+        "intended_use": (results.get("protocol") or {}).get("intended_use", "").strip(),
+        "endpoints": rows,
+        "ci_header": _ci_header(rows),
+        "any_secondary": any(not r["primary"] for r in rows),
+        "verdict": VERDICT_WORDS.get(doc["verdict"], doc["verdict"]),
+        "verdict_class": doc["verdict_class"],
+        "failing": [r for r in rows if r["primary"] and r["verdict_class"] != "pass" and r["has_goal"]],
+        "weakest": [w for w in (_weakest(results, "sensitivity"), _weakest(results, "specificity")) if w],
+        "failed": count(flow.get("failed")),
+        "any_failed": bool(flow.get("failed")),
+        "both_ways": [
+            {"label": metric_label(m, results), **estimate_cells(both.get(m))}
+            for m in ("sensitivity", "specificity") if both.get(m)
+        ],
+    }
+
+
+def intended_use(results: dict, doc: dict) -> dict | None:
+    text = ((results.get("protocol") or {}).get("intended_use") or "").strip()
+    model = results.get("model") or {}
+    card_use = (model.get("intended_use") or "").strip() if isinstance(model.get("intended_use"), str) else ""
+    if not text and not card_use:
+        return None
+    return {"protocol_text": text, "card_text": card_use if card_use != text else "",
+            "finding": model.get("finding")}
+
+
+def objectives(results: dict, doc: dict) -> dict:
+    rows = endpoint_rows(results)
+    for r, e in zip(rows, results.get("endpoints") or []):
+        goal = r["goal"]
+        r["h0"] = f"{r['short']} ≤ {goal}" if r["has_goal"] else "no hypothesis (no goal set)"
+        r["h1"] = f"{r['short']} > {goal}" if r["has_goal"] else "—"
+    return {
+        "title": (results.get("protocol") or {}).get("title", ""),
+        "endpoints": rows,
+        "n_primary": sum(r["primary"] for r in rows),
+    }
+
+
+__all__ = ["executive_summary", "intended_use", "objectives", "endpoint_rows", "ci_text"]
