@@ -62,7 +62,7 @@ def fom_jackknife(ratings: np.ndarray, truth: np.ndarray, *, fom: str, threshold
         if threshold is None or not math.isfinite(float(threshold)):
             raise MRMCInputError(
                 f"threshold: fom={name!r} needs a rating threshold (a case is called positive "
-                f"when rating >= threshold), got {threshold!r}. Fix: pass threshold=3 (for example)."
+                f"when rating >= threshold), got {threshold!r}. Fix: pass threshold=3 (on the command line: --threshold 3)."
             )
         return binary_jackknife(ratings, truth, threshold=float(threshold), which=name)
     if name == "binormal":

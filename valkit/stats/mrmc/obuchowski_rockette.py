@@ -280,9 +280,11 @@ def or_analysis(
     for name in ("var_R", "var_TR"):
         v = getattr(comps, name)
         if v < 0:
-            msg = f"{name}: the OR variance component estimate is negative ({v:.6g}); reported as estimated"
-            notes.append(msg)
-            warnings.warn(msg, NegativeVarianceWarning, stacklevel=2)
+            # an unbiased ANOVA estimate below zero is a valid estimate, not an error: it is
+            # reported as it is and noted; no test or interval uses it (Python warnings are
+            # kept for quantities that become not estimable)
+            notes.append(f"{name}: the OR variance component estimate is negative ({v:.6g}); "
+                         "reported as estimated (ANOVA estimates can be negative)")
 
     # single-modality quantities
     off = ~np.eye(n_rdr, dtype=bool)
