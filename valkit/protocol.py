@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from valkit.errors import InputError
+from valkit.explain.config import ExplainabilityOptions
 
 METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc")
 PROPORTION_CI_METHODS = ("wilson", "clopper_pearson", "jeffreys", "agresti_coull")
@@ -278,6 +279,7 @@ class Protocol(_Strict):
     analysis: Analysis = Analysis()
     inference: Inference = Inference()
     report: ReportOptions = ReportOptions()
+    explainability: ExplainabilityOptions | None = None
 
     @model_validator(mode="after")
     def _model_xor_predictions(self) -> "Protocol":
