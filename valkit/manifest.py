@@ -78,6 +78,27 @@ def parse_age(value: object) -> float | None:
     return round(n / {"D": 365.25, "W": 52.1775, "M": 12.0, "Y": 1.0}[s[3]], 2)
 
 
+def age_from_dates(ds) -> float | None:
+    """Age in whole years from PatientBirthDate and the study (or acquisition/content) date.
+
+    Many archives leave PatientAge empty but keep the birth date; None when either is missing.
+    """
+    import datetime as dt
+
+    def date(v: object) -> dt.date | None:
+        s = str(v or "").strip()[:8]
+        try:
+            return dt.date(int(s[:4]), int(s[4:6]), int(s[6:8])) if len(s) == 8 and s.isdigit() else None
+        except ValueError:
+            return None
+
+    born = date(ds.get("PatientBirthDate"))
+    seen = next((d for d in (date(ds.get(k)) for k in ("StudyDate", "AcquisitionDate", "ContentDate")) if d), None)
+    if born is None or seen is None or seen < born:
+        return None
+    return float(seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day)))
+
+
 def read_header(path: Path) -> dict:
     """Header fields of one DICOM file; raises ValueError with the reason when unusable.
 
@@ -123,7 +144,7 @@ def read_header(path: Path) -> dict:
         "manufacturer": str(ds.get("Manufacturer", "") or ""),
         "model": str(ds.get("ManufacturerModelName", "") or ""),
         "sex": sex if sex in ("M", "F", "O") else "",
-        "age": parse_age(ds.get("PatientAge")),
+        "age": parse_age(ds.get("PatientAge")) if ds.get("PatientAge") else age_from_dates(ds),
         "modality": str(ds.get("Modality", "") or ""),
         "photometric": str(ds.get("PhotometricInterpretation", "") or ""),
         "transfer_syntax": str(tsyntax.name) if tsyntax is not None else "",

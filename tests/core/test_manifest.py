@@ -134,3 +134,17 @@ def test_load_missing_files_are_noted_not_fatal(tmp_path):
 @pytest.mark.parametrize("raw,years", [("045Y", 45.0), ("006M", 0.5), ("", None), ("45", None), (None, None)])
 def test_parse_age(raw, years):
     assert parse_age(raw) == years
+
+
+@pytest.mark.parametrize("birth,study,years", [
+    ("19540612", "20260611", 71.0), ("19540612", "20260612", 72.0), ("", "20260612", None),
+    ("19540612", "", None), ("2030", "20260612", None), ("20300101", "20260101", None),
+])
+def test_age_from_birth_and_study_dates(birth, study, years):
+    from pydicom.dataset import Dataset
+
+    from valkit.manifest import age_from_dates
+
+    ds = Dataset()
+    ds.PatientBirthDate, ds.StudyDate = birth, study
+    assert age_from_dates(ds) == years
