@@ -182,29 +182,30 @@ def _lung_centre_and_axis(a: Anatomy, Y):
 def _lung_one_side(a: Anatomy, X, Y, side: int):
     """Aerated AP depth (mm) of one lung before the heart is taken out. side -1 right, +1 left."""
     w, h = a.half_width, a.lung_height
+    f32 = np.float32
     xc, ax = _lung_centre_and_axis(a, Y)
     xc = side * xc
     yc = 0.60 * h
-    ex = np.abs(X - xc) / ax
-    dy = (Y - yc)
+    ex = (np.abs(X - xc) / ax).astype(f32)
+    dy = Y - yc
     ey = np.where(dy < 0, np.abs(dy) / (0.66 * h), np.abs(dy) / (0.62 * h))
     qy = np.where(dy < 0, 2.2, 4.0)
-    e = ex**2.6 + ey**qy
+    e = ex**f32(2.6) + (ey**qy).astype(f32)
     inside = _smooth_clip(1.0 - e, 0.08)
     # mediastinum: narrow at the top (trachea), widening towards the heart base
     t = np.clip(Y / h, 0.0, 1.0)
-    medial = (0.11 + 0.06 * t) * w + side * a.trachea_shift
-    med = _smooth_clip(side * X - medial, 6.0)
+    medial = ((0.11 + 0.06 * t) * w + side * a.trachea_shift).astype(f32)
+    med = _smooth_clip(side * X - medial, f32(6.0))
     # diaphragm dome, lateral end at the costophrenic angle (y = h)
     dome = a.dome_right if side < 0 else a.dome_left
     peak_x = side * 0.42 * w
     k = (1.0 - dome) * h / (0.58 * w) ** 2
-    y_d = dome * h + k * (X - peak_x) ** 2 + 0.15 * h * np.clip((side * peak_x - side * X) / w, 0, None) ** 2
+    y_d = (dome * h + k * (X - peak_x) ** 2 + 0.15 * h * np.clip((side * peak_x - side * X) / w, 0, None) ** 2).astype(f32)
     below = Y - y_d
-    dia = np.where(below < 0, 0.3 + 0.7 * _smooth_clip(-below, 10.0), 0.3 * np.exp(-np.clip(below, 0, None) / 22.0))
+    dia = np.where(below < 0, 0.3 + 0.7 * _smooth_clip(-below, f32(10.0)), 0.3 * np.exp(np.clip(below, 0, None) / f32(-22.0)))
     # the apex is shallower front to back than the base
-    taper = 0.55 + 0.45 * np.clip((Y + 0.05 * h) / (0.5 * h), 0.0, 1.0)
-    return lung_depth_max(a) * inside * med * dia * taper
+    taper = (lung_depth_max(a) * (0.55 + 0.45 * np.clip((Y + 0.05 * h) / (0.5 * h), 0.0, 1.0))).astype(f32)
+    return (inside * med * dia * taper).astype(f32)
 
 
 def _ellipse_depth(X, Y, xc, yc, ax, by, angle_deg, depth, *, flat=1.0):
@@ -234,12 +235,15 @@ def _heart_depth(a: Anatomy, X, Y):
     """Depth (mm) of mediastinal structures that displace lung: heart, aortic knob, right paratracheal."""
     w, h = a.half_width, a.lung_height
     dmax = lung_depth_max(a)
-    # long axis from the right atrium (upper right of the patient) to the apex (lower left)
-    ax, by = a.ctr * w * 1.22, 0.17 * h
+    # left ventricle: long axis pointing to the apex (lower left of the patient); its left
+    # border sets the cardiothoracic ratio. Right atrium: the convex right heart border.
+    ax, by = a.ctr * w * 1.05, 0.19 * h
     ang = np.radians(a.heart_angle_deg)
     half_extent = np.hypot(ax * np.cos(ang), by * np.sin(ang))
-    xc = -0.30 * w + half_extent + a.heart_shift
-    heart = _ellipse_depth(X, Y, xc, 0.80 * h, ax, by, a.heart_angle_deg, 0.8 * dmax, flat=2.5)
+    left_border = (2.0 * a.ctr - 0.22) * w
+    lv = _ellipse_depth(X, Y, left_border - half_extent + a.heart_shift, 0.77 * h, ax, by, a.heart_angle_deg, 0.8 * dmax, flat=2.5)
+    ra = _ellipse_depth(X, Y, -0.13 * w + a.heart_shift, 0.79 * h, 0.14 * w, 0.16 * h, -10.0, 0.7 * dmax, flat=2.5)
+    heart = np.maximum(lv, ra)
     # hilar vessels: soft-tissue density lateral to the mediastinum
     hila = sum(_ellipse_depth(X, Y, side * 0.21 * w, 0.46 * h, 0.07 * w, 0.11 * h, side * 10.0, 0.25 * dmax) for side in (-1, 1))
     knob_r = 0.075 * w * a.aortic_knob
@@ -257,8 +261,17 @@ def lung_air_depth(anatomy: Anatomy, X, Y):
     """
     X = np.asarray(X, dtype=np.float32)
     Y = np.asarray(Y, dtype=np.float32)
-    air = _lung_one_side(anatomy, X, Y, -1) + _lung_one_side(anatomy, X, Y, +1)
-    return np.clip(air - _heart_depth(anatomy, X, Y), 0.0, None)
+    if X.ndim == 2 and X.shape[0] == 1 and Y.ndim == 2 and Y.shape[1] == 1:
+        # a grid: each lung only on its own side of the midline
+        air = np.zeros((Y.shape[0], X.shape[1]), np.float32)
+        for side in (-1, 1):
+            cols = np.nonzero(side * X[0] > 0)[0]
+            if cols.size:
+                sl = slice(cols[0], cols[-1] + 1)
+                air[:, sl] = _lung_one_side(anatomy, X[:, sl], Y, side)
+    else:
+        air = _lung_one_side(anatomy, X, Y, -1) + _lung_one_side(anatomy, X, Y, +1)
+    return np.clip(air - _heart_depth(anatomy, X, Y), 0.0, None).astype(np.float32)
 
 
 def _interp(y, knots_y, knots_v):
@@ -268,9 +281,11 @@ def _interp(y, knots_y, knots_v):
 def _body_thickness(a: Anatomy, X, Y):
     """Soft-tissue AP thickness of the body outline, neck and shoulders (mm)."""
     w, h = a.half_width, a.lung_height
-    ky = [-400.0, -90.0, -45.0, -5.0, 0.5 * h, h, 2.0 * h]
-    half = _interp(Y[:, 0], ky, [62, 62, w + 40, w + a.chest_wall + 28, w + a.chest_wall + 8, w + a.chest_wall + 12, w + a.chest_wall + 16])
-    ap = _interp(Y[:, 0], ky, [120, 125, 0.8 * a.ap_depth, 0.9 * a.ap_depth, a.ap_depth, 1.05 * a.ap_depth, 1.05 * a.ap_depth])
+    # neck, sloping shoulders (trapezius), chest wall, upper abdomen
+    ky = [-400.0, -95.0, -75.0, -50.0, -20.0, 0.5 * h, h, 2.0 * h]
+    cw = a.chest_wall
+    half = _interp(Y[:, 0], ky, [60, 62, 0.62 * w, 0.95 * w + 20, w + cw + 30, w + cw + 8, w + cw + 12, w + cw + 16])
+    ap = _interp(Y[:, 0], ky, [115, 120, 0.6 * a.ap_depth, 0.8 * a.ap_depth, 0.9 * a.ap_depth, a.ap_depth, 1.05 * a.ap_depth, 1.05 * a.ap_depth])
     return ap[:, None] * np.sqrt(np.clip(1.0 - (X / half[:, None]) ** 2, 0.0, None))
 
 
@@ -349,7 +364,7 @@ def _bones(a: Anatomy, Xc, Yr):
             dped = np.sqrt((xs[None, :] - side * 0.72 * half[:, None]) ** 2 + (ped_y[:, None] * 1.2) ** 2)
             ped = ped + 4.0 * np.clip(1.0 - np.abs(dped - 3.5) / 1.5, 0.0, None)
         out[:, cols[0]:cols[-1] + 1] += (body * disc[:, None] + ped) * a.bone_density
-    density = 2.0 * a.bone_density
+    density = 1.7 * a.bone_density
     for k in range(12):
         y0 = (a.rib_start + 0.03) * h + k * pitch * (1.0 + 0.02 * k)
         if y0 > 1.05 * h:
@@ -378,7 +393,7 @@ def _bones(a: Anatomy, Xc, Yr):
                 return y_c - (y_c - y_lat) * t**0.7
 
             for side in (-1, 1):
-                _curve_band(out, Xc, Yr, (side * u_c, side * (x_end - 1.0)), ant, 6.0, 0.7 * density)
+                _curve_band(out, Xc, Yr, (side * u_c, side * (x_end - 1.0)), ant, 6.0, 0.4 * density)
     # clavicles: S-shaped, rising laterally across the lung apices
     for side in (-1, 1):
         x_med, x_lat = 0.07 * w, 0.95 * w
@@ -395,7 +410,8 @@ def _bones(a: Anatomy, Xc, Yr):
         ri = np.nonzero(np.abs(Yr - hy) < hr)[0]
         if ci.size and ri.size:
             dd = np.sqrt((Xc[ci][None, :] - hx) ** 2 + (Yr[ri][:, None] - hy) ** 2)
-            out[ri[0]:ri[-1] + 1, ci[0]:ci[-1] + 1] += 2.0 * a.bone_density * _tube(dd, hr)
+            ball = np.sqrt(np.clip(hr * hr - dd * dd, 0.0, None))
+            out[ri[0]:ri[-1] + 1, ci[0]:ci[-1] + 1] += a.bone_density * (0.35 * ball + 1.2 * _tube(dd, hr))
     return out
 
 

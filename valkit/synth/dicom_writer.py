@@ -129,7 +129,10 @@ def build_dataset(spec: CaseSpec, image: RenderedImage):
         ds.RescaleSlope = "1"
         ds.RescaleType = "US"
         ds.PresentationLUTShape = "INVERSE" if v.photometric == "MONOCHROME1" else "IDENTITY"
-        ds.AnatomicRegionSequence = [_code("T-D3000", "SRT", "Chest")]
+        ds.AnatomicRegionSequence = [_code("51185008", "SCT", "Chest")]
+        ds.ViewCodeSequence = [_code("399348003", "SCT", "postero-anterior")]
+        ds.PositionerType = "NONE"
+        ds.AcquisitionContextSequence = []
     ds.WindowCenter = str(image.window_center)
     ds.WindowWidth = str(image.window_width)
     ds.VOILUTFunction = "LINEAR"
