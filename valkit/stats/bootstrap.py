@@ -456,9 +456,7 @@ def _callable_replicates(f: Callable[..., float], arrays: list[np.ndarray], unit
 
     theta = float(f(*arrays))
     reps = np.empty(n_resamples)
-    step = max(1, min(n_resamples, _CHUNK_ELEMENTS // max(n_units, 1)))
-    for start in range(0, n_resamples, step):
-        m = plan.draw(rng, min(step, n_resamples - start))
+    for start, m in multiplicity_chunks(plan, rng, n_resamples, len(unit)):
         for k, row in enumerate(m):
             idx = expand(row)
             reps[start + k] = float(f(*(a[idx] for a in arrays)))
