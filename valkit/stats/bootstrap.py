@@ -505,7 +505,8 @@ def bootstrap_ci(
     Returns
     -------
     Estimate
-        ``method`` is ``bootstrap_<method>`` or ``cluster_bootstrap_<method>``; resamples
+        ``method`` is ``bootstrap_<method>``, or ``cluster_bootstrap_<method>`` when some
+        patient has several cases; resamples
         where the statistic is undefined are dropped with a ``undefined_resamples`` warning.
 
     Examples
@@ -521,7 +522,9 @@ def bootstrap_ci(
     theta, reps, jack = bootstrap_replicates(statistic, *data, cluster=cluster, strata=strata,
                                              n_resamples=n_resamples, seed=seed)
     n = len(np.asarray(data[0]))
-    label = ("cluster_" if cluster is not None else "") + f"bootstrap_{method}"
+    from valkit.stats.clustered import has_clusters
+
+    label = ("cluster_" if has_clusters(cluster) else "") + f"bootstrap_{method}"
     name = statistic if isinstance(statistic, str) else getattr(statistic, "__name__", "statistic")
     warns: list[str] = []
     if not math.isfinite(theta):
