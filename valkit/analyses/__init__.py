@@ -13,6 +13,8 @@ import pandas as pd
 from valkit.analyses.accuracy import accuracy_block, auc_ci_method, failures_counted_as_errors, group_rows
 from valkit.analyses.data_summary import acquisition_summary, case_flow, clustering_summary, table1
 from valkit.analyses.endpoints import judge_endpoints
+from valkit.analyses.sites import analyse_sites
+from valkit.analyses.subgroups import CellEngine, analyse_subgroups
 from valkit.protocol import Protocol
 from valkit.stats.types import NotEstimableWarning
 
@@ -58,6 +60,9 @@ def analyse(table: pd.DataFrame, predictions: pd.DataFrame, protocol: Protocol,
                             min_negatives=sg.min_negatives, seed=seed)
             for col in ("site", "manufacturer")
         }
+    engine = CellEngine(analysed, op.threshold, protocol)  # subgroup cells, shared by the two sections below
+    sections = analyse_subgroups(analysed, protocol, op.threshold, primary=primary, engine=engine)
+    sections["sites_and_scanners"] = analyse_sites(analysed, protocol, op.threshold, engine=engine)
     return {
         "data": {
             "flow": case_flow(merged),
@@ -74,6 +79,7 @@ def analyse(table: pd.DataFrame, predictions: pd.DataFrame, protocol: Protocol,
         "endpoints": endpoints,
         "by_site": by["site"],
         "by_manufacturer": by["manufacturer"],
+        **sections,  # subgroups, fairness, sites_and_scanners
         "methods": {
             "proportion_ci": "wilson",
             "auc_ci": auc_ci_method("delong", clustering["clustered"]),

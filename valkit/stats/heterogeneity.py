@@ -48,7 +48,8 @@ def _tau2_statsmodels(method_re: str) -> Callable[[np.ndarray, np.ndarray], floa
         from statsmodels.stats.meta_analysis import combine_effects
 
         kwargs = {"atol": 1e-10, "maxiter": 1000} if method_re == "pm" else {}
-        tau2 = float(combine_effects(y, v, method_re=method_re, **kwargs).tau2)
+        with np.errstate(invalid="ignore", divide="ignore"):  # its RE step runs with an untruncated DL tau^2
+            tau2 = float(combine_effects(y, v, method_re=method_re, **kwargs).tau2)
         return max(tau2, 0.0)  # statsmodels' DL is not truncated; a variance cannot be negative
 
     return fit

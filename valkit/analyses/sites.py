@@ -1,0 +1,167 @@
+"""Sites and scanners: per-level 2x2 tables, random-effects pooling, heterogeneity, leave-one-out.
+
+For each heterogeneity column (site, manufacturer, model by default) the levels with
+sufficient evidence are pooled on the logit scale (:mod:`valkit.stats.heterogeneity`),
+separately for sensitivity and specificity. The verdict per column and metric:
+
+* ``insufficient evidence``: fewer than two levels meet the evidence rule;
+* ``heterogeneous``: Cochran's Q test rejects at ``alpha`` after Holm (or BH) adjustment
+  across every test in this section; the levels whose studentized deleted residual is
+  significant (Bonferroni within the column) are named as departing from the others;
+* ``no evidence of heterogeneity``: otherwise (with few levels the Q test has little power;
+  I² and tau² are printed beside it).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pandas as pd
+
+from valkit.analyses.subgroups import SEP, CellEngine
+from valkit.protocol import Protocol
+from valkit.stats.heterogeneity import pooled_proportion, random_effects, logit_transform
+from valkit.stats.multiplicity import adjust_p_values
+from valkit.stats.types import NotEstimableWarning
+
+METRICS = {"sensitivity": ("tp", "fn"), "specificity": ("tn", "fp")}
+
+
+def _pool(rows: list[dict], metric: str, method: str, alpha: float) -> dict:
+    num_key, other_key = METRICS[metric]
+    use = [r for r in rows if r["sufficient_evidence"] and "missing_value" not in r["flags"]]
+    excluded = [{"level": r["level"], "reason": "missing value" if "missing_value" in r["flags"]
+                 else r["status"].replace("_", " ")} for r in rows if r not in use]
+    base: dict[str, Any] = {"metric": metric, "method": method, "levels": [r["level"] for r in use],
+                            "excluded": excluded, "k": len(use)}
+    if len(use) < 2:
+        return {**base, "pooled": None, "verdict": "insufficient evidence",
+                "note": "fewer than two levels with sufficient evidence: nothing to pool or compare"}
+    x = [r["confusion"][num_key] for r in use]
+    n = [r["confusion"][num_key] + r["confusion"][other_key] for r in use]
+    pooled = pooled_proportion(x, n, method=method)
+    d = logit_transform(x, n)
+    by_method = {}
+    for m in ("dl", "pm", "reml"):
+        fit = random_effects(d.effects, d.variances, method=m)
+        by_method[m] = {"tau2": fit.tau2, "estimate": _expit(fit.estimate),
+                        "interval": [_expit(fit.interval.low), _expit(fit.interval.high)], "i2_model": fit.i2_model}
+    meta = pooled.meta
+    out = {
+        **base,
+        "pooled": pooled.estimate.to_dict(),
+        "prediction_interval": pooled.prediction_interval.to_dict() if pooled.prediction_interval else None,
+        "fixed_effect": _expit(meta.fixed_estimate),
+        "q": meta.q, "df": meta.df, "p_value": meta.p_value, "i2": meta.i2, "h2": meta.h2, "tau2": meta.tau2,
+        "tau": meta.tau, "i2_model": meta.i2_model, "weights": dict(zip(base["levels"], meta.weights)),
+        "continuity_corrected": [lvl for lvl, c in zip(base["levels"], pooled.corrected) if c],
+        "by_tau2_method": by_method,
+        "leave_one_out": [
+            {"left_out": lvl, "pooled": e.to_dict(), "tau2": m.tau2, "i2": m.i2, "q": m.q, "p_value": m.p_value}
+            for lvl, e, m in zip(base["levels"], pooled.leave_one_out, pooled.leave_one_out_meta)
+        ],
+        "residuals": [],
+    }
+    k = len(pooled.residuals)
+    out["residuals"] = [  # Bonferroni within the column: is this level unlike the pooled others?
+        {"level": lvl, "z": r.z, "p_value": r.p_value, "p_adjusted": min(1.0, k * r.p_value),
+         "direction": "lower" if r.z < 0 else "higher", "departs": bool(k * r.p_value < alpha)}
+        for lvl, r in zip(base["levels"], pooled.residuals)
+    ]
+    return out
+
+
+def _expit(v: float) -> float:
+    import math
+
+    return 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))
+
+
+def _verdict(test: dict, alpha: float) -> None:
+    if test.get("pooled") is None:
+        return
+    p_adj = test["p_adjusted"]
+    departing = [r for r in test["residuals"] if r["departs"]]
+    if p_adj < alpha:
+        test["verdict"] = "heterogeneous"
+        if not departing and test["residuals"]:
+            departing = [max(test["residuals"], key=lambda r: abs(r["z"]))]
+        test["flagged_levels"] = [{"level": r["level"], "direction": r["direction"], "z": r["z"],
+                                   "p_adjusted": r["p_adjusted"]} for r in departing]
+    else:
+        test["verdict"] = "no evidence of heterogeneity"
+        test["flagged_levels"] = [{"level": r["level"], "direction": r["direction"], "z": r["z"],
+                                   "p_adjusted": r["p_adjusted"]} for r in departing]
+    i2 = test["i2"]
+    low_power = " (few levels: the Q test has little power)" if test["k"] < 5 else ""
+    test["text"] = (f"{test['metric']}: {test['verdict']}, Q = {test['q']:.2f} on {test['df']} df, "
+                    f"adjusted p = {p_adj:.3g}, I² = {100 * i2:.0f}%, tau² = {test['tau2']:.3g}{low_power}")
+    if test["flagged_levels"]:
+        test["text"] += "; departing: " + ", ".join(f"{f['level']} ({f['direction']})" for f in test["flagged_levels"])
+
+
+def sites_section(engine: CellEngine, protocol: Protocol) -> dict:
+    h = protocol.subgroups.heterogeneity
+    fams = []
+    for col in h.columns:
+        present = col in engine.df.columns
+        res = engine.family(col, (col,), True)
+        rows = res["rows"]
+        fam: dict[str, Any] = {
+            "name": col, "column": col, "present": present, "n_levels": len(rows),
+            "n_sum": int(sum(r["n"] for r in rows)), "cells": rows, "bootstrap": res["boot"].describe(),
+            "tests": {m: _pool(rows, m, h.tau2_method, h.alpha) for m in METRICS},
+        }
+        fams.append(fam)
+    slots = [(f, m) for f in fams for m, t in f["tests"].items() if t.get("pooled") is not None]
+    adj = adjust_p_values([f["tests"][m]["p_value"] for f, m in slots], method=h.multiplicity, alpha=h.alpha)
+    for (f, m), p in zip(slots, adj.adjusted):
+        f["tests"][m]["p_adjusted"] = p
+        _verdict(f["tests"][m], h.alpha)
+    for f in fams:
+        verdicts = {m: t["verdict"] for m, t in f["tests"].items()}
+        f["verdict"] = ("heterogeneous" if "heterogeneous" in verdicts.values() else
+                        "insufficient evidence" if all(v == "insufficient evidence" for v in verdicts.values())
+                        else "no evidence of heterogeneity")
+        f["flagged_levels"] = sorted({fl["level"] for t in f["tests"].values() for fl in t.get("flagged_levels", [])})
+    return {
+        "families": fams,
+        "combinations": _combinations(engine),
+        "multiplicity": {"method": h.multiplicity, "alpha": h.alpha, "n_tests": len(slots),
+                         "family": "every Cochran's Q test in this section (columns x sensitivity/specificity)"},
+        "methods": {
+            "pooling": f"random effects on the logit scale, tau² by {h.tau2_method} (DL, PM and REML all shown); "
+                       "Wald interval; prediction interval with t(k-2)",
+            "heterogeneity": "Cochran's Q (chi-squared, k-1 df), I² = (Q-df)/Q (Higgins & Thompson 2002), tau²",
+            "continuity_correction": "0.5 added to both cells of a level with 0 or 100% (Haldane-Anscombe)",
+            "levels_pooled": "levels meeting the evidence rule; 'missing' and insufficient levels listed as excluded",
+            "influence": "leave-one-level-out pooled estimates; studentized deleted residuals (metafor rstudent), "
+                         "Bonferroni-adjusted within each column",
+            "software": "statsmodels.stats.meta_analysis.combine_effects (DL, PM); REML by valkit (root of the "
+                        "REML score), checked against metafor",
+        },
+    }
+
+
+def _combinations(engine: CellEngine) -> list[dict]:
+    """Site x manufacturer x model counts: which scanners each site contributed."""
+    df = engine.df
+    cols = [c for c in ("site", "manufacturer", "model") if c in df.columns]
+    if not cols:
+        return []
+    g = df.assign(_pos=df["label"] == 1).groupby(cols, dropna=False, sort=True)
+    return [{**dict(zip(cols, (str(k) for k in (key if isinstance(key, tuple) else (key,))))),
+             "level": SEP.join(str(k) for k in (key if isinstance(key, tuple) else (key,))),
+             "n": int(len(grp)), "n_positive": int(grp["_pos"].sum())} for key, grp in g]
+
+
+def analyse_sites(analysed: pd.DataFrame, protocol: Protocol, threshold: float, *,
+                  engine: CellEngine | None = None) -> dict:
+    """The ``sites_and_scanners`` section of results.json."""
+    engine = engine or CellEngine(analysed, threshold, protocol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        return sites_section(engine, protocol)
+
+
+__all__ = ["analyse_sites", "sites_section"]

@@ -1,0 +1,505 @@
+"""Subgroup families, per-cell accuracy with intervals, and fairness gaps.
+
+A family is one column (``sex``) or an intersection (``sex x age_band``); its cells are
+the levels, always including declared-but-empty levels and a ``missing`` level for cases
+without a value, so the cell n's of every family sum to the number of analysed cases.
+Every cell carries its 2x2 counts; a cell below the protocol's evidence rule is flagged
+``insufficient_evidence`` (the report prints its counts, not its estimate).
+
+Intervals: proportions use Wilson unless some patient has several images in the cell,
+then the patient-clustered bootstrap percentile interval; AUC uses DeLong, or Obuchowski's
+clustered variance. Bootstrap replicates come from one plan per family
+(:func:`valkit.stats.fairness.bootstrap_cell_counts`, stratified by cell and outcome), and
+the same replicates give the fairness gaps' intervals.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valkit import stats
+from valkit.analyses.accuracy import auc_estimate
+from valkit.protocol import Protocol, Subgroups
+from valkit.stats.fairness import (
+    DISPARITY_METRICS,
+    CellCountReplicates,
+    bootstrap_cell_counts,
+    disparity,
+    percentile_interval,
+    rates,
+)
+from valkit.stats.types import Estimate, Interval, NotEstimableWarning
+from valkit.study import MISSING, age_band_labels
+
+SEP = " × "
+PROPORTIONS = {"sensitivity": ("tpr", 0, 2), "specificity": ("tnr", 3, 1), "ppv": ("ppv", 0, 1), "npv": ("npv", 3, 2)}
+
+
+# ----------------------------------------------------------------------------- cells of a family
+def column_values(df: pd.DataFrame, col: str) -> np.ndarray | None:
+    """The column as strings, with NaN / empty as ``missing``; None when the column is absent."""
+    if col not in df.columns:
+        return None
+    v = df[col].astype(object)
+    v = v.where(v.notna(), "").astype(str).str.strip()
+    return v.where(~v.isin(["", "nan", "None", "NaN"]), MISSING).to_numpy(dtype=object)
+
+
+def declared_levels(sg: Subgroups, col: str) -> list[str]:
+    if col in sg.levels:
+        return [str(x) for x in sg.levels[col]]
+    if col == "age_band":
+        return age_band_labels(sg.age_bands)
+    return []
+
+
+@dataclass(frozen=True)
+class FamilyCells:
+    name: str
+    columns: tuple[str, ...]
+    prespecified: bool
+    cells: tuple[tuple[str, ...], ...]   # level tuple per cell
+    codes: np.ndarray                    # cell index per case
+    declared: tuple[bool, ...]
+    absent_columns: tuple[str, ...]
+
+
+def family_cells(df: pd.DataFrame, name: str, columns: tuple[str, ...], prespecified: bool,
+                 sg: Subgroups) -> FamilyCells:
+    """Cells (declared first, then observed, ``missing`` last) and each case's cell."""
+    values, orders, declared_sets, absent = [], [], [], []
+    for col in columns:
+        v = column_values(df, col)
+        if v is None:  # a column not in the data: every case is 'missing' (said so in the report)
+            absent.append(col)
+            v = np.full(len(df), MISSING, dtype=object)
+        dec = declared_levels(sg, col)
+        observed = set(pd.unique(v))
+        extra = sorted(x for x in observed if x not in dec and x != MISSING)
+        orders.append(dec + extra + ([MISSING] if MISSING in observed else []))
+        declared_sets.append(set(dec))
+        values.append(v)
+    keys = list(zip(*values)) if values else []
+    observed_keys = set(keys)
+    if all(declared_sets):
+        import itertools
+
+        cells = list(itertools.product(*orders))
+    else:
+        rank = [{lvl: i for i, lvl in enumerate(o)} for o in orders]
+        cells = sorted(observed_keys, key=lambda k: tuple(r[x] for r, x in zip(rank, k)))
+    index = {c: i for i, c in enumerate(cells)}
+    codes = np.fromiter((index[k] for k in keys), dtype=np.int64, count=len(keys))
+    declared = tuple(all(x in d for x, d in zip(c, declared_sets)) for c in cells)
+    return FamilyCells(name, tuple(columns), prespecified, tuple(cells), codes, declared, tuple(absent))
+
+
+# ----------------------------------------------------------------------------- per-cell results
+def _family_seed(seed: int, name: str) -> list[int]:
+    return [int(seed), zlib.crc32(name.encode())]
+
+
+def _boot_estimate(num: float, den: float, reps: np.ndarray, cl: float) -> Estimate:
+    lo, hi, used = percentile_interval(reps[:, None], confidence_level=cl)
+    method = "cluster_bootstrap_percentile"
+    if den == 0:
+        return Estimate(math.nan, Interval(math.nan, math.nan, cl, method), 0, num, 0, method,
+                        ("not_estimable: denominator is 0.",))
+    warns = ()
+    if used[0] < len(reps):
+        warns = (f"undefined_resamples: {len(reps) - int(used[0])} of {len(reps)} resamples had no cases "
+                 "for this proportion and were dropped.",)
+    return Estimate(num / den, Interval(float(lo[0]), float(hi[0]), cl, method), int(den), num, den, method, warns)
+
+
+def _proportions(counts: np.ndarray, reps: np.ndarray | None, clustered: bool, cl: float) -> dict[str, Estimate]:
+    tp, fp, fn, tn = (int(x) for x in counts)
+    if not clustered or reps is None:
+        return {
+            "sensitivity": stats.sensitivity_from_counts(tp, fn, confidence_level=cl),
+            "specificity": stats.specificity_from_counts(tn, fp, confidence_level=cl),
+            "ppv": stats.ppv_from_counts(tp, fp, confidence_level=cl),
+            "npv": stats.npv_from_counts(tn, fn, confidence_level=cl),
+        }
+    r = rates(reps)
+    out = {}
+    for metric, (rate, a, b) in PROPORTIONS.items():
+        num, den = counts[a], counts[a] + counts[b]
+        out[metric] = _boot_estimate(float(num), float(den), r[rate], cl)
+    return out
+
+
+def cell_rows(fam: FamilyCells, y: np.ndarray, s: np.ndarray, pred: np.ndarray, patient: np.ndarray,
+              boot: CellCountReplicates | None, sg: Subgroups, *, cl: float = 0.95) -> list[dict]:
+    """One dict per cell: counts, flags, status and estimates (results.json rows)."""
+    rows = []
+    for i, levels in enumerate(fam.cells):
+        m = fam.codes == i
+        if boot is not None:
+            counts = boot.counts[i]
+        else:
+            c = stats.confusion_counts(y[m], pred[m])
+            counts = np.asarray([c.tp, c.fp, c.fn, c.tn])
+        tp, fp, fn, tn = (int(x) for x in counts)
+        n, n_pos = tp + fp + fn + tn, tp + fn
+        n_neg = n - n_pos
+        pats = patient[m]
+        n_pat = int(len(pd.unique(pats)))
+        clustered = n_pat < n
+        flags = []
+        if n == 0:
+            flags.append("empty")
+        elif n_pos == 0 or n_neg == 0:
+            flags.append("one_class")
+        enough = n_pos >= sg.min_positives and n_neg >= sg.min_negatives
+        if not enough:
+            flags.append("insufficient_evidence")
+        if MISSING in levels:
+            flags.append("missing_value")
+        if any(lvl != MISSING and declared_levels(sg, c) and lvl not in declared_levels(sg, c)
+               for c, lvl in zip(fam.columns, levels)):
+            flags.append("undeclared_level")
+        if clustered:
+            flags.append("clustered")
+        reps = boot.replicates[:, i, :] if boot is not None else None
+        props = _proportions(counts, reps, clustered, cl)
+        auc = auc_estimate(y[m], s[m], pats, confidence_level=cl) if n_pos and n_neg else Estimate(
+            math.nan, None, n, None, None, None, ("not_estimable: AUC needs positives and negatives.",))
+        rows.append({
+            "level": SEP.join(levels),
+            "levels": dict(zip(fam.columns, levels)),
+            "n": n, "n_patients": n_pat, "n_positive": n_pos, "n_negative": n_neg,
+            "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn},
+            "status": "empty" if n == 0 else ("estimated" if enough else "insufficient_evidence"),
+            "declared": bool(fam.declared[i]),
+            "sufficient_evidence": bool(enough),
+            "flags": flags,
+            **{k: v.to_dict() for k, v in props.items()},
+            "auc": auc.to_dict(),
+        })
+    return rows
+
+
+class CellEngine:
+    """Builds (and caches) a family's cells, bootstrap and rows for one analysed table."""
+
+    def __init__(self, analysed: pd.DataFrame, threshold: float, protocol: Protocol):
+        self.df = analysed.reset_index(drop=True)
+        self.sg = protocol.subgroups
+        self.seed = protocol.analysis.seed
+        self.n_resamples = protocol.analysis.bootstrap_resamples
+        self.y = self.df["label"].to_numpy(dtype=int)
+        self.s = self.df["score"].to_numpy(dtype=float)
+        self.pred = (self.s >= threshold).astype(int)
+        self.patient = self.df["patient_id"].astype(str).to_numpy()
+        _, self.patient_code = np.unique(self.patient, return_inverse=True)
+        self._cache: dict[str, dict] = {}
+
+    def family(self, name: str, columns: tuple[str, ...], prespecified: bool) -> dict:
+        if name in self._cache:
+            return self._cache[name]
+        fam = family_cells(self.df, name, columns, prespecified, self.sg)
+        boot = bootstrap_cell_counts(self.y, self.pred, fam.codes, n_cells=len(fam.cells),
+                                     cluster=self.patient_code, strata="cell_outcome",
+                                     n_resamples=self.n_resamples, seed=_family_seed(self.seed, name))
+        rows = cell_rows(fam, self.y, self.s, self.pred, self.patient, boot, self.sg)
+        out = {"fam": fam, "boot": boot, "rows": rows}
+        self._cache[name] = out
+        return out
+
+
+# ----------------------------------------------------------------------------- subgroups section
+def _difference_tests(rows: list[dict]) -> dict[str, dict]:
+    """Test for subgroup differences: Cochran's Q across sufficient cells (logit scale)."""
+    from valkit.stats.heterogeneity import logit_transform, random_effects
+
+    out = {}
+    use = [r for r in rows if r["sufficient_evidence"] and "missing_value" not in r["flags"]]
+    for metric, (num_key, den_keys) in {"sensitivity": ("tp", ("tp", "fn")),
+                                        "specificity": ("tn", ("tn", "fp"))}.items():
+        if len(use) < 2:
+            out[metric] = {"q": None, "df": None, "p_value": None, "k": len(use),
+                           "note": "fewer than two cells with sufficient evidence"}
+            continue
+        x = [r["confusion"][num_key] for r in use]
+        n = [sum(r["confusion"][k] for k in den_keys) for r in use]
+        d = logit_transform(x, n)
+        m = random_effects(d.effects, d.variances, method="dl")
+        out[metric] = {"q": m.q, "df": m.df, "p_value": m.p_value, "k": m.k, "i2": m.i2}
+    return out
+
+
+def _margins_consistent(fam: FamilyCells, rows: list[dict], one_way: dict[str, list[dict]]) -> bool | None:
+    """Intersection cells summed over the other columns equal the one-way cells."""
+    if len(fam.columns) < 2:
+        return None
+    for col in fam.columns:
+        if col not in one_way:
+            continue
+        total: dict[str, np.ndarray] = {}
+        for r in rows:
+            lvl = r["levels"][col]
+            total[lvl] = total.get(lvl, 0) + np.array([r["confusion"][k] for k in ("tp", "fp", "fn", "tn")])
+        for r in one_way[col]:
+            got = total.get(r["level"], np.zeros(4, dtype=int))
+            if not np.array_equal(got, [r["confusion"][k] for k in ("tp", "fp", "fn", "tn")]):
+                return False
+    return True
+
+
+def missing_demographics(df: pd.DataFrame, columns: list[str]) -> dict:
+    """Per column: how many analysed cases have no value; and a sentence for the report."""
+    n = len(df)
+    per: dict[str, dict] = {}
+    parts = []
+    for col in columns:
+        v = column_values(df, col)
+        if v is None:
+            per[col] = {"recorded": False, "n_missing": n, "fraction_missing": 1.0 if n else None}
+            parts.append(f"{col} was not recorded at all, so no analysis by {col} is possible")
+            continue
+        k = int((v == MISSING).sum())
+        per[col] = {"recorded": True, "n_missing": k, "fraction_missing": k / n if n else None}
+        if k:
+            parts.append(f"{col} is missing for {k} of {n} cases ({100 * k / n:.1f}%)")
+    if parts:
+        text = ("; ".join(parts).capitalize() + ". Cases without a value are reported as a separate 'missing' group and "
+                "left out of the fairness comparisons. Estimates for the recorded groups assume that whether a value "
+                "was recorded is unrelated to the model's performance, which this study cannot verify.")
+    else:
+        text = "Every analysed case has a recorded value for every subgroup column."
+    return {"by_column": per, "statement": text}
+
+
+def _worst(families: list[dict]) -> dict | None:
+    """Worst pre-specified cell with sufficient evidence: lowest lower bound of sensitivity / specificity."""
+    best: dict | None = None
+    for fam in families:
+        if not fam["prespecified"]:
+            continue
+        for r in fam["cells"]:
+            if not r["sufficient_evidence"] or "missing_value" in r["flags"]:
+                continue
+            for metric in ("sensitivity", "specificity"):
+                iv = r[metric].get("interval") or {}
+                low = iv.get("low")
+                if low is not None and (best is None or low < best["lower_bound"]):
+                    best = {"family": fam["name"], "level": r["level"], "metric": metric,
+                            "estimate": r[metric]["value"], "lower_bound": low, "interval": iv, "n": r["n"]}
+    return best
+
+
+def _goals(protocol: Protocol) -> dict[str, float]:
+    return {e.metric: e.goal for e in protocol.endpoints if e.goal is not None and e.primary}
+
+
+def subgroups_section(engine: CellEngine, protocol: Protocol, primary: dict | None = None) -> dict:
+    sg = protocol.subgroups
+    fams = []
+    one_way: dict[str, list[dict]] = {}
+    for name, cols, pre in sg.families():
+        res = engine.family(name, cols, pre)
+        if len(cols) == 1:
+            one_way[cols[0]] = res["rows"]
+    for name, cols, pre in sg.families():
+        res = engine.family(name, cols, pre)
+        fam, rows = res["fam"], res["rows"]
+        fams.append({
+            "name": name, "columns": list(cols), "kind": "one_way" if len(cols) == 1 else "intersection",
+            "prespecified": pre, "absent_columns": list(fam.absent_columns),
+            "n_cells": len(rows), "n_sum": int(sum(r["n"] for r in rows)),
+            "n_insufficient": sum(1 for r in rows if r["status"] == "insufficient_evidence"),
+            "n_empty": sum(1 for r in rows if r["status"] == "empty"),
+            "margins_consistent": _margins_consistent(fam, rows, one_way),
+            "difference_tests": _difference_tests(rows),
+            "bootstrap": res["boot"].describe(),
+            "cells": rows,
+        })
+    _adjust_difference_tests(fams, sg.heterogeneity.multiplicity)
+    demo_cols = list(dict.fromkeys(c for _, cols, _ in sg.families() for c in cols))
+    overall = None
+    if primary is not None:
+        overall = {k: primary.get(k) for k in ("sensitivity", "specificity", "ppv", "npv", "auc")}
+    return {
+        "evidence_rule": {
+            "min_positives": sg.min_positives, "min_negatives": sg.min_negatives,
+            "text": f"a cell needs at least {sg.min_positives} positive and {sg.min_negatives} negative cases; "
+                    "below that it is reported as insufficient evidence with its counts",
+        },
+        "n_total": int(len(engine.df)),
+        "n_patients": int(len(np.unique(engine.patient_code))),
+        "families": fams,
+        "missing_demographics": missing_demographics(engine.df, demo_cols),
+        "worst_prespecified": _worst(fams),
+        "overall": overall,
+        "goals": _goals(protocol),
+        "methods": {
+            "proportion_ci": "wilson; cluster_bootstrap_percentile in cells where a patient has several images",
+            "auc_ci": "delong; clustered (Obuchowski 1997) in cells where a patient has several images",
+            "bootstrap": "patients resampled within strata = each patient's set of (cell, outcome) pairs",
+            "n_resamples": engine.n_resamples, "seed": engine.seed,
+            "family_seed": "numpy default_rng([seed, crc32(family name)])",
+            "difference_test": "Cochran's Q across cells with sufficient evidence, logit scale; "
+                               f"{sg.heterogeneity.multiplicity}-adjusted within pre-specified and within "
+                               "exploratory families",
+            "confidence_level": 0.95,
+        },
+    }
+
+
+def _adjust_difference_tests(fams: list[dict], method: str) -> None:
+    from valkit.stats.multiplicity import adjust_p_values
+
+    for pre in (True, False):
+        slots = [(f, m) for f in fams if f["prespecified"] is pre
+                 for m, t in f["difference_tests"].items() if t.get("p_value") is not None]
+        adj = adjust_p_values([f["difference_tests"][m]["p_value"] for f, m in slots], method=method)
+        for (f, m), p in zip(slots, adj.adjusted):
+            f["difference_tests"][m]["p_adjusted"] = p
+            f["difference_tests"][m]["adjustment"] = f"{method} across {len(slots)} tests of " + (
+                "pre-specified" if pre else "exploratory") + " families"
+
+
+# ----------------------------------------------------------------------------- fairness
+def _metricframe(y: np.ndarray, pred: np.ndarray, groups: np.ndarray) -> dict[str, dict[str, float]]:
+    """fairlearn's MetricFrame disaggregation (the reference implementation of by-group metrics)."""
+    from fairlearn.metrics import MetricFrame, count, false_positive_rate, selection_rate, true_positive_rate
+
+    mf = MetricFrame(
+        metrics={"tpr": true_positive_rate, "fpr": false_positive_rate, "selection_rate": selection_rate,
+                 "count": count},
+        y_true=y, y_pred=pred, sensitive_features=pd.Series(groups, name="group"),
+    )
+    by = mf.by_group
+    return {str(g): {k: float(by.loc[g, k]) for k in by.columns} for g in by.index}
+
+
+def _criterion_verdict(crit: Any, d: dict, blocked: list[str]) -> dict:
+    out = {"metric": crit.metric, "max": crit.max, "min": crit.min}
+    iv = d["interval"]
+    if blocked:
+        return {**out, "verdict": "INSUFFICIENT EVIDENCE",
+                "basis": "groups below the evidence rule or empty: " + ", ".join(blocked)}
+    if iv["low"] is None or iv["high"] is None or d["value"] is None:
+        return {**out, "verdict": "INSUFFICIENT EVIDENCE", "basis": "the gap or its interval is not estimable"}
+    pct = f"{round(100 * iv['confidence_level'])}%"
+    if crit.max is not None:
+        ok = iv["high"] <= crit.max
+        basis = (f"upper {pct} bound {iv['high']:.3f} {'<=' if ok else '>'} {crit.max:g}"
+                 + ("" if ok else (" (the gap exceeds the limit)" if iv["low"] > crit.max
+                                   else " (a gap above the limit cannot be excluded)")))
+    else:
+        ok = iv["low"] >= crit.min
+        basis = (f"lower {pct} bound {iv['low']:.3f} {'>=' if ok else '<'} {crit.min:g}"
+                 + ("" if ok else (" (the ratio is below the limit)" if iv["high"] < crit.min
+                                   else " (a ratio below the limit cannot be excluded)")))
+    return {**out, "verdict": "PASS" if ok else "FAIL", "basis": basis}
+
+
+def fairness_section(engine: CellEngine, protocol: Protocol) -> dict:
+    from fairlearn import __version__ as fairlearn_version
+
+    sg = protocol.subgroups
+    fam_specs = {name: (cols, pre) for name, cols, pre in sg.families()}
+    out_fams = []
+    verdicts = []
+    for name in sg.fairness_families():
+        cols, pre = fam_specs[name]
+        res = engine.family(name, cols, pre)
+        fam, rows, boot = res["fam"], res["rows"], res["boot"]
+        compared = [i for i, r in enumerate(rows) if sg.fairness.include_missing or "missing_value" not in r["flags"]]
+        eligible = [i for i in compared if rows[i]["sufficient_evidence"]]
+        blocked = [rows[i]["level"] for i in compared if not rows[i]["sufficient_evidence"]]
+        r_obs = rates(boot.counts)
+        groups = []
+        for i in compared:
+            r = rows[i]
+            groups.append({"level": r["level"], "n": r["n"], "n_positive": r["n_positive"],
+                           "n_negative": r["n_negative"], "confusion": r["confusion"],
+                           "sufficient_evidence": r["sufficient_evidence"], "status": r["status"],
+                           "tpr": _num(r_obs["tpr"][i]), "fpr": _num(r_obs["fpr"][i]),
+                           "selection_rate": _num(r_obs["selection_rate"][i])})
+        mask = np.isin(fam.codes, compared)
+        labels = np.array([SEP.join(c) for c in fam.cells], dtype=object)[fam.codes[mask]]
+        mf = _metricframe(engine.y[mask], engine.pred[mask], labels) if mask.any() else {}
+        agrees = all(
+            _close(mf[g["level"]][k], g[k]) for g in groups if g["level"] in mf for k in ("tpr", "fpr", "selection_rate")
+        )
+        gaps = {}
+        for metric in DISPARITY_METRICS:
+            d = disparity(boot.counts, boot.replicates, metric, groups=eligible).to_dict()
+            for key in ("highest", "lowest"):
+                d[key] = rows[d[key]]["level"] if d[key] is not None else None
+            d["groups"] = [rows[i]["level"] for i in d["groups"]]
+            gaps[metric] = d
+        crits = []
+        for crit in sg.fairness.criteria:
+            applies = crit.columns is None or name in {c if isinstance(c, str) else " x ".join(c) for c in crit.columns}
+            if applies:
+                v = _criterion_verdict(crit, gaps[crit.metric], blocked)
+                v["exploratory"] = not pre
+                crits.append(v)
+                verdicts.append(v["verdict"])
+        excluded = [{"level": r["level"], "reason": "missing value"} for i, r in enumerate(rows)
+                    if i not in compared]
+        excluded += [{"level": rows[i]["level"], "reason": rows[i]["status"].replace("_", " ")}
+                     for i in compared if i not in eligible]
+        out_fams.append({
+            "name": name, "columns": list(cols), "prespecified": pre, "groups": groups,
+            "compared": [rows[i]["level"] for i in eligible], "excluded": excluded,
+            "metricframe": {"by_group": mf, "agrees_with_counts": bool(agrees)},
+            "disparities": gaps, "criteria": crits, "bootstrap": boot.describe(),
+        })
+    if not sg.fairness.criteria:
+        overall = "NO CRITERIA"
+    elif "FAIL" in verdicts:
+        overall = "FAIL"
+    elif "INSUFFICIENT EVIDENCE" in verdicts or not verdicts:
+        overall = "INSUFFICIENT EVIDENCE"
+    else:
+        overall = "PASS"
+    return {
+        "families": out_fams,
+        "verdict": overall,
+        "methods": {
+            "disaggregation": f"fairlearn {fairlearn_version} MetricFrame (true_positive_rate, false_positive_rate, "
+                              "selection_rate, count); checked equal to valkit's counts",
+            "gaps": "between groups with sufficient evidence: difference = max - min, ratio = min / max; equalized "
+                    "odds = worse of the TPR and FPR gaps (fairlearn conventions)",
+            "intervals": "percentile, patient-clustered bootstrap stratified by group and outcome "
+                         f"({engine.n_resamples} resamples, seed {engine.seed})",
+            "criteria": "difference: PASS when the upper 95% bound <= max; ratio: PASS when the lower 95% bound "
+                        ">= min; INSUFFICIENT EVIDENCE when a compared group is empty or below the evidence rule",
+            "missing_group": "included" if sg.fairness.include_missing else "reported, not compared",
+        },
+    }
+
+
+def _num(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None or (isinstance(a, float) and math.isnan(a)):
+        return (a is None or math.isnan(a)) and b is None
+    return abs(a - b) <= 1e-12
+
+
+def analyse_subgroups(analysed: pd.DataFrame, protocol: Protocol, threshold: float, *,
+                      primary: dict | None = None, engine: CellEngine | None = None) -> dict:
+    """The ``subgroups`` and ``fairness`` sections of results.json."""
+    engine = engine or CellEngine(analysed, threshold, protocol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotEstimableWarning)  # recorded in each Estimate's warnings
+        return {"subgroups": subgroups_section(engine, protocol, primary),
+                "fairness": fairness_section(engine, protocol)}
+
+
+__all__ = ["CellEngine", "analyse_subgroups", "family_cells", "fairness_section", "missing_demographics",
+           "subgroups_section"]
