@@ -127,7 +127,9 @@ def bench_tie_compressed(rng, n, n_resamples, sk_subset, exact_resamples):
     sk_secs = (time.perf_counter() - t0) * n_resamples / sk_subset
 
     # exact (uncompressed, case-level) bootstrap of the same data for the Monte-Carlo comparison
-    stat = bt._AucByCase(y, s, np.arange(n), n)
+    from valkit.stats.weighted import _AucByCase
+
+    stat = _AucByCase(y, s, np.arange(n), n)
     plan = bt._uniform_plan(bt._unit_strata(np.arange(n), y.astype(np.int64), n))
     exact = np.empty(exact_resamples)
     for start, m in bt.multiplicity_chunks(plan, np.random.default_rng(3), exact_resamples, n):

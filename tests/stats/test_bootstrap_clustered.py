@@ -6,6 +6,7 @@ import pytest
 
 import valkit.stats as vs
 from valkit.stats import bootstrap as bt
+from valkit.stats import weighted as wt
 from stats_oracles import obuchowski_naive
 
 
@@ -63,8 +64,8 @@ def test_weighted_auc_and_ap_equal_sklearn_with_sample_weight():
     w[:, :2] = [1, 0]  # keep both classes present
     w[:, np.flatnonzero(y == 1)[:1]] = 1
     w[:, np.flatnonzero(y == 0)[:1]] = 1
-    auc = bt.auc_weighted(y, s, w)
-    ap = bt.average_precision_weighted(y, s, w)
+    auc = wt.auc_weighted(y, s, w)
+    ap = wt.average_precision_weighted(y, s, w)
     for k in range(5):
         assert auc[k] == pytest.approx(roc_auc_score(y, s, sample_weight=w[k]), abs=1e-12)
         assert ap[k] == pytest.approx(average_precision_score(y, s, sample_weight=w[k]), abs=1e-12)
@@ -131,8 +132,8 @@ def test_tie_compressed_bootstrap_matches_exact_bootstrap_within_monte_carlo_err
     b = 2000
     _, reps_c, _ = bt.bootstrap_replicates("auc", y, s, strata=y, n_resamples=b, seed=1)
     stat = bt._maybe_compress("auc", y, s, y)[0]
-    assert isinstance(stat, bt._CellCounts)  # the compressed path was taken
-    exact_stat = bt._AucByCase(y.astype(np.int8), s, np.arange(n), n)
+    assert isinstance(stat, wt._CellCounts)  # the compressed path was taken
+    exact_stat = wt._AucByCase(y.astype(np.int8), s, np.arange(n), n)
     plan = bt._uniform_plan(bt._unit_strata(np.arange(n), y, n))
     reps_e = np.concatenate([exact_stat.batch(m) for _, m in bt.multiplicity_chunks(plan, rng, b, n)])
     sd_c, sd_e = reps_c.std(ddof=1), reps_e.std(ddof=1)
@@ -148,7 +149,7 @@ def test_tie_compressed_value_and_jackknife_match_case_level():
     assert a.value == pytest.approx(vs.roc_auc(y, s, ci=None).value, abs=1e-13)
     comp = bt._maybe_compress("auc", y, s, None)[0]
     vals, counts = comp.jackknife()
-    case = bt._AucByCase(y.astype(np.int8), s, np.arange(500), 500)
+    case = wt._AucByCase(y.astype(np.int8), s, np.arange(500), 500)
     v2, _ = case.jackknife()
     # each cell's leave-one-out value stands for `counts` cases: compare the weighted distributions
     assert np.sort(np.repeat(vals, counts.astype(int))) == pytest.approx(np.sort(v2), abs=1e-12)

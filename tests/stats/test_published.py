@@ -1,6 +1,5 @@
 """Reproduce published results (see tests/data/stats/PROVENANCE.md and
 /work/shared/reference/stats/PUBLISHED.md). Each number carries its source."""
-import math
 
 import numpy as np
 import pytest

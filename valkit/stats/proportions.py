@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from valkit.stats.intervals import proportion_interval
+from valkit.stats.intervals import PROPORTION_CI_METHODS, proportion_interval
 from valkit.stats.types import Estimate, Interval
 from valkit.stats.validation import (
     as_count,
@@ -30,7 +30,6 @@ from valkit.stats.validation import (
     look_up_option,
     not_estimable,
 )
-from valkit.stats.intervals import PROPORTION_CI_METHODS
 
 
 @dataclass(frozen=True)

@@ -255,7 +255,7 @@ def average_precision(
         iv = None if ci_name == "none" else Interval(math.nan, math.nan, cl, "bootstrap")
         return Estimate(math.nan, iv, n, None, None, None if ci_name == "none" else "bootstrap", (w,))
     if ci_name == "none":
-        from valkit.stats.bootstrap import average_precision_weighted
+        from valkit.stats.weighted import average_precision_weighted
 
         return Estimate(float(average_precision_weighted(y, s, np.ones((1, n)))[0]), None, n)
     from valkit.stats.bootstrap import bootstrap_ci
