@@ -121,8 +121,10 @@ def _bca(reps: np.ndarray, theta: float, cl: float, jack: Callable[[], tuple[np.
     out = []
     for q in (alpha / 2, 1 - alpha / 2):
         zq = float(norm.ppf(q))
-        adj = float(norm.cdf(z0 + (z0 + zq) / (1 - acc * (z0 + zq))))
-        out.append(float(np.quantile(reps, adj)))
+        denom = 1 - acc * (z0 + zq)
+        # a degenerate acceleration (denominator <= 0) falls back to the bias-corrected limit
+        adj = float(norm.cdf(z0 + (z0 + zq) / denom)) if denom > 0 else float(norm.cdf(2 * z0 + zq))
+        out.append(float(np.quantile(reps, min(max(adj, 0.0), 1.0))))
     return out[0], out[1]
 
 

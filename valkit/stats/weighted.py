@@ -60,12 +60,14 @@ class _AucByCase(_Weighted):
         self.unit_pos, self.unit_neg = unit[pos_idx], unit[neg_idx]
         self.y, self.s, self.unit = y, s, unit
         self._buf: np.ndarray | None = None
+        self.unit_sizes = np.bincount(unit, minlength=n_units).astype(np.int64)
 
     def batch(self, m: np.ndarray) -> np.ndarray:
         r = m.shape[0]
         n0 = len(self.unit_neg)
-        # int32 cumulative weights are exact while the resampled total stays below 2**31
-        dtype = np.int32 if int(m.sum(axis=1).max(initial=0)) * max(1, int(m.max(initial=1))) < 2**30 else np.int64
+        # int32 cumulative case weights are exact while twice the resampled case total is below 2**31
+        total = int((m @ self.unit_sizes).max(initial=0))
+        dtype = np.int32 if 2 * total < 2**31 - 1 else np.int64
         if self._buf is None or self._buf.shape[0] != r or self._buf.dtype != dtype:
             self._buf = np.zeros((r, n0 + 1), dtype=dtype)
         c = self._buf
