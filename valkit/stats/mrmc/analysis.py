@@ -165,8 +165,8 @@ def _diff_key(i: int, j: int, n_mod: int) -> str:
 def _put_test(out: dict[str, Any], prefix: str, test: ORTest, n_mod: int, stat_name: str) -> None:
     out[f"{prefix}.{stat_name}"] = test.statistic
     out[f"{prefix}.df1"] = test.df1
-    if math.isfinite(test.df2):
-        out[f"{prefix}.ddf"] = test.df2
+    if stat_name == "F":
+        out[f"{prefix}.ddf"] = test.df2  # inf (JSON null) when MS(T*R) = 0
     out[f"{prefix}.p"] = test.p_value
     out[f"{prefix}.denominator"] = test.denominator
     for d in test.differences:
@@ -181,7 +181,7 @@ def _put_test(out: dict[str, Any], prefix: str, test: ORTest, n_mod: int, stat_n
         k = f"{prefix}.mod{m.modality + 1}"
         out[f"{k}.estimate"] = m.estimate
         out[f"{k}.se"] = m.se
-        if math.isfinite(m.df):
+        if test.analysis != "FRRC":
             out[f"{k}.df"] = m.df
         out[f"{k}.ci_lower"] = m.interval.low
         out[f"{k}.ci_upper"] = m.interval.high
@@ -195,6 +195,7 @@ def _put_test(out: dict[str, Any], prefix: str, test: ORTest, n_mod: int, stat_n
         out[f"{k}.ci_upper"] = rd.interval.high
         out[f"{k}.var_error"] = rd.var_error
         out[f"{k}.cov1"] = rd.cov1
+        out[f"{k}.var_diff"] = 2.0 * (rd.var_error - rd.cov1)  # may be negative (unbiased); reported as is
 
 
 def flat_keys(res: MRMCAnalysis) -> dict[str, Any]:

@@ -148,6 +148,9 @@ class ORResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
+_SS_ROUNDOFF = 1e-24
+
+
 def _or_anova(theta: np.ndarray) -> Anova:
     n_mod, n_rdr = theta.shape
     grand = theta.mean()
@@ -157,6 +160,8 @@ def _or_anova(theta: np.ndarray) -> Anova:
     ss_r = n_mod * float(((m_r - grand) ** 2).sum())
     resid = theta - m_t[:, None] - m_r[None, :] + grand
     ss_tr = float((resid**2).sum())
+    # sums of squares that are rounding noise (identical modalities, readers) are exact zeros
+    ss_t, ss_r, ss_tr = (0.0 if v < _SS_ROUNDOFF else v for v in (ss_t, ss_r, ss_tr))
     df_t, df_r, df_tr = n_mod - 1, n_rdr - 1, (n_mod - 1) * (n_rdr - 1)
     return Anova(
         ms_t=ss_t / df_t if df_t else math.nan,
@@ -198,9 +203,12 @@ def covariance_components(cov: np.ndarray, n_mod: int, n_rdr: int, design: str,
     return CovarianceComponents(var_error, cov1, cov2, cov3, var_r, var_tr)
 
 
+_ROUNDOFF = 1e-14  # FOM variances are >= 1e-8 in practice; below this a negative is rounding
+
+
 def _sqrt_or_nan(v: float, what: str, notes: list[str]) -> float:
-    if v >= 0:
-        return math.sqrt(v)
+    if v >= -_ROUNDOFF:
+        return math.sqrt(max(v, 0.0))
     msg = f"{what}: the variance estimate is negative ({v:.6g}); standard error not estimable"
     notes.append(msg)
     warnings.warn(msg, NegativeVarianceWarning, stacklevel=3)
@@ -340,12 +348,12 @@ def or_analysis(
         if den_f > 0:
             x2 = anova.df_t * anova.ms_t / den_f
         else:
-            x2 = math.nan
+            x2 = math.nan if anova.ms_t == 0 or den_f < -_ROUNDOFF else math.inf
             _sqrt_or_nan(den_f, "FRRC denominator", fnotes)
         diffs = []
         for i, j in _pairs(n_mod):
             est = float(mod_means[i] - mod_means[j])
-            se = math.sqrt(2.0 / n_rdr * den_f) if den_f >= 0 else math.nan
+            se = math.sqrt(2.0 / n_rdr * max(den_f, 0.0)) if den_f >= -_ROUNDOFF else math.nan
             iv, st, p = _t_interval(est, se, math.inf, alpha, "OR FRRC (normal)")
             diffs.append(Difference(i, j, est, se, math.inf, st, p, iv))
         readers = []

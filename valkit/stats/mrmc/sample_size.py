@@ -111,7 +111,8 @@ def or_power(
         power = float(stats.ncx2.sf(crit, 1, ncp))
     else:
         crit = float(stats.f.ppf(1 - alpha, 1, ddf))
-        power = float(stats.ncf.sf(crit, 1, ddf, ncp))
+        # scipy's ncf.sf is wrong at ncp == 0 exactly (returns sf - 1); use the central F there
+        power = float(stats.ncf.sf(crit, 1, ddf, ncp) if ncp > 0 else stats.f.sf(crit, 1, ddf))
     return PowerResult(power, r, c, float(effect), ncp, 1.0, ddf, crit, kind, alpha)
 
 
