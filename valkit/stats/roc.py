@@ -180,7 +180,7 @@ def roc_auc(
     if ci_name == "none":
         from valkit.stats.delong import placements
 
-        return Estimate(placements(y, s).auc, None, n, None, None, None)
+        return Estimate(placements(y, s, keep_order=False).auc, None, n, None, None, None)
     if ci_name == "bootstrap":
         from valkit.stats.bootstrap import bootstrap_ci
 
