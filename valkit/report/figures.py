@@ -280,8 +280,10 @@ def forest_svg(panels: Sequence[ForestPanel], *, title: str, width: int = 620) -
         for i, r in enumerate(panel.rows):
             y = top + row_h * i + row_h / 2
             if r.note or not _finite(r.value):
-                out.append(_text(x0 + 4, y + 4, r.note or "not estimable", size=9, fill=MUTED,
-                                 extra=' font-style="italic"'))
+                note = r.note or "not estimable"
+                out.append(f'<rect x="{x0 + 2:.1f}" y="{y - 7:.1f}" width="{len(note) * 5.2 + 6:.1f}" height="14" '
+                           'fill="#ffffff"/>')
+                out.append(_text(x0 + 5, y + 4, note, size=9, fill=MUTED, extra=' font-style="italic"'))
                 continue
             if _finite(r.low) and _finite(r.high):
                 out.append(f'<line x1="{px(max(r.low, lo_axis)):.1f}" y1="{y:.1f}" x2="{px(r.high):.1f}" '

@@ -124,12 +124,17 @@ def document_control(results: dict, *, results_sha256: str) -> dict[str, Any]:
         "targets": targets,
         "results_sha256": results_sha256,
         "exploratory": bool(op.get("exploratory")),
-        "exploratory_note": op.get("note") or "",
+        "exploratory_note": _strip_prefix(op.get("note") or "", "EXPLORATORY:"),
         "verdict": results.get("verdict") or "",
         "verdict_class": verdict_class(results.get("verdict")),
         "n_cases": count((results.get("data") or {}).get("flow", {}).get("in_manifest")),
         "valkit_version": (prov.get("valkit") or {}).get("version") or "",
     }
+
+
+def _strip_prefix(text: str, prefix: str) -> str:
+    """The banner already says EXPLORATORY; don't repeat it from the note."""
+    return text[len(prefix):].strip() if text.upper().startswith(prefix) else text
 
 
 def level_label(confidence_level: Any) -> str:

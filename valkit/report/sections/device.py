@@ -66,6 +66,7 @@ def device_and_model(results: dict, doc: dict) -> dict:
     source, rule = op.get("source", ""), op.get("rule")
     if external and source == "model_card":  # no card: the threshold came with the vendor's scores
         source, rule = "external", None
+    rows.append({"key": doc["weights_label"], "value": model.get("weights_sha256") or "not recorded", "cls": "hash"})
     training = model.get("training") or {}
     training_rows = _kv([(k.replace("_", " ").capitalize(), v) for k, v in training.items()
                          if not isinstance(v, (dict, list))])
@@ -78,8 +79,8 @@ def device_and_model(results: dict, doc: dict) -> dict:
         "threshold": op.get("threshold"),
         "op_source": OP_SOURCES.get(source, source),
         "op_rule": rule,
-        "op_note": op.get("note"),
-        "tuning_set": model.get("threshold_tuning_set"),
+        "op_note": doc["exploratory_note"],
+        "tuning_set": model.get("threshold_tuning_set") if source == "model_card" else None,
         "exploratory": bool(op.get("exploratory")),
         "positive_rule": (results.get("methods") or {}).get("positive_rule", "score >= threshold"),
         "limitations": list(model.get("limitations") or []),
