@@ -123,6 +123,12 @@ def test_newcombe_1998b_independent_difference(counts, expected):
     assert (round(iv.low, 4), round(iv.high, 4)) == expected
 
 
+def test_newcombe_1998b_wald_comparison():
+    # Newcombe (1998b), Table II, 56/70 - 48/80, simple asymptotic (Wald) method: 0.0575 - 0.3425
+    iv = vs.proportion_difference(56, 70, 48, 80, ci="wald").interval
+    assert (round(iv.low, 4), round(iv.high, 4)) == (0.0575, 0.3425)
+
+
 # ---------------------------------------------------------------- Newcombe 1998c (paired, method 10)
 @pytest.mark.parametrize(
     "cells, low, high",
