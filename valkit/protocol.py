@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from valkit.errors import InputError
+from valkit.latency.config import LatencyOptions
 from valkit.explain.config import ExplainabilityOptions
 
 METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc")
@@ -280,6 +281,7 @@ class Protocol(_Strict):
     inference: Inference = Inference()
     report: ReportOptions = ReportOptions()
     explainability: ExplainabilityOptions | None = None
+    latency: LatencyOptions | None = None
 
     @model_validator(mode="after")
     def _model_xor_predictions(self) -> "Protocol":
