@@ -294,10 +294,10 @@ def _breasts(a: Anatomy, X, Y):
     if a.breast_size <= 0.0:
         return np.zeros(np.broadcast_shapes(X.shape, Y.shape), np.float32)
     w, h = a.half_width, a.lung_height
-    fade = np.clip((Y - 0.55 * h) / (0.35 * h), 0.0, 1.0)
+    fade = np.clip((Y - 0.68 * h) / (0.22 * h), 0.0, 1.0)
     out = 0.0
     for side in (-1, 1):
-        out = out + _ellipse_depth(X, Y, side * 0.62 * w, 0.88 * h, 0.6 * w, 0.2 * h, side * 10.0, 22.0 * a.breast_size, flat=1.3)
+        out = out + _ellipse_depth(X, Y, side * 0.62 * w, 0.92 * h, 0.6 * w, 0.22 * h, side * 10.0, 30.0 * a.breast_size, flat=1.0)
     return out * fade
 
 
@@ -489,8 +489,9 @@ def sample_separable(field: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> n
 
     r0, r1, fr = weights(np.asarray(rows, dtype=np.float64), field.shape[0])
     c0, c1, fc = weights(np.asarray(cols, dtype=np.float64), field.shape[1])
-    tmp = field[r0] * (1.0 - fr)[:, None] + field[r1] * fr[:, None]
-    return tmp[:, c0] * (1.0 - fc)[None, :] + tmp[:, c1] * fc[None, :]
+    # columns first on the small field, then whole-row gathers (contiguous copies)
+    tmp = field[:, c0] * (1.0 - fc)[None, :] + field[:, c1] * fc[None, :]
+    return tmp[r0] * (1.0 - fr)[:, None] + tmp[r1] * fr[:, None]
 
 
 def _parenchyma(rng: np.random.Generator, Xc, Yr):
