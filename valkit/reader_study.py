@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from valkit.errors import InputError
+from valkit.stats.types import Estimate, TestResult
 from valkit.stats.mrmc.analysis import MRMCAnalysis, fom_jackknife, mrmc_analysis
 from valkit.stats.mrmc.design import FACTORIAL, detect_design
 from valkit.stats.mrmc.roc import average_roc, empirical_roc
@@ -253,6 +254,29 @@ class ReaderStudyResult:
     def readers(self) -> tuple[str, ...]:
         return self.table.readers
 
+    def estimates(self) -> tuple[Estimate, ...]:
+        """Reader-averaged FOM of each modality with its RRRC interval (Hillis ddf)."""
+        orr = self.analysis.obuchowski_rockette
+        out = []
+        for t, label in enumerate(self.table.modalities):
+            m = orr.rrrc.modalities[t] if orr.rrrc is not None else None
+            out.append(Estimate(
+                value=float(self.analysis.fom[t].mean()), interval=None if m is None else m.interval,
+                n=self.analysis.jackknife.n_jackknife, method=f"{self.analysis.fom_name}, OR RRRC ({self.analysis.covariance})",
+            ))
+        return tuple(out)
+
+    def difference_tests(self) -> tuple[TestResult, ...]:
+        """Pairwise modality differences, OR RRRC test (mod_i - mod_j, sorted labels)."""
+        orr = self.analysis.obuchowski_rockette
+        if orr.rrrc is None:
+            return ()
+        labels = self.table.modalities
+        return tuple(
+            TestResult(statistic=d.statistic, p_value=d.p_value, difference=d.estimate, interval=d.interval,
+                       method=f"OR RRRC t test, Hillis ddf: {labels[d.i]} - {labels[d.j]}", df=d.df)
+            for d in orr.rrrc.differences)
+
     def to_flat_dict(self) -> dict[str, Any]:
         """Flat JSON object; keys as in shared/reference/mrmc/published_vandyke.csv (docs/reader-study.md)."""
         out: dict[str, Any] = {}
@@ -340,6 +364,8 @@ class ReaderStudyResult:
             per_reader.append(row)
         out = {
             "fom": a.fom_name,
+            "estimates": {m: e.to_dict() for m, e in zip(labels, self.estimates())},
+            "differences": [t.to_dict() for t in self.difference_tests()],
             "settings": self.settings,
             "design": a.design,
             "covariance": a.covariance,
@@ -466,6 +492,7 @@ def analyze_reader_study(
     reference_modality: str | None = None,
     frrc_truncate: bool = True,
     ddf: str = "hillis",
+    model_threshold: float | None = None,
 ) -> ReaderStudyResult:
     """Validate a reader study and run the MRMC analysis.
 
@@ -484,6 +511,9 @@ def analyze_reader_study(
         read off the lower bound of the two-sided 1 - alpha RRRC interval.
     test_modality, reference_modality : str, optional
         Default: "aided" vs "unaided" when those are the two modalities.
+    model_threshold : float, optional
+        Operating point of the model for sensitivity / specificity (its scores are on
+        their own scale); required with model_scores and a binary FOM.
     design, frrc_truncate, ddf
         See :func:`valkit.stats.mrmc.mrmc_analysis`.
     """
@@ -496,6 +526,14 @@ def analyze_reader_study(
     model = None
     if model_scores is not None:
         scores = read_model_scores(model_scores, table.cases)
+        if fom in ("sensitivity", "specificity"):
+            if model_threshold is None:
+                raise InputError(
+                    f"model_threshold: fom={fom!r} with model scores needs the model's operating point "
+                    "(its scores are not on the readers' rating scale). Fix: pass model_threshold=0.5 "
+                    "(for example; --model-threshold on the command line).")
+            # put the model's calls on the readers' side of the rating threshold
+            scores = np.where(scores >= model_threshold, float(threshold), float(threshold) - 1.0)
         model = model_vs_readers(
             table.ratings, table.truth, scores,
             fom_jackknife=lambda r, t: fom_jackknife(r, t, fom=fom, threshold=threshold),
@@ -516,9 +554,13 @@ def analyze_reader_study(
                                     alpha=alpha)
     settings = {"fom": fom, "threshold": threshold, "covariance": covariance, "alpha": alpha,
                 "design": table.design, "frrc_truncate": frrc_truncate, "ddf": ddf,
-                "margin": margin, "source": src}
+                "margin": margin, "model_threshold": model_threshold, "source": src}
+    roc = _roc_section(table)
+    if model_scores is not None:
+        roc["model"] = empirical_roc(read_model_scores(model_scores, table.cases), table.truth,
+                                     max_points=201).to_dict()
     return ReaderStudyResult(
-        analysis=analysis, table=table, settings=settings, roc=_roc_section(table), model=model,
+        analysis=analysis, table=table, settings=settings, roc=roc, model=model,
         model_fom_name=analysis.fom_name, comparison=comparison, reading_time=_reading_time(table),
         warnings=tuple(notes),
     )

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from valkit.errors import InputError
 from valkit.reader_study import analyze_reader_study
 from valkit.stats.mrmc.obuchowski_rockette import CovarianceComponents
 from valkit.stats.mrmc.sample_size import or_power, or_sample_size, power_table
@@ -118,3 +119,33 @@ def test_power_properties():
     assert q == sorted(q)
     table = power_table(0.05, comps, pilot_n_cases=100, readers=[2, 5, 10], max_cases=5000)
     assert table[0] is None or table[0].n_cases >= table[1].n_cases >= table[2].n_cases
+
+
+# MRMCaov JSS manuscript (MRMCaov@d79e49b docs/jss/MRMCaov.tex), "95% treatment ... CIs (each analysis
+# based only on data for the specified treatment)" tables; MRMCaov clips these intervals to [0, 1].
+@pytest.mark.parametrize("kwargs, key, published", [
+    ({"fom": "sensitivity", "threshold": 3}, "sens.ge3.jackknife.RRRC.mod1.se", 0.05893747),
+    ({"fom": "sensitivity", "threshold": 3}, "sens.ge3.jackknife.RRRC.mod1.df", 14.456811),
+    ({"fom": "sensitivity", "threshold": 3}, "sens.ge3.jackknife.RRRC.mod1.ci_lower", 0.6961876),
+    ({"fom": "sensitivity", "threshold": 3}, "sens.ge3.jackknife.RRRC.mod2.ci_lower", 0.8328691),
+    ({"fom": "sensitivity", "threshold": 3}, "sens.ge3.jackknife.RRRC.mod2.ci_upper", 1.0),
+    ({"covariance": "delong"}, "or.DeLong.RRRC.mod1.se", 0.03307642),
+    ({"covariance": "delong"}, "or.DeLong.RRRC.mod1.df", 12.59597),
+    ({"covariance": "delong"}, "or.DeLong.RRRC.mod2.ci_lower", 0.8942155),
+    ({"covariance": "delong"}, "or.DeLong.RRRC.mod2.ci_upper", 0.9874592),
+    ({"covariance": "unbiased"}, "or.unbiased.var_R", 0.0015365290),
+])
+def test_single_modality_intervals_match_mrmcaov_jss(vandyke, kwargs, key, published):
+    flat = analyze_reader_study(vandyke, **kwargs).to_flat_dict()
+    decimals = len(repr(published).split(".")[1]) if published != 1.0 else 7  # printed as 1.0000000
+    assert flat[key] == pytest.approx(published, abs=0.51 * 10.0**-decimals)  # half a unit in the last place
+
+
+def test_model_threshold_for_binary_fom(vandyke):
+    scores = {str(c): 0.9 if r >= 3 else 0.1 for c, r in
+              vandyke[(vandyke.reader == 1) & (vandyke.modality == 2)][["case", "rating"]].values}
+    with pytest.raises(InputError, match="model_threshold"):
+        analyze_reader_study(vandyke, fom="sensitivity", threshold=3, model_scores=scores)
+    flat = analyze_reader_study(vandyke, fom="sensitivity", threshold=3, model_scores=scores,
+                                model_threshold=0.5).to_flat_dict()
+    assert flat["model.sens.ge3"] == pytest.approx(flat["sens.ge3.reader1.mod2"])  # 44/45 (MRMCaov: 0.978)

@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     an.add_argument("--json", dest="json_out", metavar="OUT.json", help="write the flat key/value JSON here")
     an.add_argument("--results", metavar="OUT.json", help="write the structured results (ROC points etc.) here")
     an.add_argument("--model-scores", metavar="SCORES.csv", help="model standalone scores: columns case, score")
+    an.add_argument("--model-threshold", type=float, default=None,
+                    help="model operating point for sensitivity/specificity (model score >= T is positive)")
     an.add_argument("--margin", type=float, default=None, help="non-inferiority margin, FOM units (e.g. 0.05)")
     an.add_argument("--test-modality", default=None, help="modality under test (default: aided)")
     an.add_argument("--reference-modality", default=None, help="reference modality (default: unaided)")
@@ -80,7 +82,7 @@ def run(args) -> int:
         args.ratings, fom=args.fom, threshold=args.threshold, covariance=args.covariance,
         model_scores=args.model_scores, margin=args.margin, alpha=args.alpha, design=args.design,
         test_modality=args.test_modality, reference_modality=args.reference_modality,
-        frrc_truncate=not args.no_frrc_truncation, ddf=args.ddf,
+        frrc_truncate=not args.no_frrc_truncation, ddf=args.ddf, model_threshold=args.model_threshold,
     )
     flat = res.to_flat_dict()
     if args.json_out:

@@ -154,7 +154,7 @@ def mrmc_analysis(
         dbm = dbm_analysis(jk.pseudovalues(), r.shape[0], r.shape[1], alpha=alpha)
     return MRMCAnalysis(
         jackknife=jk, design=des, covariance=cov_label, obuchowski_rockette=res, dbm=dbm,
-        threshold=None if threshold is None else float(threshold), warnings=res.warnings,
+        threshold=None if threshold is None else float(threshold), warnings=jk.notes + res.warnings,
     )
 
 

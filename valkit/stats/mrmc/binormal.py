@@ -33,6 +33,7 @@ from valkit.stats.mrmc.options import MRMCInputError
 from valkit.stats.types import NotEstimableWarning
 
 _SQRT2PI = math.sqrt(2.0 * math.pi)
+MAX_CATEGORIES = 100
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class BinormalFit:
     auc: float
     degenerate: bool
     converged: bool
+    boundary: bool = False  # b ran to 0 or infinity: no finite MLE, the AUC is the limit
 
 
 def _pdf(x: np.ndarray) -> np.ndarray:
@@ -194,7 +196,8 @@ def fit_binormal_counts(neg: np.ndarray, pos: np.ndarray) -> BinormalFit:
     g = _negloglik_grad(x, neg, pos)[1]
     converged = bool(np.max(np.abs(g)) < 1e-6)
     auc = float(special.ndtr(a / math.sqrt(1.0 + b * b)))
-    return BinormalFit(float(a), float(b), tuple(float(v) for v in c), auc, False, converged)
+    boundary = bool(b < 1e-3 or b > 1e3)
+    return BinormalFit(float(a), float(b), tuple(float(v) for v in c), auc, False, converged, boundary)
 
 
 def _counts(x: np.ndarray, t: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,7 +225,8 @@ def binormal_jackknife(ratings: np.ndarray, truth: np.ndarray) -> FomJackknife:
     values = np.empty(flat.shape[0])
     dev = np.zeros((n_cases, flat.shape[0]))
     loo = np.zeros((n_cases, flat.shape[0]))
-    notes = []
+    notes: list[int] = []
+    boundary: set[str] = set()
     for g in range(flat.shape[0]):
         read = ~np.isnan(flat[g])
         xg, tg = flat[g, read], t[read]
@@ -233,9 +237,17 @@ def binormal_jackknife(ratings: np.ndarray, truth: np.ndarray) -> FomJackknife:
             )
         levels = np.unique(xg)
         neg, pos = _counts(xg, tg, levels)
+        n_cat = collapse_counts(neg, pos)[0].size
+        if n_cat > MAX_CATEGORIES:
+            raise MRMCInputError(
+                f"fom='binormal': modality {g // n_rdr + 1}, reader {g % n_rdr + 1} has {n_cat} distinct rating categories; "
+                f"the ordinal binormal fit takes at most {MAX_CATEGORIES}. Fix: bin continuous ratings (and "
+                "model scores) onto a rating scale, or use fom='auc'.")
         full = fit_binormal_counts(neg, pos)
         if not full.converged:
             notes.append(g)
+        if full.boundary:
+            boundary.add(f"modality {g // n_rdr + 1}, reader {g % n_rdr + 1}")
         values[g] = full.auc
         cache: dict[tuple[int, bool], float] = {}
         cat = np.searchsorted(levels, xg)
@@ -248,6 +260,10 @@ def binormal_jackknife(ratings: np.ndarray, truth: np.ndarray) -> FomJackknife:
                 fit = fit_binormal_counts(n2, p2)
                 if not fit.converged:
                     notes.append(g)
+                if fit.boundary:
+                    case_no = int(np.flatnonzero(read)[i]) + 1
+                    boundary.add(f"modality {g // n_rdr + 1}, reader {g % n_rdr + 1}, leaving out case "
+                                 f"#{case_no} (and any case of the same rating and truth)")
                 cache[key] = fit.auc
             out[i] = cache[key]
         loo[read, g] = out
@@ -259,5 +275,9 @@ def binormal_jackknife(ratings: np.ndarray, truth: np.ndarray) -> FomJackknife:
             NotEstimableWarning, stacklevel=2,
         )
     dev = loo - values[None, :]
+    remarks = tuple(
+        f"binormal fit has no finite maximum-likelihood estimate (b -> 0 or infinity) for "
+        f"{where}; the AUC used is the limit (MRMCaov reports wherever its optimiser stops)"
+        for where in sorted(boundary))
     return FomJackknife(values=values.reshape(n_mod, n_rdr), deviations=dev, n_jackknife=n_cases,
-                        case_index=np.arange(n_cases), name="binormal")
+                        case_index=np.arange(n_cases), name="binormal", notes=remarks)

@@ -47,6 +47,8 @@ class FomJackknife:
         Index (into the case axis of the ratings) of each jackknife case.
     name : str
         Key prefix of the FOM ("auc", "sens.ge3", "binormal", ...).
+    notes : tuple of str
+        Remarks on the estimation (e.g. binormal fits without a finite maximum).
     """
 
     values: np.ndarray
@@ -54,6 +56,7 @@ class FomJackknife:
     n_jackknife: int
     case_index: np.ndarray
     name: str
+    notes: tuple[str, ...] = ()
 
     def pseudovalues(self) -> np.ndarray:
         """DBM pseudovalues ``n theta - (n - 1) theta_(k)``, shape (n, T*R)."""

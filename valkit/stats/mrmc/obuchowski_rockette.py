@@ -248,6 +248,7 @@ def or_analysis(
     alpha: float = 0.05,
     frrc_truncate: bool = True,
     ddf: str = "hillis",
+    bounds: tuple[float, float] | None = (0.0, 1.0),
 ) -> ORResult:
     """Obuchowski-Rockette RRRC, FRRC and RRFC analyses of a T x R FOM table.
 
@@ -268,6 +269,9 @@ def or_analysis(
         or the raw difference (MRMCaov).
     ddf : {"hillis", "hillis_floor"}
         Hillis's ddf as it is, or rounded down to an integer (iMRMC).
+    bounds : (low, high) or None
+        Range of the FOM; single-modality intervals are clipped to it (MRMCaov does
+        this; the Iowa program does not). Differences are never clipped.
 
     Returns
     -------
@@ -304,6 +308,12 @@ def or_analysis(
         mod_var.append(float(np.diag(block).mean()))
     mod_means = theta.mean(axis=1)
 
+    def clip(iv: Interval) -> Interval:
+        if bounds is None or math.isnan(iv.low):
+            return iv
+        return Interval(min(max(iv.low, bounds[0]), bounds[1]), min(max(iv.high, bounds[0]), bounds[1]),
+                        iv.confidence_level, iv.method)
+
     def floor_ddf(x: float) -> float:
         return math.floor(x) if ddf_method == "hillis_floor" and math.isfinite(x) else x
 
@@ -315,6 +325,7 @@ def or_analysis(
         se = math.sqrt(var)
         df = floor_ddf((msr + n_rdr * max(c2, 0.0)) ** 2 / (msr**2 / (n_rdr - 1))) if msr > 0 else math.inf
         iv, _, _ = _t_interval(float(mod_means[t]), se, df, alpha, "OR RRRC (Hillis ddf)")
+        iv = clip(iv)
         rrrc_mods.append(ModalityEstimate(t, float(mod_means[t]), se, df, iv, msr, c2, mod_var[t]))
     rrrc = frrc = rrfc = None
     frrc_mods, rrfc_mods = [], []
@@ -322,9 +333,11 @@ def or_analysis(
         msr, c2, v = mod_ms_r[t], mod_cov2[t], mod_var[t]
         se_f = _sqrt_or_nan((v + (n_rdr - 1) * max(c2, 0.0)) / n_rdr, f"FRRC modality {t + 1}", notes)
         iv, _, _ = _t_interval(float(mod_means[t]), se_f, math.inf, alpha, "OR FRRC (normal)")
+        iv = clip(iv)
         frrc_mods.append(ModalityEstimate(t, float(mod_means[t]), se_f, math.inf, iv, msr, c2, v))
         se_c = math.sqrt(msr / n_rdr)
         iv, _, _ = _t_interval(float(mod_means[t]), se_c, n_rdr - 1, alpha, "OR RRFC (t, r-1 df)")
+        iv = clip(iv)
         rrfc_mods.append(ModalityEstimate(t, float(mod_means[t]), se_c, n_rdr - 1, iv, msr, 0.0, v))
 
     if n_mod >= 2:
