@@ -23,8 +23,10 @@ REGULATIONS = {
 GUIDANCES = {
     "FDA": [
         "FDA, Statistical Guidance on Reporting Results from Studies Evaluating Diagnostic Tests (2007)",
-        "FDA, Computer-Assisted Detection Devices Applied to Radiology Images and Radiology Device Data: "
-        "Premarket Notification [510(k)] Submissions, and Clinical Performance Assessment (2022)",
+        "FDA, Computer-Assisted Detection Devices Applied to Radiology Images and Radiology Device Data — "
+        "Premarket Notification [510(k)] Submissions (2022)",
+        "FDA, Clinical Performance Assessment: Considerations for Computer-Assisted Detection Devices Applied to "
+        "Radiology Images and Radiology Device Data in Premarket Notification [510(k)] Submissions (2022)",
         "FDA, Artificial Intelligence-Enabled Device Software Functions: Lifecycle Management and Marketing "
         "Submission Recommendations (draft, January 2025)",
     ],
