@@ -7,12 +7,14 @@ DEMO_DATA := datasets/phantom/demo
 
 .PHONY: demo test venv sysdeps clean-demo bench
 
-# pdftotext/pdftoppm (poppler-utils) let the tests read the PDF back; installed once if missing.
+# pdftotext/pdftoppm (poppler-utils) let the tests read the PDF back; libharfbuzz-subset0 makes
+# WeasyPrint's font subsetting fast. Installed once with apt-get if missing (CI runs as root).
 sysdeps:
-	@command -v pdftotext >/dev/null 2>&1 || { \
-		echo "installing poppler-utils (pdftotext) for the PDF tests"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) \
-		|| echo "warning: could not install poppler-utils; PDF text tests will be skipped"; }
+	@if ! command -v pdftotext >/dev/null 2>&1 || ! ldconfig -p | grep -q libharfbuzz-subset; then \
+		echo "installing poppler-utils and libharfbuzz-subset0 (apt-get)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils \
+			libharfbuzz-subset0 >/dev/null) \
+		|| echo "warning: could not install them; PDF text tests will be skipped"; fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,7 +29,7 @@ venv: $(STAMP)
 # The demo: generate the phantom study (skipped when already there), build its manifest,
 # run the protocol. `valkit run` exits 1 when an acceptance criterion fails; the demo still
 # produced its report then, so that exit code is reported, not treated as a crash.
-demo: $(STAMP)
+demo: $(STAMP) sysdeps
 	$(BIN)/valkit synth $(DEMO_DATA) --n-images 600 --seed 20261122
 	$(BIN)/valkit manifest build $(DEMO_DATA) --labels $(DEMO_DATA)/labels.csv --out datasets/manifests/demo.csv
 	$(BIN)/valkit run protocols/demo.yaml; rc=$$?; \
