@@ -1,0 +1,162 @@
+"""Fixtures for latency tests: a fake clock, fake models of known cost, a tiny real study.
+
+The tiny study is built in a temporary folder: eight 64x64 12-bit DICOM images (half
+uncompressed, half RLE Lossless so that two decoder plugins compete), a tiny MONAI DenseNet
+model card with safetensors weights, a manifest and a protocol with a ``latency`` block set
+for speed (a few iterations; the numbers are not the point, the plumbing is).
+"""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TINY_PARAMS = {"init_features": 4, "growth_rate": 4, "block_config": [1, 1], "bn_size": 2}
+SIZE = 32
+
+
+class FakeClock:
+    """A clock that only moves when told: fake work advances it by a known cost."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def write_dicom(path: Path, pixels: np.ndarray, *, rle: bool = False) -> Path:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID = generate_uid()
+    ds.Modality = "DX"
+    ds.PatientID = f"P{path.stem}"
+    ds.PatientSex = "F"
+    ds.Manufacturer = "Test"
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.SamplesPerPixel = 1
+    ds.Rows, ds.Columns = pixels.shape
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.WindowCenter, ds.WindowWidth = 2048, 4096
+    ds.PixelData = np.ascontiguousarray(pixels.astype(np.uint16)).tobytes()
+    if rle:
+        ds.compress(RLELossless)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def _card(folder: Path) -> Path:
+    import monai.networks.nets as nets
+    import torch
+    from safetensors.torch import save_file
+
+    from valkit.model_card import file_sha256
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    net = nets.DenseNet(spatial_dims=2, in_channels=1, out_channels=1, **TINY_PARAMS)
+    save_file({k: v.detach().clone().contiguous() for k, v in net.state_dict().items()},
+              str(folder / "model.safetensors"))
+    card = folder / "model.yaml"
+    card.write_text(textwrap.dedent(f"""\
+        id: tiny-latency
+        name: Tiny latency test model
+        version: 0.0.1
+        finding: test finding
+        intended_use: tests only
+        architecture:
+          family: monai.networks.nets.DenseNet
+          spatial_dims: 2
+          in_channels: 1
+          out_channels: 1
+          params: {TINY_PARAMS}
+        preprocessing:
+          window: {{source: dicom}}
+          size: [{SIZE}, {SIZE}]
+          normalization: {{method: fixed, mean: 0.5, std: 0.25}}
+        output: {{positive_label: finding present}}
+        threshold: {{value: 0.5, rule: youden, tuning_set: none}}
+        weights: {{file: model.safetensors, sha256: "{file_sha256(folder / 'model.safetensors')}"}}
+        """))
+    return card
+
+
+LATENCY_BLOCK = """\
+latency:
+  batch_sizes: [1, 4]
+  warmup_iterations: 2
+  min_iterations: 5
+  max_iterations: 40
+  min_seconds: 0
+  max_seconds: 5
+  studies: 6
+  warmup_studies: 1
+  variants: [fp32, channels_last, fp16+cuda_graphs]
+  variant_batch_sizes: [1]
+  efficiency_studies: 16
+  seed: 7
+  budget: {{percentile: 50, max_ms: {max_ms}}}
+"""
+
+
+def write_protocol(folder: Path, *, name: str = "lat.yaml", max_ms: float = 600000.0, latency: bool = True) -> Path:
+    text = textwrap.dedent(f"""\
+        id: {Path(name).stem}
+        version: "1.0"
+        title: Latency test
+        intended_use: tests only
+        regulatory: {{targets: [FDA], document_id: VK-TEST, revision: A}}
+        model: {{card: model/model.yaml}}
+        datasets:
+          - manifest: manifest.csv
+        reference_standard: {{column: label, description: test labels}}
+        operating_point: {{source: model_card}}
+        endpoints:
+          - {{id: sensitivity, metric: sensitivity, goal: 0.1}}
+        inference: {{batch_size: 4, num_workers: 0, device: cpu}}
+        """)
+    if latency:
+        text += LATENCY_BLOCK.format(max_ms=max_ms)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory) -> Path:
+    """Folder with dicom/, model/, manifest.csv and lat.yaml (a protocol with a latency block)."""
+    from valkit.manifest import build_manifest
+
+    root = tmp_path_factory.mktemp("latency_study")
+    dicom = root / "dicom"
+    dicom.mkdir()
+    rng = np.random.default_rng(3)
+    labels = ["path,label"]
+    for i in range(8):
+        img = rng.integers(0, 4096, size=(64, 64))
+        write_dicom(dicom / f"img{i}.dcm", img, rle=bool(i % 2))
+        labels.append(f"dicom/img{i}.dcm,{i % 2}")
+    (root / "labels.csv").write_text("\n".join(labels) + "\n")
+    build_manifest(dicom, out=root / "manifest.csv", labels=root / "labels.csv")
+    _card(root / "model")
+    write_protocol(root)
+    return root
