@@ -194,3 +194,14 @@ def test_binormal_jackknife_uses_cached_refits():
     # cases with the same rating and truth get the same leave-one-out value
     k1, k2 = [k for k in range(50) if x[0, 0, k] == 3 and t[k]][:2]
     assert jk.deviations[k1, 0] == jk.deviations[k2, 0]
+
+
+def test_pure_engine_imports_no_heavy_packages():
+    import subprocess
+    import sys
+
+    code = ("import sys, valkit.stats.mrmc, valkit.stats.mrmc.sample_size, valkit.stats.mrmc.standalone, "
+            "valkit.stats.mrmc.roc; "
+            "print([m for m in ('pandas', 'torch', 'pydicom', 'jinja2', 'weasyprint') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
