@@ -205,3 +205,17 @@ def test_pure_engine_imports_no_heavy_packages():
             "print([m for m in ('pandas', 'torch', 'pydicom', 'jinja2', 'weasyprint') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_unbiased_ordinal_shortcut_equals_pairwise_sum(nested):
+    rng = np.random.default_rng(12)
+    t = np.array([True] * 9 + [False] * 13)
+    x = rng.integers(1, 6, size=(2, 3, 22)).astype(float)
+    if nested:
+        xx = np.full((2, 3, 44), np.nan)
+        xx[0, :, :22], xx[1, :, 22:] = x[0], x[1]
+        x, t = xx, np.r_[t, t]
+    ordinal = unbiased_covariance(x, t)  # integer ratings: histogram path
+    generic = unbiased_covariance(1.5 * x + 0.25, t)  # same order, not integers: pairwise path
+    np.testing.assert_allclose(ordinal, generic, atol=1e-15)
