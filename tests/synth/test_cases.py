@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 
 import numpy as np
@@ -11,8 +12,9 @@ from valkit.synth import SITES, iter_cases
 N = 4000
 
 
+@functools.lru_cache(maxsize=4)
 def _cases(n=N, seed=2026):
-    return list(iter_cases(n, seed=seed))
+    return tuple(iter_cases(n, seed=seed))
 
 
 def test_same_seed_same_cases_and_prefix_stable():

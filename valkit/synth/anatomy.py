@@ -211,20 +211,26 @@ def _lung_one_side(a: Anatomy, X, Y, side: int):
 def _ellipse_depth(X, Y, xc, yc, ax, by, angle_deg, depth, *, flat=1.0):
     """Projected depth of an ellipsoid (``flat`` > 1 flattens the top: steep edge, even interior).
 
-    With 1-D ``X`` (1, W) and ``Y`` (H, 1) grids only the bounding box is computed.
+    With a grid (``X`` shaped (1, W), ``Y`` shaped (H, 1)) only the bounding box is
+    computed, from separable row and column terms.
     """
-    shape = np.broadcast_shapes(np.shape(X), np.shape(Y))
     c, s = np.cos(np.radians(angle_deg)), np.sin(np.radians(angle_deg))
-    if np.ndim(X) == 2 and np.shape(X)[0] == 1 and np.shape(Y)[1] == 1:
-        out = np.zeros(shape, np.float32)
+    if np.ndim(X) == 2 and np.shape(X)[0] == 1 and np.ndim(Y) == 2 and np.shape(Y)[1] == 1:
+        out = np.zeros((np.shape(Y)[0], np.shape(X)[1]), np.float32)
         ext = max(ax, by)
         xs, ys = X[0], Y[:, 0]
         ci = np.nonzero(np.abs(xs - xc) <= ext)[0]
         ri = np.nonzero(np.abs(ys - yc) <= ext)[0]
         if ci.size == 0 or ri.size == 0:
             return out
-        Xb, Yb = xs[ci[0]:ci[-1] + 1][None, :], ys[ri[0]:ri[-1] + 1][:, None]
-        out[ri[0]:ri[-1] + 1, ci[0]:ci[-1] + 1] = _ellipse_depth(Xb + 0.0 * Yb, Yb + 0.0 * Xb, xc, yc, ax, by, angle_deg, depth, flat=flat)
+        dx = (xs[ci[0]:ci[-1] + 1] - xc).astype(np.float32)
+        dy = (ys[ri[0]:ri[-1] + 1] - yc).astype(np.float32)
+        u = (dx * (c / ax))[None, :] + (dy * (s / ax))[:, None]
+        v = (dx * (-s / by))[None, :] + (dy * (c / by))[:, None]
+        r2 = 1.0 - u * u - v * v
+        np.clip(r2, 0.0, None, out=r2)
+        np.sqrt(r2, out=r2)
+        out[ri[0]:ri[-1] + 1, ci[0]:ci[-1] + 1] = depth * np.minimum(flat * r2, 1.0)
         return out
     u = ((X - xc) * c + (Y - yc) * s) / ax
     v = (-(X - xc) * s + (Y - yc) * c) / by
