@@ -104,8 +104,14 @@ class SanityOptions(_Strict):
     stages: Annotated[int, Field(ge=1, le=50)] = 5
     flag_threshold: float = Field(
         0.5, gt=0, lt=1,
-        description="Flag the method when the similarity (Spearman or SSIM) between trained-model and "
-        "randomised-model heatmaps stays at or above this value.",
+        description="Flag the method when the similarity between trained-model and randomised-model "
+        "heatmaps stays at or above this value.",
+    )
+    flag_metric: Literal["spearman", "ssim", "either"] = Field(
+        "spearman",
+        description="Which similarity the flag is judged on. Spearman rank correlation by default: SSIM is "
+        "always reported, but on sparse maps (Grad-CAM's ReLU leaves much of the image at zero) it is "
+        "dominated by the shared empty background and overstates similarity.",
     )
 
 

@@ -1,0 +1,447 @@
+"""The ``explainability`` section of results.json: galleries, localisation validity, sanity check.
+
+:func:`explainability_section` runs after predictions exist. It reads the DICOM files of
+the cases it needs again (gallery samples, true positives with a lesion box, the sanity
+sample), computes heatmaps in batches with the model card's network, writes overlay PNGs
+under ``runs/<id>/explain/`` and returns a JSON-ready dict. Nothing here decides a case's
+outcome: true/false positives come from the predictions table and the run's threshold
+(positive when ``score >= threshold``).
+
+Pseudonymous case ids only: gallery entries carry the manifest's case id, site, scanner
+and score; no patient identifier is read from the DICOM header or written.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from valkit.errors import InputError
+from valkit.explain.config import ExplainabilityOptions
+from valkit.explain.images import overlay_rgb, save_png, tile_rows
+from valkit.explain.localisation import (
+    Box,
+    box_from_pixels,
+    box_to_input_grid,
+    energy_fraction,
+    localisation_estimates,
+    pointing_game_hit,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from valkit.model_card import PreprocessingSpec
+    from valkit.predictor import Predictor
+
+__all__ = ["CATEGORIES", "explainability_section", "outcome_category", "load_case"]
+
+CATEGORIES = ("true_positive", "false_positive", "false_negative", "true_negative")
+EXPLAIN_DIR = "explain"
+_CHUNK = 64  # cases read and explained together (bounds memory; CAM batches are options.batch_size)
+
+
+def outcome_category(label: int, score: float, threshold: float) -> str:
+    """TP/FP/FN/TN of one case at ``threshold`` (positive when ``score >= threshold``).
+
+    >>> outcome_category(1, 0.7, 0.5), outcome_category(0, 0.5, 0.5), outcome_category(1, 0.2, 0.5)
+    ('true_positive', 'false_positive', 'false_negative')
+    """
+    positive = score >= threshold
+    if label == 1:
+        return "true_positive" if positive else "false_negative"
+    return "false_positive" if positive else "true_negative"
+
+
+def _display_spec(spec: PreprocessingSpec) -> PreprocessingSpec:
+    from valkit.model_card import Normalization
+
+    return spec.model_copy(update={"normalization": Normalization(), "channels": 1})
+
+
+def load_case(path: str | Path, spec: PreprocessingSpec) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """One DICOM file → (model input ``(C, H, W)``, windowed display ``(H, W)`` in [0, 1], stored (rows, columns)).
+
+    The display image is the model's own windowing and resize, before normalisation, so an
+    overlay shows exactly the pixels the network saw.
+    """
+    from valkit.preprocess import apply_preprocessing, decode_pixels, read_dicom
+
+    ds = read_dicom(path)
+    pixels = decode_pixels(ds)
+    model_input = apply_preprocessing(pixels, ds, spec)
+    display = apply_preprocessing(pixels, ds, _display_spec(spec))[0]
+    return model_input, display, (int(pixels.shape[0]), int(pixels.shape[1]))
+
+
+def _sample(ids: Sequence[str], k: int, rng: np.random.Generator) -> list[str]:
+    """``k`` ids drawn without replacement, independent of the table's row order."""
+    pool = sorted(ids)
+    if k >= len(pool):
+        return pool
+    return [pool[i] for i in sorted(rng.choice(len(pool), size=k, replace=False))]
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+@dataclass
+class _Plan:
+    gallery: dict[str, list[str]]
+    available: dict[str, int]
+    localisation: list[str]
+    sanity: list[str]
+    boxes: dict[str, tuple[float, float, float, float]]
+    n_tp_with_box: int = 0
+    no_box: list[str] = field(default_factory=list)
+    bad_box: dict[str, str] = field(default_factory=dict)
+    box_note: str | None = None
+
+    def needed(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for ids in (*self.gallery.values(), self.localisation, self.sanity):
+            seen.update(dict.fromkeys(ids))
+        return list(seen)
+
+
+def _plan(rows: pd.DataFrame, options: ExplainabilityOptions, rng: np.random.Generator) -> _Plan:
+    by_cat = {c: rows.loc[rows["category"] == c, "case_id"].tolist() for c in CATEGORIES}
+    counts = options.gallery.model_dump()
+    gallery = {c: _sample(by_cat[c], counts[c], rng) for c in CATEGORIES}
+    loc = options.localisation
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    no_box: list[str] = []
+    bad: dict[str, str] = {}
+    note = None
+    missing = [c for c in loc.box_columns if c not in rows.columns]
+    if not loc.enabled:
+        note = "localisation disabled in the protocol (explainability.localisation.enabled: false)"
+    elif missing:
+        note = (f"no lesion boxes: the manifest has no column(s) {', '.join(missing)} "
+                "(explainability.localisation.box_columns)")
+    else:
+        for rec in rows[["case_id", *loc.box_columns]].itertuples(index=False):
+            cid, raw = rec[0], [_text(v) for v in rec[1:]]
+            if all(v == "" for v in raw):
+                continue
+            try:
+                vals = tuple(float(v) for v in raw)
+                box_from_pixels(*vals, convention=loc.box_convention)
+            except ValueError as exc:
+                bad[cid] = str(exc) if all(v != "" for v in raw) else f"incomplete box {raw}"
+                continue
+            boxes[cid] = vals  # type: ignore[assignment]
+    tps = by_cat["true_positive"]
+    scored = [c for c in tps if c in boxes]
+    n_with_box = len(scored)
+    no_box = [c for c in tps if c not in boxes and c not in bad] if note is None else []
+    if loc.max_cases is not None:
+        scored = _sample(scored, loc.max_cases, rng)
+    order = ["true_positive", "false_negative", "false_positive", "true_negative"]
+    sanity: list[str] = []
+    if options.sanity.enabled:
+        for cat in order:  # true positives first: there the model found something to explain
+            sanity += _sample(by_cat[cat], options.sanity.n_images - len(sanity), rng)
+            if len(sanity) >= options.sanity.n_images:
+                break
+    return _Plan(gallery, {c: len(v) for c, v in by_cat.items()}, scored, sanity, boxes, n_with_box, no_box, bad,
+                 note)
+
+
+def explainability_section(
+    run_dir: str | Path,
+    merged: pd.DataFrame,
+    predictor: Predictor | None,
+    options: ExplainabilityOptions | None = None,
+    *,
+    threshold: float,
+    seed: int,
+    cluster_column: str = "patient_id",
+    extra_group_columns: Sequence[str] = (),
+) -> dict:
+    """Heatmaps, galleries, localisation metrics and the randomisation test for one run.
+
+    Parameters
+    ----------
+    run_dir : path
+        ``runs/<id>``; overlays go to ``runs/<id>/explain/``.
+    merged : DataFrame
+        The study table joined with the predictions (``case_id``, ``abs_path``, ``label``,
+        ``score``, ``status``, ``site``, ``manufacturer``, ``model``, the cluster column and
+        any lesion-box columns), one row per manifest row.
+    predictor : Predictor or None
+        The loaded model card network; ``None`` (external predictions) gives a section that
+        says heatmaps are not available.
+    options : ExplainabilityOptions
+        The protocol's ``explainability`` block (defaults if ``None``).
+    threshold : float
+        The run's operating point.
+    seed : int
+        The protocol's analysis seed; ``options.seed`` overrides it. Recorded.
+    cluster_column : str
+        Patient column for clustered intervals.
+    extra_group_columns : sequence of str
+        More breakdown columns (e.g. the protocol's subgroup columns) besides ``options.localisation.by``.
+
+    Returns
+    -------
+    dict
+        The ``explainability`` key of results.json (see docs/explainability.md).
+    """
+    options = options or ExplainabilityOptions()
+    seed_used = int(options.seed if options.seed is not None else seed)
+    run_dir = Path(run_dir)
+    base = {"method": options.method, "seed": seed_used, "threshold": float(threshold),
+            "options": options.model_dump(mode="json")}
+    if predictor is None:
+        return {**base, "available": False,
+                "reason": "external predictions: valkit has no network to compute heatmaps from"}
+    card = predictor.card
+    if card.explainability is None:
+        raise InputError(f"{card.path}: explainability.target_layer is not set in the model card, but the protocol "
+                         "asks for explainability. Add `explainability: {target_layer: <module name>}` to the card "
+                         "(a name from network.named_modules(), usually the last convolutional block).")
+    layer_name = card.explainability.target_layer
+    spec = card.preprocessing
+    rng = np.random.default_rng(seed_used)
+
+    ok = merged[merged["status"] == "ok"].copy()
+    ok["label"] = ok["label"].astype(int)
+    ok["score"] = ok["score"].astype(float)
+    ok["category"] = [outcome_category(lab, sc, threshold) for lab, sc in zip(ok["label"], ok["score"])]
+    ok = ok.set_index("case_id", drop=False)
+    plan = _plan(ok, options, rng)
+    out_dir = run_dir / EXPLAIN_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    group_columns = [c for c in dict.fromkeys(["site", "manufacturer", "model", *options.localisation.by,
+                                                *extra_group_columns]) if c in ok.columns]
+    gallery_of = {cid: cat for cat, ids in plan.gallery.items() for cid in ids}
+    localise = set(plan.localisation)
+    sanity_ids = set(plan.sanity)
+    per_case: list[dict] = []
+    entries: dict[str, dict] = {}
+    unreadable: dict[str, str] = {}
+    sanity_inputs: dict[str, np.ndarray] = {}
+    sanity_display: dict[str, np.ndarray] = {}
+    n_maps = 0
+    seconds = 0.0
+    needed = plan.needed()
+    from valkit.explain.cam import compute_heatmaps
+
+    for start in range(0, len(needed), _CHUNK):
+        chunk = needed[start:start + _CHUNK]
+        inputs, displays, shapes, kept = [], [], [], []
+        for cid in chunk:
+            try:
+                x, d, shape = load_case(ok.at[cid, "abs_path"], spec)
+            except InputError as exc:  # the file changed since inference; record and go on
+                unreadable[cid] = str(exc)
+                continue
+            inputs.append(x)
+            displays.append(d)
+            shapes.append(shape)
+            kept.append(cid)
+        if not kept:
+            continue
+        t0 = time.perf_counter()
+        maps = compute_heatmaps(predictor.network, layer_name, np.stack(inputs), method=options.method,
+                                batch_size=options.batch_size)
+        seconds += time.perf_counter() - t0
+        n_maps += len(kept)
+        for cid, x, d, shape, h in zip(kept, inputs, displays, shapes, maps):
+            row = ok.loc[cid]
+            box_in, box_problem = None, None
+            if cid in plan.boxes:
+                try:
+                    stored = box_from_pixels(*plan.boxes[cid], convention=options.localisation.box_convention,
+                                             shape=shape)
+                    box_in = box_to_input_grid(stored, shape, h.shape)
+                except ValueError as exc:
+                    box_problem = str(exc)
+            peak = np.unravel_index(int(np.argmax(h)), h.shape) if h.max() > 0 else None
+            if cid in localise:
+                if box_in is None:
+                    plan.bad_box[cid] = box_problem or "box not usable"
+                else:
+                    per_case.append(_case_metrics(row, h, box_in, shape, peak, options, cluster_column,
+                                                  group_columns))
+            if cid in gallery_of:
+                rel = Path(EXPLAIN_DIR) / "gallery" / gallery_of[cid] / f"{_safe(cid)}.png"
+                save_png(overlay_rgb(d, h, box=box_in, peak=peak), run_dir / rel)
+                entries[cid] = _gallery_entry(row, rel, h, box_in, options)
+            if cid in sanity_ids:
+                sanity_inputs[cid] = x
+                sanity_display[cid] = d
+
+    result = {
+        **base,
+        "available": True,
+        "target_layer": layer_name,
+        "explained_output": "the network's single logit (finding present), for every case",
+        "heatmap_grid": list(spec.size),
+        "heatmaps": {"n": n_maps, "seconds": round(seconds, 3),
+                     "per_second": round(n_maps / seconds, 2) if seconds > 0 else None,
+                     "device": str(predictor.device)},
+        "unreadable": [{"case_id": c, "reason": r} for c, r in sorted(unreadable.items())],
+        "gallery": {
+            cat: {"available": plan.available[cat], "requested": getattr(options.gallery, cat),
+                  "cases": [entries[c] for c in plan.gallery[cat] if c in entries]}
+            for cat in CATEGORIES
+        },
+        "localisation": _localisation_block(per_case, plan, ok, options, seed_used, cluster_column,
+                                            extra_group_columns, run_dir),
+    }
+    if options.sanity.enabled and sanity_inputs:
+        result["sanity"] = _sanity_block(predictor, layer_name, plan.sanity, sanity_inputs, sanity_display,
+                                         options, seed_used, run_dir)
+    else:
+        result["sanity"] = {"available": False,
+                            "reason": "disabled in the protocol" if not options.sanity.enabled else "no readable cases"}
+    return result
+
+
+def _safe(case_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(case_id))
+
+
+def _scanner(row: Any) -> str:
+    parts = [_text(row.get("manufacturer")), _text(row.get("model"))]
+    return " ".join(p for p in parts if p and p != "missing") or "missing"
+
+
+def _gallery_entry(row: Any, rel: Path, h: np.ndarray, box_in: Box | None, options: ExplainabilityOptions) -> dict:
+    entry = {
+        "case_id": str(row["case_id"]),
+        "category": str(row["category"]),
+        "site": _text(row.get("site")) or "missing",
+        "scanner": _scanner(row),
+        "score": float(row["score"]),
+        "label": int(row["label"]),
+        "overlay": rel.as_posix(),
+        "pointing_game_hit": None,
+        "energy_fraction": None,
+    }
+    if box_in is not None:
+        entry["pointing_game_hit"] = pointing_game_hit(h, box_in, tolerance=options.localisation.pointing_tolerance_px)
+        entry["energy_fraction"] = energy_fraction(h, box_in)
+    return entry
+
+
+def _case_metrics(row: Any, h: np.ndarray, box_in: Box, shape: tuple[int, int], peak: Any,
+                  options: ExplainabilityOptions, cluster_column: str, group_columns: Sequence[str]) -> dict:
+    rec = {
+        "case_id": str(row["case_id"]),
+        "cluster": _text(row.get(cluster_column)) or str(row["case_id"]),
+        "hit": pointing_game_hit(h, box_in, tolerance=options.localisation.pointing_tolerance_px),
+        "energy_fraction": energy_fraction(h, box_in),
+        "empty_heatmap": bool(h.max() <= 0),
+        "peak_row": int(peak[0]) if peak is not None else None,
+        "peak_col": int(peak[1]) if peak is not None else None,
+        "box_input": [round(v, 3) for v in box_in.to_list()],
+        "stored_rows": shape[0],
+        "stored_columns": shape[1],
+        "box_area_fraction": box_in.area / float(h.size),
+    }
+    for col in group_columns:
+        rec[col] = _text(row.get(col)) or "missing"
+    return rec
+
+
+def _estimates(records: list[dict], options: ExplainabilityOptions, seed: int) -> dict:
+    hits = [r["hit"] for r in records]
+    energy = [r["energy_fraction"] for r in records]
+    cluster = [r["cluster"] for r in records]
+    est = localisation_estimates(hits, energy, cluster, seed=seed,
+                                 n_resamples=options.localisation.bootstrap_resamples)
+    area = [r["box_area_fraction"] for r in records]
+    return {
+        "n": len(records),
+        "n_patients": len(set(cluster)),
+        "pointing_game": est["pointing_game"].to_dict(),
+        "energy_fraction": est["energy_fraction"].to_dict(),
+        # what a heatmap spread evenly over the image would score: the chance level of the energy fraction
+        "mean_box_area_fraction": float(np.mean(area)) if area else None,
+    }
+
+
+def _localisation_block(per_case: list[dict], plan: _Plan, ok: pd.DataFrame, options: ExplainabilityOptions,
+                        seed: int, cluster_column: str, extra_group_columns: Sequence[str], run_dir: Path) -> dict:
+    import pandas as pd
+
+    loc = options.localisation
+    block: dict[str, Any] = {
+        "available": bool(per_case),
+        "box_columns": list(loc.box_columns),
+        "box_convention": loc.box_convention,
+        "pointing_tolerance_px": loc.pointing_tolerance_px,
+        "geometry": "boxes mapped from stored-pixel coordinates to the model input grid by the resize "
+                    "factors W_in/columns and H_in/rows (whole-image resize, no crop or padding)",
+        "n_true_positives": plan.available["true_positive"],
+        "n_with_box": plan.n_tp_with_box,
+        "n_scored": len(per_case),
+        "n_without_box": len(plan.no_box),
+        "n_invalid_box": sum(1 for c in plan.bad_box if ok.at[c, "category"] == "true_positive"),
+        "invalid_boxes": [{"case_id": c, "category": ok.at[c, "category"], "reason": r}
+                          for c, r in sorted(plan.bad_box.items())][:50],
+        "n_empty_heatmaps": sum(r["empty_heatmap"] for r in per_case),
+        "max_cases": loc.max_cases,
+        "cluster_column": cluster_column,
+    }
+    if plan.box_note:
+        block["reason"] = plan.box_note
+    if not per_case:
+        block.setdefault("reason", "no true positive with a usable lesion box")
+        return block
+    block["overall"] = _estimates(per_case, options, seed)
+    by: dict[str, list[dict]] = {}
+    columns = list(dict.fromkeys([*loc.by, *extra_group_columns]))
+    block["columns_not_found"] = [c for c in columns if c not in ok.columns]
+    for col in columns:
+        if col not in ok.columns:
+            continue
+        groups = []
+        for level in sorted({r[col] for r in per_case}):
+            sub = [r for r in per_case if r[col] == level]
+            groups.append({"group": level, "insufficient": len(sub) < loc.min_group_size,
+                           **_estimates(sub, options, seed)})
+        by[col] = groups
+    block["by"] = by
+    block["min_group_size"] = loc.min_group_size
+    path = run_dir / EXPLAIN_DIR / "localisation.csv"
+    table = pd.DataFrame(per_case).rename(columns={"cluster": cluster_column})
+    table.to_csv(path, index=False)
+    block["cases_csv"] = (Path(EXPLAIN_DIR) / "localisation.csv").as_posix()
+    return block
+
+
+def _sanity_block(predictor: Predictor, layer_name: str, ids: list[str], inputs: dict[str, np.ndarray],
+                  displays: dict[str, np.ndarray], options: ExplainabilityOptions, seed: int, run_dir: Path) -> dict:
+    from valkit.explain.sanity import randomisation_test
+
+    kept = [c for c in ids if c in inputs]
+    s = options.sanity
+    t0 = time.perf_counter()
+    result, trained, stage_maps = randomisation_test(
+        predictor.network, layer_name, np.stack([inputs[c] for c in kept]), method=options.method,
+        mode=s.randomisation, stages=s.stages, seed=seed, batch_size=options.batch_size,
+        flag_threshold=s.flag_threshold, flag_metric=s.flag_metric)
+    rows = []
+    for i, cid in enumerate(kept[:3]):
+        rows.append([overlay_rgb(displays[cid], trained[i])] + [overlay_rgb(displays[cid], m[i]) for m in stage_maps])
+    rel = Path(EXPLAIN_DIR) / "sanity_examples.png"
+    save_png(tile_rows(rows), run_dir / rel)
+    for stage in result["stages"]:  # keep results.json small; per-image values stay in the case order below
+        stage["spearman_per_image"] = [None if not math.isfinite(v) else round(v, 4) for v in stage["spearman_per_image"]]
+        stage["ssim_per_image"] = [None if not math.isfinite(v) else round(v, 4) for v in stage["ssim_per_image"]]
+    return {**result, "available": True, "case_ids": kept, "seconds": round(time.perf_counter() - t0, 3),
+            "figure": rel.as_posix(),
+            "figure_caption": "Rows: example cases. Columns: heatmap of the trained model, then of the model "
+                              f"after each {s.randomisation} randomisation stage (1 to {len(stage_maps)})."}
