@@ -29,7 +29,8 @@ import pandas as pd
 from valkit.errors import InputError
 from valkit.stats.types import Estimate, TestResult
 from valkit.stats.mrmc.analysis import MRMCAnalysis, fom_jackknife, mrmc_analysis
-from valkit.stats.mrmc.design import FACTORIAL, detect_design
+from valkit.stats.mrmc.design import DESIGNS, FACTORIAL, detect_design
+from valkit.stats.mrmc.options import look_up
 from valkit.stats.mrmc.roc import average_roc, empirical_roc
 from valkit.stats.mrmc.standalone import (
     MarginVerdict,
@@ -177,16 +178,22 @@ def validate_ratings(df: pd.DataFrame, *, source: str = "<DataFrame>", design: s
         times[t_idx, r_idx, c_idx] = tcol.to_numpy(dtype=float)
     read = ~np.isnan(arr)
     found = detect_design(read)
-    wanted = design
-    if found is None or (wanted not in ("auto", found)):
-        if wanted in ("auto", FACTORIAL) or found is None:
-            holes = np.argwhere(~read)
-            cells = [f"(reader {readers[r]}, case {cases[c]}, modality {modalities[t]})" for t, r, c in holes]
-            raise InputError(
-                f"{src}: the study is analysed as fully crossed (every reader reads every case under every "
-                f"modality) but {len(cells)} reader x case x modality cell(s) have no rating: {_listing(cells)}. "
-                "Fix: add the missing ratings, or recode a nested design so that each case is read by one "
-                "reader only (cases nested in reader) or under one modality only (cases nested in modality).")
+    wanted = look_up(design, {"auto": "auto", **{d: d for d in DESIGNS}}, what="design")
+    if found is None and wanted in ("auto", FACTORIAL):
+        holes = np.argwhere(~read)
+        cells = [f"(reader {readers[r]}, case {cases[c]}, modality {modalities[t]})" for t, r, c in holes]
+        raise InputError(
+            f"{src}: the study is analysed as fully crossed (every reader reads every case under every "
+            f"modality) but {len(cells)} reader x case x modality cell(s) have no rating: {_listing(cells)}. "
+            "Fix: add the missing ratings, or recode a nested design so that each case is read by one "
+            "reader only (cases nested in reader) or under one modality only (cases nested in modality).")
+    if found is None:
+        raise InputError(
+            f"{src}: design {wanted!r} was requested but the reading pattern does not follow it "
+            f"({int((~read).sum())} cells without a rating). Fix: in {wanted}, each case is read "
+            + ("by one reader only, under every modality." if wanted == "cases_nested_in_reader"
+               else "under one modality only, by every reader."))
+    if wanted not in ("auto", found):
         raise InputError(
             f"{src}: design {wanted!r} was requested but the ratings follow {found!r}. "
             f"Fix: pass design='{found}' or 'auto'.")
@@ -259,9 +266,9 @@ class ReaderStudyResult:
         orr = self.analysis.obuchowski_rockette
         out = []
         for t, label in enumerate(self.table.modalities):
-            m = orr.rrrc.modalities[t] if orr.rrrc is not None else None
+            m = orr.rrrc.modalities[t]
             out.append(Estimate(
-                value=float(self.analysis.fom[t].mean()), interval=None if m is None else m.interval,
+                value=float(self.analysis.fom[t].mean()), interval=m.interval,
                 n=self.analysis.jackknife.n_jackknife, method=f"{self.analysis.fom_name}, OR RRRC ({self.analysis.covariance})",
             ))
         return tuple(out)
@@ -269,8 +276,6 @@ class ReaderStudyResult:
     def difference_tests(self) -> tuple[TestResult, ...]:
         """Pairwise modality differences, OR RRRC test (mod_i - mod_j, sorted labels)."""
         orr = self.analysis.obuchowski_rockette
-        if orr.rrrc is None:
-            return ()
         labels = self.table.modalities
         return tuple(
             TestResult(statistic=d.statistic, p_value=d.p_value, difference=d.estimate, interval=d.interval,
@@ -546,7 +551,7 @@ def analyze_reader_study(
         raise InputError(
             "margin: a non-inferiority margin needs the test and reference modalities; the study's "
             f"modalities are {', '.join(table.modalities)}. Fix: pass test_modality= and reference_modality=.")
-    if pair is not None and analysis.obuchowski_rockette.rrrc is not None:
+    if pair is not None:
         i, j = pair
         d = next(x for x in analysis.obuchowski_rockette.rrrc.differences if {x.i, x.j} == {i, j})
         d = d if d.i == i else negate(d)

@@ -149,3 +149,17 @@ def test_model_threshold_for_binary_fom(vandyke):
     flat = analyze_reader_study(vandyke, fom="sensitivity", threshold=3, model_scores=scores,
                                 model_threshold=0.5).to_flat_dict()
     assert flat["model.sens.ge3"] == pytest.approx(flat["sens.ge3.reader1.mod2"])  # 44/45 (MRMCaov: 0.978)
+
+
+def test_single_modality_study_with_model(vandyke):
+    one = vandyke[vandyke.modality == 1]
+    scores = {str(c): float(r) for c, r in vandyke[(vandyke.reader == 4) & (vandyke.modality == 2)][
+        ["case", "rating"]].values}
+    res = analyze_reader_study(one, model_scores=scores)
+    flat = res.to_flat_dict()
+    assert "or.jackknife.RRRC.F" not in flat and "comparison.diff" not in flat
+    # the single-modality interval is the Iowa one for treatment 1 (OR-DBM MRMC 2.51)
+    assert flat["or.jackknife.RRRC.mod1.ci_lower"] == pytest.approx(0.8252236, abs=5e-8)
+    assert flat["model.auc"] == pytest.approx(0.99935588, abs=5e-9)  # Iowa reader 4, treatment 2
+    assert flat["model.jackknife.RRRC.mod1.diff"] == pytest.approx(0.99935588 - 0.89703704, abs=1e-8)
+    json.dumps(res.to_dict(), allow_nan=False)

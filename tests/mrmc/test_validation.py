@@ -141,3 +141,14 @@ def test_labels_sorted_numerically_when_numeric():
     table = validate_ratings(pd.DataFrame(rows, columns=["reader", "case", "modality", "truth", "rating"]))
     assert table.readers == ("1", "2", "10")
     assert table.modalities == ("9", "10")
+
+
+def test_misspelt_design_name(vandyke):
+    with pytest.raises(InputError, match="design: unknown option 'factorail'. Did you mean 'factorial'"):
+        analyze_reader_study(vandyke, design="factorail")
+
+
+def test_nested_design_requested_but_not_followed(vandyke):
+    df = vandyke.drop(vandyke.index[:3])
+    with pytest.raises(InputError, match="'cases_nested_in_reader' was requested but the reading pattern"):
+        analyze_reader_study(df, design="cases_nested_in_reader")

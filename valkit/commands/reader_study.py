@@ -103,10 +103,10 @@ def _print_summary(res, flat: dict, out) -> None:
           f"({flat['n_positive']} positive) x {flat['n_modalities']} modalities; design {a.design}; "
           f"FOM {tag}; covariance {a.covariance}", file=out)
     orr = a.obuchowski_rockette
-    for m in (orr.rrrc.modalities if orr.rrrc else []):
+    for m in orr.rrrc.modalities:
         print(f"  {res.modalities[m.modality]:>12}: {m.estimate:.4f}  {conf} CI {_fmt(m.interval.low)} "
               f"to {_fmt(m.interval.high)} (RRRC, df {m.df:.2f})", file=out)
-    if orr.rrrc is not None:
+    if len(res.modalities) >= 2:
         t = orr.rrrc
         print(f"  OR RRRC: F = {_fmt(t.statistic)}, ddf = {_fmt(t.df2)}, p = {_fmt(t.p_value)}", file=out)
         for d in t.differences:

@@ -163,12 +163,13 @@ def _diff_key(i: int, j: int, n_mod: int) -> str:
 
 
 def _put_test(out: dict[str, Any], prefix: str, test: ORTest, n_mod: int, stat_name: str) -> None:
-    out[f"{prefix}.{stat_name}"] = test.statistic
-    out[f"{prefix}.df1"] = test.df1
-    if stat_name == "F":
-        out[f"{prefix}.ddf"] = test.df2  # inf (JSON null) when MS(T*R) = 0
-    out[f"{prefix}.p"] = test.p_value
-    out[f"{prefix}.denominator"] = test.denominator
+    if n_mod >= 2:
+        out[f"{prefix}.{stat_name}"] = test.statistic
+        out[f"{prefix}.df1"] = test.df1
+        if stat_name == "F":
+            out[f"{prefix}.ddf"] = test.df2  # inf (JSON null) when MS(T*R) = 0
+        out[f"{prefix}.p"] = test.p_value
+        out[f"{prefix}.denominator"] = test.denominator
     for d in test.differences:
         k = f"{prefix}.{_diff_key(d.i, d.j, n_mod)}"
         out[k] = d.estimate
@@ -223,13 +224,12 @@ def flat_keys(res: MRMCAnalysis) -> dict[str, Any]:
     a = orr.anova
     out[f"{base}.MS.T"], out[f"{base}.MS.R"], out[f"{base}.MS.TR"] = a.ms_t, a.ms_r, a.ms_tr
     for t in range(n_mod):
-        out[f"{base}.mod{t + 1}.cov2"] = orr.rrrc.modalities[t].cov2 if orr.rrrc else math.nan
-        out[f"{base}.mod{t + 1}.var_error"] = orr.frrc.modalities[t].var_error if orr.frrc else math.nan
-        out[f"{base}.mod{t + 1}.MS.R"] = orr.rrrc.modalities[t].ms_r if orr.rrrc else math.nan
-    if orr.rrrc is not None:
-        _put_test(out, f"{base}.RRRC", orr.rrrc, n_mod, "F")
-        _put_test(out, f"{base}.FRRC", orr.frrc, n_mod, "X2")
-        _put_test(out, f"{base}.RRFC", orr.rrfc, n_mod, "F")
+        out[f"{base}.mod{t + 1}.cov2"] = orr.rrrc.modalities[t].cov2
+        out[f"{base}.mod{t + 1}.var_error"] = orr.frrc.modalities[t].var_error
+        out[f"{base}.mod{t + 1}.MS.R"] = orr.rrrc.modalities[t].ms_r
+    _put_test(out, f"{base}.RRRC", orr.rrrc, n_mod, "F")
+    _put_test(out, f"{base}.FRRC", orr.frrc, n_mod, "X2")
+    _put_test(out, f"{base}.RRFC", orr.rrfc, n_mod, "F")
     if res.dbm is not None:
         d = res.dbm
         dbase = "dbm" if tag == "auc" else f"{tag}.dbm"

@@ -141,9 +141,9 @@ class ORResult:
     design: str
     anova: Anova
     components: CovarianceComponents
-    rrrc: ORTest | None
-    frrc: ORTest | None
-    rrfc: ORTest | None
+    rrrc: ORTest  # with one modality: single-modality intervals only, statistic nan
+    frrc: ORTest
+    rrfc: ORTest
     alpha: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
@@ -327,7 +327,6 @@ def or_analysis(
         iv, _, _ = _t_interval(float(mod_means[t]), se, df, alpha, "OR RRRC (Hillis ddf)")
         iv = clip(iv)
         rrrc_mods.append(ModalityEstimate(t, float(mod_means[t]), se, df, iv, msr, c2, mod_var[t]))
-    rrrc = frrc = rrfc = None
     frrc_mods, rrfc_mods = [], []
     for t in range(n_mod):
         msr, c2, v = mod_ms_r[t], mod_cov2[t], mod_var[t]
@@ -393,6 +392,11 @@ def or_analysis(
             diffs.append(Difference(i, j, est, se, anova.df_tr, st, p, iv))
         rrfc = ORTest("RRFC", f_c, anova.df_t, anova.df_tr, _f_p(f_c, anova.df_t, anova.df_tr),
                       anova.ms_tr, tuple(diffs), tuple(rrfc_mods))
+    else:  # one modality: no comparison, only the single-modality intervals
+        nan = math.nan
+        rrrc = ORTest("RRRC", nan, 0, nan, nan, nan, (), tuple(rrrc_mods))
+        frrc = ORTest("FRRC", nan, 0, math.inf, nan, nan, (), tuple(frrc_mods))
+        rrfc = ORTest("RRFC", nan, 0, nan, nan, nan, (), tuple(rrfc_mods))
     return ORResult(
         fom=theta, covariance=cov, covariance_method=covariance_method, design=design,
         anova=anova, components=comps, rrrc=rrrc, frrc=frrc, rrfc=rrfc, alpha=alpha,
