@@ -24,10 +24,10 @@ def test_cli_writes_study_and_skips_rerun(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["--n-images", "0"], "n_images"),
-        (["--n-images", "-5"], "n_images"),
-        (["--seed", "-1"], "seed"),
-        (["--jobs", "0"], "jobs"),
+        (["--n-images", "0"], "--n-images: expected a whole number >= 1, found 0"),
+        (["--n-images", "-5"], "--n-images: expected a whole number >= 1, found -5"),
+        (["--seed", "-1"], "--seed: expected a whole number >= 0, found -1"),
+        (["--jobs", "0"], "--jobs"),
         (["--n-images", "many"], "invalid int"),
         (["--force", "--if-absent"], "not allowed"),
     ],

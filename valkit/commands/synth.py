@@ -37,8 +37,24 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+def _check(args: argparse.Namespace) -> None:
+    from valkit.errors import InputError
+
+    problems = []
+    if args.n_images < 1:
+        problems.append(f"--n-images: expected a whole number >= 1, found {args.n_images}; e.g. --n-images 600")
+    if args.seed < 0:
+        problems.append(f"--seed: expected a whole number >= 0, found {args.seed}; e.g. --seed 20261122")
+    if args.jobs < 1:
+        problems.append(f"--jobs: expected a whole number >= 1, found {args.jobs}; e.g. --jobs 2")
+    if problems:
+        raise InputError("valkit synth: invalid arguments:", problems=problems)
+
+
 def run(args: argparse.Namespace) -> int:
     from valkit.synth import generate_study
+
+    _check(args)
 
     last = [-1]
 

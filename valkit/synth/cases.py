@@ -106,7 +106,7 @@ def _age_on(birth: _dt.date, day: _dt.date) -> int:
 def iter_cases(n_images: int, seed: int) -> Iterator[CaseSpec]:
     """Yield the ``n_images`` :class:`CaseSpec` of the study with ``seed``, in order.
 
-    Cheap (no pixels): about 10 000 cases a second. Render each with
+    Cheap (no pixels): a few thousand cases a second. Render each with
     :func:`valkit.synth.render.render_image` (``spec.params``, ``spec.noise_rng()``).
     """
     sites = SITES

@@ -214,6 +214,7 @@ def generate_study(
         Bad parameters, or ``out_dir`` holds files that valkit synth did not write.
     """
     _validate(n_images, seed, jobs)
+    jobs = min(jobs, max(1, n_images // 8))  # tiny studies are not worth starting workers for
     out = Path(out_dir)
     marker = _read_marker(out)
     if not force and _matches(marker, n_images, seed) and (out / LABELS).is_file():
