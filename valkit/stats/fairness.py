@@ -288,19 +288,23 @@ def bootstrap_cell_counts(
     observed = np.asarray(a_mat.T @ type_size.astype(np.float64)).reshape(c, 4).round().astype(np.int64)
 
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    groups = [np.flatnonzero(type_stratum == s) for s in np.unique(type_stratum)]
+    # types sorted by stratum, so a stratum is a contiguous block of W's columns
+    by_stratum = np.argsort(type_stratum, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(type_stratum[by_stratum]) != 0, True])
+    n_strata = len(bounds) - 1
+    a_t = a_mat[by_stratum].T.tocsr()
+    sizes = type_size[by_stratum]
     reps = np.empty((n_resamples, n_cols), dtype=np.int64)
     step = max(1, min(n_resamples, _CHUNK_ELEMENTS // max(n_types, 1)))
-    a_t = a_mat.T.tocsr()
     for start in range(0, n_resamples, step):
         r = min(step, n_resamples - start)
         w = np.zeros((r, n_types), dtype=np.float64)
-        for g in groups:
-            w[:, g] = _draw(rng, type_size[g], r)
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            w[:, lo:hi] = _draw(rng, sizes[lo:hi], r)
         reps[start:start + r] = np.asarray(a_t @ w.T).T.round().astype(np.int64)
     return CellCountReplicates(
         counts=observed, replicates=reps.reshape(n_resamples, c, 4), n_units=n_units, n_types=n_types,
-        n_strata=len(groups), clustered=clustered, stratification=strat_desc,
+        n_strata=n_strata, clustered=clustered, stratification=strat_desc,
         seed=seed, method="cluster_bootstrap" if clustered else "bootstrap",
     )
 
