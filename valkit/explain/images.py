@@ -17,7 +17,7 @@ from valkit.explain.localisation import Box
 
 __all__ = ["overlay_rgb", "save_png", "tile_rows"]
 
-BOX_COLOUR = (0, 255, 0)
+BOX_COLOUR = (255, 0, 255)  # magenta: not a colour of the turbo map
 MIN_SIDE = 256  # small model inputs are enlarged (nearest neighbour) for legibility
 
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from valkit.report.sections import appendix, data, device, discussion, results as results_sections, summary
+from valkit.report.sections import (
+    appendix,
+    data,
+    device,
+    discussion,
+    failure_analysis,
+    results as results_sections,
+    summary,
+)
 from valkit.report.sections.common import document_control
 
 Builder = Callable[[dict, dict], "dict | None"]
@@ -50,6 +58,8 @@ SECTIONS: tuple[Section, ...] = (
             requires=("primary",), new_page=True),
     Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2",
             results_sections.sites_and_scanners),
+    Section("failure-analysis", "Failure analysis", "sections/failure_analysis.html.j2", failure_analysis.build,
+            requires=("explainability",), new_page=True),
     Section("limitations", "Limitations", "sections/limitations.html.j2", discussion.limitations),
     Section("conclusions", "Conclusions", "sections/conclusions.html.j2", discussion.conclusions,
             requires=("endpoints",), new_page=True),

@@ -1,0 +1,70 @@
+"""The report's Failure analysis section, rendered from an explainability block (renderer pattern)."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from valkit.explain.config import ExplainabilityOptions
+from valkit.explain.section import explainability_section
+from valkit.report.context import SECTIONS
+from valkit.report.sections.failure_analysis import build, similarity_svg
+
+OPTIONS = ExplainabilityOptions.model_validate({
+    "gallery": {"true_positive": 2, "false_positive": 1, "false_negative": 1, "true_negative": 1},
+    "localisation": {"bootstrap_resamples": 200, "min_group_size": 2},
+    "sanity": {"n_images": 2, "stages": 2},
+})
+
+
+@pytest.fixture
+def run_with_explainability(tmp_path, blob_study, blob_predictor):
+    run = tmp_path / "run"
+    ex = explainability_section(run, blob_study, blob_predictor, OPTIONS, threshold=0.5, seed=4)
+    return run, {"schema_version": 1, "explainability": ex}
+
+
+def test_section_is_registered_and_optional():
+    sec = next(s for s in SECTIONS if s.id == "failure-analysis")
+    assert sec.requires == ("explainability",) and sec.title == "Failure analysis"
+    ids = [s.id for s in SECTIONS]
+    assert ids.index("sites-and-scanners") < ids.index("failure-analysis") < ids.index("limitations")
+    assert build({}, {}) is None
+    assert build({"explainability": {"available": False, "reason": "external predictions"}}, {})["available"] is False
+
+
+def test_html_shows_gallery_metrics_and_sanity(run_with_explainability):
+    from valkit.report.render import render_html
+
+    run, results = run_with_explainability
+    html = render_html(results, results_sha256="0" * 64)
+    assert "Failure analysis" in html and "Localisation validity" in html
+    srcs = re.findall(r'<img src="([^"]+)"', html)
+    assert len(srcs) == 2 + 1 + 1 + 1 + 1  # gallery cases + the sanity example figure
+    assert all((run / s).is_file() for s in srcs)
+    assert "I-0010" in html and "I-0011" in html  # the false negative and the false positive
+    assert "56.6–100.0%" in html  # Wilson 95% CI for 5/5, printed as computed
+    assert "PASSED" in html and "Spearman" in html
+    assert "MRN-123456" not in html and "Real^Name" not in html
+
+
+def test_similarity_chart_has_alt_text_and_escapes():
+    stages = [{"stage": 1, "spearman": {"mean": 0.4, "ci_low": 0.3, "ci_high": 0.5}, "ssim": {"mean": 0.7}},
+              {"stage": 2, "spearman": {"mean": None}, "ssim": {"mean": 0.2}}]
+    svg = similarity_svg(stages, threshold=0.5, mode="cascading")
+    assert svg.startswith("<svg") and "<title>" in svg and "stage 1: 0.40" in svg and "not estimable" in svg
+
+
+@pytest.mark.slow
+def test_pdf_embeds_the_overlays(run_with_explainability):
+    from valkit.report.render import html_to_pdf, render_html
+
+    if shutil.which("pdfimages") is None:
+        pytest.skip("pdfimages not found: install poppler-utils (`make sysdeps`)")
+    run, results = run_with_explainability
+    pdf = run / "report.pdf"
+    pdf.write_bytes(html_to_pdf(render_html(results, results_sha256="0" * 64), base_url=run))
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert len(listing.strip().splitlines()) - 2 >= 6

@@ -1,0 +1,247 @@
+"""Failure analysis: heatmap galleries, localisation validity and the explanation sanity check.
+
+Reads ``results["explainability"]`` (written by :func:`valkit.explain.explainability_section`);
+prints and draws only numbers found there. Overlay images are PNG files in the run
+directory, referenced by their relative paths (the HTML and the PDF are rendered with the
+run directory as base URL).
+"""
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any, Sequence
+
+from markupsafe import Markup
+
+from valkit.report.figures import ForestPanel, ForestRow, forest_svg
+from valkit.report.formatting import count, estimate_cells, num, pct
+from valkit.report.sections.common import method_text
+
+CATEGORY_TITLES = {
+    "true_positive": "True positives",
+    "false_positive": "False positives",
+    "false_negative": "False negatives",
+    "true_negative": "True negatives",
+}
+METHOD_NAMES = {
+    "gradcam": "Grad-CAM (Selvaraju et al. 2017)",
+    "gradcam++": "Grad-CAM++ (Chattopadhay et al. 2018)",
+    "hirescam": "HiResCAM (Draelos & Carin 2020)",
+    "xgradcam": "XGrad-CAM (Fu et al. 2020)",
+    "layercam": "LayerCAM (Jiang et al. 2021)",
+    "eigencam": "Eigen-CAM (Muhammad & Yeasin 2020)",
+    "eigengradcam": "Eigen-Grad-CAM",
+    "gradcam-elementwise": "element-wise Grad-CAM",
+}
+GROUP_TITLES = {"site": "Site", "manufacturer": "Scanner manufacturer", "model": "Scanner model"}
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _gallery(block: dict) -> list[dict]:
+    out = []
+    for cat, title in CATEGORY_TITLES.items():
+        g = block.get(cat) or {}
+        cases = []
+        for e in g.get("cases") or []:
+            loc = ""
+            if e.get("pointing_game_hit") is not None:
+                loc = (f"peak {'in' if e['pointing_game_hit'] else 'outside'} lesion box; "
+                       f"energy in box {pct(e.get('energy_fraction'))}")
+            cases.append({
+                "src": e.get("overlay", ""),
+                "case_id": e.get("case_id", ""),
+                "site": e.get("site", ""),
+                "scanner": e.get("scanner", ""),
+                "score": num(e.get("score"), 3),
+                "localisation": loc,
+                "alt": f"{title[:-1]} {e.get('case_id', '')}: heatmap over the image, score {num(e.get('score'), 3)}"
+                       + (f", {loc}" if loc else ""),
+            })
+        out.append({"key": cat, "title": title, "available": count(g.get("available")),
+                    "requested": count(g.get("requested")), "cases": cases})
+    return out
+
+
+BOOTSTRAP_METHODS = {
+    "bootstrap_percentile": "percentile bootstrap over cases",
+    "cluster_bootstrap_percentile": "patient-clustered percentile bootstrap (Davison & Hinkley 1997)",
+}
+
+
+def _estimate_rows(group: dict) -> list[dict]:
+    rows = []
+    for key, label in (("pointing_game", "Pointing-game hit rate"),
+                       ("energy_fraction", "Mean energy fraction in the lesion box")):
+        cells = estimate_cells(group.get(key), "proportion")
+        method = BOOTSTRAP_METHODS.get(cells["method"]) or method_text(cells["method"])
+        rows.append({"label": label, **cells, "method_text": method})
+    return rows
+
+
+def _forest(groups: Sequence[dict], title: str) -> Markup:
+    panels = []
+    for key, metric in (("pointing_game", "Pointing game"), ("energy_fraction", "Energy fraction")):
+        rows = []
+        for g in groups:
+            est = g.get(key) or {}
+            iv = est.get("interval") or {}
+            rows.append(ForestRow(label=str(g.get("group", "")), n_text=count(g.get("n")), value=est.get("value"),
+                                  low=iv.get("low"), high=iv.get("high"),
+                                  note="insufficient evidence" if g.get("insufficient") else ""))
+        panels.append(ForestPanel(metric, rows))
+    return Markup(forest_svg(panels, title=f"Localisation of true positives by {title.lower()}"))
+
+
+def _localisation(loc: dict) -> dict:
+    out: dict[str, Any] = {
+        "available": bool(loc.get("available")),
+        "reason": loc.get("reason"),
+        "n_true_positives": count(loc.get("n_true_positives")),
+        "n_with_box": count(loc.get("n_with_box")),
+        "n_scored": count(loc.get("n_scored")),
+        "n_without_box": count(loc.get("n_without_box")),
+        "n_invalid_box": count(loc.get("n_invalid_box")),
+        "n_empty": count(loc.get("n_empty_heatmaps")),
+        "tolerance": loc.get("pointing_tolerance_px") or 0,
+        "box_columns": ", ".join(loc.get("box_columns") or []),
+        "geometry": loc.get("geometry", ""),
+        "cases_csv": loc.get("cases_csv"),
+        "min_group_size": loc.get("min_group_size"),
+    }
+    overall = loc.get("overall")
+    if overall:
+        out["rows"] = _estimate_rows(overall)
+        out["n_patients"] = count(overall.get("n_patients"))
+        out["chance"] = pct(overall.get("mean_box_area_fraction"))
+    out["groups"] = []
+    for col, groups in (loc.get("by") or {}).items():
+        if not groups:
+            continue
+        out["groups"].append({
+            "title": GROUP_TITLES.get(col, col),
+            "rows": [{"level": g.get("group", ""), "n": count(g.get("n")), "insufficient": bool(g.get("insufficient")),
+                      "cells": {r["label"]: r for r in _estimate_rows(g)}} for g in groups],
+            "forest": _forest(groups, GROUP_TITLES.get(col, col)),
+        })
+    return out
+
+
+def similarity_svg(stages: Sequence[dict], *, threshold: float | None, mode: str, width: int = 520) -> str:
+    """Mean Spearman correlation and SSIM (with CIs) against randomisation stage; stage 0 is the trained model."""
+    height, left, right, top, bottom = 230, 46, 140, 20, 40
+    pw, ph = width - left - right, height - top - bottom
+    n = len(stages)
+
+    def px(stage: float) -> float:
+        return left + stage / max(n, 1) * pw
+
+    def py(v: float) -> float:  # axis from -0.2 to 1
+        return top + (1 - (v + 0.2) / 1.2) * ph
+
+    series = (("spearman", "Spearman correlation", "#1f4e79", ""), ("ssim", "SSIM", "#b35900", "5 3"))
+    desc_parts = []
+    for key, label, _, _ in series:
+        vals = "; ".join(f"stage {s.get('stage')}: {num((s.get(key) or {}).get('mean'), 2)}" for s in stages)
+        desc_parts.append(f"{label} by stage ({vals})")
+    title = f"Similarity of heatmaps before and after {mode} randomisation of the model's weights"
+    desc = title + ". Stage 0 is the trained model (similarity 1). " + ". ".join(desc_parts) + "."
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="figure-svg similarity" role="img" '
+           f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" font-size="10" '
+           f'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"><title>{escape(title)}</title>'
+           f'<desc>{escape(desc)}</desc>']
+    for v in (-0.2, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(v):.1f}" y2="{py(v):.1f}" stroke="#dddddd"/>'
+                   f'<text x="{left - 6}" y="{py(v) + 3:.1f}" text-anchor="end" fill="#666666">{v:.1f}</text>')
+    for k in range(n + 1):
+        out.append(f'<text x="{px(k):.1f}" y="{top + ph + 14}" text-anchor="middle" fill="#666666">{k}</text>')
+    out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle">randomisation stage '
+               f'(0 = trained; {n} = {"all layers" if mode == "cascading" else "last block"})</text>')
+    if _finite(threshold):
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(threshold):.1f}" y2="{py(threshold):.1f}" '
+                   f'stroke="#333333" stroke-dasharray="2 3"/><text x="{left + pw + 4}" y="{py(threshold) + 3:.1f}" '
+                   f'fill="#333333">flag at {threshold:g}</text>')
+    for j, (key, label, colour, dash) in enumerate(series):
+        pts = [(0.0, 1.0)]
+        for s in stages:
+            summ = s.get(key) or {}
+            if _finite(summ.get("mean")):
+                pts.append((float(s["stage"]), float(summ["mean"])))
+                if _finite(summ.get("ci_low")) and _finite(summ.get("ci_high")):
+                    x = px(s["stage"]) + (j * 4 - 2)
+                    out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{py(summ["ci_low"]):.1f}" '
+                               f'y2="{py(summ["ci_high"]):.1f}" stroke="{colour}"/>')
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.6"'
+                   + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+        for x, y in pts:
+            out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.6" fill="{colour}"/>')
+        out.append(f'<line x1="{left + pw + 4}" x2="{left + pw + 22}" y1="{top + 8 + 16 * j}" y2="{top + 8 + 16 * j}" '
+                   f'stroke="{colour}" stroke-width="1.6"' + (f' stroke-dasharray="{dash}"' if dash else "") + "/>"
+                   f'<text x="{left + pw + 26}" y="{top + 11 + 16 * j}">{escape(label)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _sanity(s: dict) -> dict:
+    if not s or not s.get("available"):
+        return {"available": False, "reason": (s or {}).get("reason", "not run")}
+    stages = []
+    for st in s.get("stages") or []:
+        sp, ss = st.get("spearman") or {}, st.get("ssim") or {}
+        stages.append({
+            "stage": st.get("stage"),
+            "layers": count(st.get("layers_randomised")),
+            "range": f"{st.get('first_layer', '')} … {st.get('last_layer', '')}",
+            "fraction": pct(st.get("fraction_of_parameters")),
+            "target": "yes" if st.get("target_layer_randomised") else "no",
+            "spearman": num(sp.get("mean"), 2),
+            "spearman_ci": f"{num(sp.get('ci_low'), 2)} to {num(sp.get('ci_high'), 2)}" if _finite(sp.get("ci_low")) else "",
+            "ssim": num(ss.get("mean"), 2),
+            "ssim_ci": f"{num(ss.get('ci_low'), 2)} to {num(ss.get('ci_high'), 2)}" if _finite(ss.get("ci_low")) else "",
+            "not_estimable": count(sp.get("n_not_estimable")),
+        })
+    flagged = s.get("flagged")
+    return {
+        "available": True,
+        "mode": s.get("mode"),
+        "n_images": count(s.get("n_images")),
+        "n_layers": count(s.get("n_parameterised_layers")),
+        "seed": s.get("seed"),
+        "stages": stages,
+        "flagged": flagged,
+        "verdict": "FLAGGED" if flagged else ("PASSED" if flagged is False else "NOT ESTIMABLE"),
+        "verdict_class": "fail" if flagged else ("pass" if flagged is False else "neutral"),
+        "rule": s.get("rule", ""),
+        "interpretation": s.get("interpretation", ""),
+        "chart": Markup(similarity_svg(s.get("stages") or [], threshold=s.get("flag_threshold"),
+                                       mode=s.get("mode", "cascading"))),
+        "figure": s.get("figure"),
+        "figure_caption": s.get("figure_caption", ""),
+    }
+
+
+def build(results: dict, doc: dict) -> dict | None:
+    """Context for sections/failure_analysis.html.j2; ``None`` when results.json has no explainability block."""
+    ex = results.get("explainability")
+    if not ex:
+        return None
+    if not ex.get("available"):
+        return {"available": False, "reason": ex.get("reason", "")}
+    hm = ex.get("heatmaps") or {}
+    return {
+        "available": True,
+        "method": METHOD_NAMES.get(ex.get("method"), ex.get("method")),
+        "target_layer": ex.get("target_layer", ""),
+        "grid": " × ".join(str(v) for v in ex.get("heatmap_grid") or []),
+        "seed": ex.get("seed"),
+        "threshold": num(ex.get("threshold"), 3),
+        "n_maps": count(hm.get("n")),
+        "device": hm.get("device", ""),
+        "unreadable": ex.get("unreadable") or [],
+        "gallery": _gallery(ex.get("gallery") or {}),
+        "localisation": _localisation(ex.get("localisation") or {}),
+        "sanity": _sanity(ex.get("sanity") or {}),
+    }
