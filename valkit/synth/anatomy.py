@@ -180,7 +180,11 @@ def _lung_centre_and_axis(a: Anatomy, Y):
 
 
 def _lung_one_side(a: Anatomy, X, Y, side: int):
-    """Aerated AP depth (mm) of one lung before the heart is taken out. side -1 right, +1 left."""
+    """Aerated AP depth (mm) of one lung, (above the diaphragm, behind the dome). side -1 right, +1 left.
+
+    The heart displaces the first part only: it sits on the diaphragm, so the recess
+    behind the dome stays aerated and the heart's lower border does not show through.
+    """
     w, h = a.half_width, a.lung_height
     f32 = np.float32
     xc, ax = _lung_centre_and_axis(a, Y)
@@ -202,10 +206,13 @@ def _lung_one_side(a: Anatomy, X, Y, side: int):
     k = (1.0 - dome) * h / (0.58 * w) ** 2
     y_d = (dome * h + k * (X - peak_x) ** 2 + 0.15 * h * np.clip((side * peak_x - side * X) / w, 0, None) ** 2).astype(f32)
     below = Y - y_d
-    dia = np.where(below < 0, 0.3 + 0.7 * _smooth_clip(-below, f32(10.0)), 0.3 * np.exp(np.clip(below, 0, None) / f32(-22.0)))
+    above = below < 0
+    # above the dome: full depth; below it the posterior costophrenic recess, thinning out
+    dia = np.where(above, 0.3 + 0.7 * _smooth_clip(-below, f32(10.0)), 0.3 * np.exp(np.clip(below, 0, None) / f32(-22.0)))
     # the apex is shallower front to back than the base
     taper = (lung_depth_max(a) * (0.55 + 0.45 * np.clip((Y + 0.05 * h) / (0.5 * h), 0.0, 1.0))).astype(f32)
-    return (inside * med * dia * taper).astype(f32)
+    depth = (inside * med * dia * taper).astype(f32)
+    return np.where(above, depth, 0.0).astype(f32), np.where(above, 0.0, depth).astype(f32)
 
 
 def _ellipse_depth(X, Y, xc, yc, ax, by, angle_deg, depth, *, flat=1.0):
@@ -270,14 +277,16 @@ def lung_air_depth(anatomy: Anatomy, X, Y):
     if X.ndim == 2 and X.shape[0] == 1 and Y.ndim == 2 and Y.shape[1] == 1:
         # a grid: each lung only on its own side of the midline
         air = np.zeros((Y.shape[0], X.shape[1]), np.float32)
+        recess = np.zeros_like(air)
         for side in (-1, 1):
             cols = np.nonzero(side * X[0] > 0)[0]
             if cols.size:
                 sl = slice(cols[0], cols[-1] + 1)
-                air[:, sl] = _lung_one_side(anatomy, X[:, sl], Y, side)
+                air[:, sl], recess[:, sl] = _lung_one_side(anatomy, X[:, sl], Y, side)
     else:
-        air = _lung_one_side(anatomy, X, Y, -1) + _lung_one_side(anatomy, X, Y, +1)
-    return np.clip(air - _heart_depth(anatomy, X, Y), 0.0, None).astype(np.float32)
+        (a1, r1), (a2, r2) = _lung_one_side(anatomy, X, Y, -1), _lung_one_side(anatomy, X, Y, +1)
+        air, recess = a1 + a2, r1 + r2
+    return (np.clip(air - _heart_depth(anatomy, X, Y), 0.0, None) + recess).astype(np.float32)
 
 
 def _interp(y, knots_y, knots_v):
