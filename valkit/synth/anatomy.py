@@ -6,14 +6,12 @@ runs from head to feet with ``y = 0`` at the lung apices. Every structure is an
 analytic shape, so a patient looks the same on every vendor (only the sampling
 grid differs) and a nodule keeps its anatomical position across visits.
 
-:func:`project` turns an :class:`Anatomy`, a :class:`Pose` and an optional
-:class:`Nodule` into two maps on the detector grid: water-equivalent soft-tissue
-path length and bone path length (mm). :mod:`valkit.synth.render` turns those
-into an X-ray image. Structures: body outline with neck, shoulders and breasts;
-two lungs (superellipses cut by mediastinum and diaphragm domes) with vessel trees
-from the hila and parenchymal texture; heart, aortic knob, trachea and main
-bronchi; spine with vertebral bodies and pedicles; posterior and anterior ribs;
-clavicles; humeral heads; a lobulated spherical nodule.
+:mod:`valkit.synth.projection` samples these shapes (with the bones of
+:mod:`valkit.synth.skeleton`) on a detector grid; :mod:`valkit.synth.render` turns
+the path lengths into an X-ray image. Structures here: body outline with neck,
+shoulders and breasts; two lungs (superellipses that widen downwards, cut by the
+mediastinum and the diaphragm domes); heart (left ventricle and right atrium),
+aortic knob, hila; and a lobulated spherical nodule placed inside a lung.
 
 Examples
 --------
@@ -31,7 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 LUNG_TISSUE_FRACTION = 0.25  # aerated lung is about a quarter tissue by volume
 
@@ -289,22 +286,22 @@ def lung_air_depth(anatomy: Anatomy, X, Y):
     return (np.clip(air - _heart_depth(anatomy, X, Y), 0.0, None) + recess).astype(np.float32)
 
 
-def _interp(y, knots_y, knots_v):
+def interp_knots(y, knots_y, knots_v):
     return np.interp(y, knots_y, knots_v).astype(np.float32)
 
 
-def _body_thickness(a: Anatomy, X, Y):
+def body_thickness(a: Anatomy, X, Y):
     """Soft-tissue AP thickness of the body outline, neck and shoulders (mm)."""
     w, h = a.half_width, a.lung_height
     # neck, sloping shoulders (trapezius), chest wall, upper abdomen
     ky = [-400.0, -95.0, -75.0, -50.0, -20.0, 0.5 * h, h, 2.0 * h]
     cw = a.chest_wall
-    half = _interp(Y[:, 0], ky, [60, 62, 0.62 * w, 0.95 * w + 20, w + cw + 30, w + cw + 8, w + cw + 12, w + cw + 16])
-    ap = _interp(Y[:, 0], ky, [115, 120, 0.6 * a.ap_depth, 0.8 * a.ap_depth, 0.9 * a.ap_depth, a.ap_depth, 1.05 * a.ap_depth, 1.05 * a.ap_depth])
+    half = interp_knots(Y[:, 0], ky, [60, 62, 0.62 * w, 0.95 * w + 20, w + cw + 30, w + cw + 8, w + cw + 12, w + cw + 16])
+    ap = interp_knots(Y[:, 0], ky, [115, 120, 0.6 * a.ap_depth, 0.8 * a.ap_depth, 0.9 * a.ap_depth, a.ap_depth, 1.05 * a.ap_depth, 1.05 * a.ap_depth])
     return ap[:, None] * np.sqrt(np.clip(1.0 - (X / half[:, None]) ** 2, 0.0, None))
 
 
-def _breasts(a: Anatomy, X, Y):
+def breast_thickness(a: Anatomy, X, Y):
     """Breast shadows: a sharp curved lower edge over the lung bases, fading upwards."""
     if a.breast_size <= 0.0:
         return np.zeros(np.broadcast_shapes(X.shape, Y.shape), np.float32)
@@ -314,36 +311,6 @@ def _breasts(a: Anatomy, X, Y):
     for side in (-1, 1):
         out = out + _ellipse_depth(X, Y, side * 0.62 * w, 0.92 * h, 0.6 * w, 0.22 * h, side * 10.0, 30.0 * a.breast_size, flat=1.0)
     return out * fade
-
-
-def _tube(d, r):
-    """Projected thickness of a bone tube of outer radius r with a thinner core."""
-    outer = np.sqrt(np.clip(r * r - d * d, 0.0, None))
-    inner = np.sqrt(np.clip((0.72 * r) ** 2 - d * d, 0.0, None))
-    return outer - 0.6 * inner
-
-
-def _curve_band(out, Xc, Yr, x_range, fn, r, weight):
-    """Add a tube along the curve y = fn(x) for x in ``x_range`` (patient mm) into ``out``.
-
-    ``Xc``: column coordinates (1-D), ``Yr``: row coordinates (1-D, increasing).
-    """
-    lo, hi = min(x_range), max(x_range)
-    cols = np.nonzero((Xc >= lo) & (Xc <= hi))[0]
-    if cols.size == 0:
-        return
-    xs = Xc[cols]
-    ys = fn(xs)
-    slope = np.gradient(ys, xs) if xs.size > 1 else np.zeros_like(xs)
-    cos = 1.0 / np.sqrt(1.0 + slope * slope)
-    r0 = np.searchsorted(Yr, ys.min() - r / cos.min() - 1.0)
-    r1 = np.searchsorted(Yr, ys.max() + r / cos.min() + 1.0)
-    if r1 <= r0:
-        return
-    d = (Yr[r0:r1, None] - ys[None, :]) * cos[None, :]
-    # taper the ends so ribs fade rather than stop
-    fade = np.clip((xs - lo) / 6.0, 0, 1) * np.clip((hi - xs) / 6.0, 0, 1)
-    out[r0:r1, cols[0]:cols[-1] + 1] += weight * _tube(d, r) * fade[None, :]
 
 
 def lung_lateral_edge(a: Anatomy, y):
@@ -357,253 +324,3 @@ def lung_lateral_edge(a: Anatomy, y):
     qy = np.where(dy < 0, 2.2, 4.0)
     rem = np.clip(1.0 - ey**qy, 0.0, None) ** (1 / 2.6)
     return xc + ax * rem
-
-
-def _bones(a: Anatomy, Xc, Yr):
-    """Bone path length (mm) on the grid given by 1-D column and row coordinates."""
-    w, h = a.half_width, a.lung_height
-    out = np.zeros((Yr.size, Xc.size), np.float32)
-    pitch = a.rib_pitch * h
-    # spine: vertebral bodies separated by discs, with pedicle rings, only near the midline
-    cols = np.nonzero(np.abs(Xc) < 30.0)[0]
-    if cols.size:
-        xs = Xc[cols[0]:cols[-1] + 1]
-        half = _interp(Yr, [-200, 0, h, 2 * h], [12, 15, 21, 24])
-        u = xs[None, :] / half[:, None]
-        body = 16.0 * np.sqrt(np.clip(1.0 - u * u, 0.0, None))
-        phase = ((Yr - a.rib_start * h) / pitch) % 1.0
-        disc = 0.5 + 0.5 * np.clip(np.sin(np.pi * phase) * 1.8, 0.0, 1.0)
-        ped_y = (phase - 0.4) * pitch
-        ped = 0.0
-        for side in (-1, 1):
-            dped = np.sqrt((xs[None, :] - side * 0.72 * half[:, None]) ** 2 + (ped_y[:, None] * 1.2) ** 2)
-            ped = ped + 4.0 * np.clip(1.0 - np.abs(dped - 3.5) / 1.5, 0.0, None)
-        out[:, cols[0]:cols[-1] + 1] += (body * disc[:, None] + ped) * a.bone_density
-    density = 1.7 * a.bone_density
-    for k in range(12):
-        y0 = (a.rib_start + 0.03) * h + k * pitch * (1.0 + 0.02 * k)
-        if y0 > 1.05 * h:
-            break
-        x_end = float(lung_lateral_edge(a, y0 + 0.6 * pitch)) + 8.0
-        u_p = (0.30 + 0.01 * k) * x_end
-        rise = (0.10 - 0.004 * k) * h
-        drop = (0.12 + 0.008 * k) * h
-        r_post = 4.6 + 0.15 * k
-
-        def post(x, y0=y0, rise=rise, u_p=u_p, x_end=x_end, drop=drop):
-            u = np.abs(x)
-            base = y0 - rise * (1.0 - np.clip(1.0 - u / u_p, 0.0, None) ** 2)
-            tail = drop * np.clip((u - u_p) / (x_end - u_p), 0.0, None) ** 2.2
-            return base + tail
-
-        y_lat = float(post(np.array([x_end]))[0])
-        for side in (-1, 1):
-            _curve_band(out, Xc, Yr, (side * 16.0, side * x_end), post, r_post, density)
-        if k < 9:
-            u_c = (0.28 + 0.025 * k) * w
-            y_c = y0 + (2.4 + 0.12 * k) * pitch
-
-            def ant(x, y_lat=y_lat, y_c=y_c, u_c=u_c, x_end=x_end):
-                t = np.clip((np.abs(x) - u_c) / (x_end - u_c), 0.0, 1.0)
-                return y_c - (y_c - y_lat) * t**0.7
-
-            for side in (-1, 1):
-                _curve_band(out, Xc, Yr, (side * u_c, side * (x_end - 1.0)), ant, 6.0, 0.4 * density)
-    # clavicles: S-shaped, rising laterally across the lung apices
-    for side in (-1, 1):
-        x_med, x_lat = 0.07 * w, 0.95 * w
-        y_med, y_lat = 0.11 * h, -0.03 * h
-
-        def clav(x, x_med=x_med, x_lat=x_lat, y_med=y_med, y_lat=y_lat):
-            t = np.clip((np.abs(x) - x_med) / (x_lat - x_med), 0.0, 1.0)
-            return y_med + (y_lat - y_med) * t + 0.025 * h * np.sin(2 * np.pi * t)
-
-        _curve_band(out, Xc, Yr, (side * x_med, side * x_lat), clav, 6.5, 1.6 * a.bone_density)
-        # humeral head in the upper corner
-        hx, hy, hr = side * (w + a.chest_wall + 30.0), -0.02 * h, 26.0
-        ci = np.nonzero(np.abs(Xc - hx) < hr)[0]
-        ri = np.nonzero(np.abs(Yr - hy) < hr)[0]
-        if ci.size and ri.size:
-            dd = np.sqrt((Xc[ci][None, :] - hx) ** 2 + (Yr[ri][:, None] - hy) ** 2)
-            ball = np.sqrt(np.clip(hr * hr - dd * dd, 0.0, None))
-            out[ri[0]:ri[-1] + 1, ci[0]:ci[-1] + 1] += a.bone_density * (0.35 * ball + 1.2 * _tube(dd, hr))
-    return out
-
-
-def _vessel_tree(a: Anatomy, rng: np.random.Generator):
-    """Branching vessel segments from the hila: array of rows (x0, y0, x1, y1, radius), mm.
-
-    Grown level by level (vectorised): each segment forks into two with random
-    angles, lengths shrinking by ~0.78 and radii by ~0.72 per level.
-    """
-    w, h = a.half_width, a.lung_height
-    starts = []
-    for side in (-1, 1):
-        hx, hy = side * 0.20 * w, 0.45 * h
-        n_trunks = 6
-        base = np.linspace(-1.3, 1.25, n_trunks) + rng.normal(0.0, 0.12, n_trunks)
-        ang = np.where(side < 0, np.pi - base, base)
-        for t in range(n_trunks):
-            starts.append((hx + rng.normal(0, 4.0), hy + rng.normal(0, 8.0), ang[t], 0.13 * h, 3.0))
-    x, y, ang, length, rad = (np.array(c, dtype=np.float64) for c in zip(*starts))
-    segs = []
-    for _level in range(6):
-        # vessels bend a little along their course: two half-segments per level
-        for _half in range(2):
-            ang = ang + rng.normal(0.0, 0.12, ang.size)
-            x1 = x + 0.5 * length * np.cos(ang)
-            y1 = y + 0.5 * length * np.sin(ang)
-            segs.append(np.stack([x, y, x1, y1, rad], axis=1))
-            x, y = x1, y1
-        n = ang.size
-        spread = rng.uniform(0.25, 0.55, (2, n)) * np.array([[1.0], [-1.0]])
-        ang = np.concatenate([ang + spread[0], ang + spread[1]])
-        x, y = np.concatenate([x, x]), np.concatenate([y, y])
-        length = np.concatenate([length, length]) * rng.uniform(0.72, 0.85, 2 * n)
-        rad = np.concatenate([rad, rad]) * rng.uniform(0.66, 0.78, 2 * n)
-    return np.concatenate(segs).astype(np.float32)
-
-
-def _splat_segments(segs, Xc, Yr, spacing):
-    """Rasterise vessel segments into an image of projected vessel volume, ready to blur.
-
-    Each segment is sampled every ~0.7 pixel; every sample deposits the projected
-    cross-section of the vessel over that step, so the blurred image integrates to
-    the vessel's water-equivalent path length.
-    """
-    shape = (Yr.size, Xc.size)
-    x0, y0, x1, y1, rad = segs.T
-    length = np.hypot(x1 - x0, y1 - y0)
-    n = np.maximum((length / (0.7 * spacing)).astype(int), 1)
-    idx = np.repeat(np.arange(len(segs)), n)
-    t = (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + 0.5) / np.repeat(n, n)
-    px = x0[idx] + t * (x1 - x0)[idx]
-    py = y0[idx] + t * (y1 - y0)[idx]
-    col = np.rint((px - Xc[0]) / (Xc[1] - Xc[0])).astype(int)
-    row = np.rint((py - Yr[0]) / (Yr[1] - Yr[0])).astype(int)
-    ok = (col >= 0) & (col < shape[1]) & (row >= 0) & (row < shape[0])
-    r = rad[idx]
-    step = (length / n)[idx]
-    wgt = np.pi * r * r * step / spacing**2
-    flat = row[ok] * shape[1] + col[ok]
-    img = np.bincount(flat, weights=wgt[ok], minlength=shape[0] * shape[1])
-    return img.reshape(shape).astype(np.float32)
-
-
-def sample_separable(field: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Bilinear samples of ``field`` at the grid ``rows`` x ``cols`` (fractional indices, 1-D).
-
-    Equivalent to ``map_coordinates(order=1, mode='nearest')`` on a separable grid,
-    at the cost of two gathers.
-    """
-    def weights(idx, n):
-        idx = np.clip(idx, 0.0, n - 1.0)
-        i0 = np.minimum(np.floor(idx).astype(int), n - 2) if n > 1 else np.zeros(idx.shape, int)
-        f = (idx - i0).astype(np.float32)
-        return i0, np.minimum(i0 + 1, n - 1), f
-
-    r0, r1, fr = weights(np.asarray(rows, dtype=np.float64), field.shape[0])
-    c0, c1, fc = weights(np.asarray(cols, dtype=np.float64), field.shape[1])
-    # columns first on the small field, then whole-row gathers (contiguous copies)
-    tmp = field[:, c0] * (1.0 - fc)[None, :] + field[:, c1] * fc[None, :]
-    return tmp[r0] * (1.0 - fr)[:, None] + tmp[r1] * fr[:, None]
-
-
-def _parenchyma(rng: np.random.Generator, Xc, Yr):
-    """Smooth random texture (unit variance) fixed in patient space, sampled on the grid."""
-    step = 3.0  # mm per texture cell: every vendor sees the same texture for a patient
-    n = 192
-    field = rng.standard_normal((n, n)).astype(np.float32)
-    field = ndimage.gaussian_filter(field, 1.2)
-    field /= field.std() + 1e-6
-    return sample_separable(field, (Yr + 150.0) / step, Xc / step + n / 2)
-
-
-def _nodule_thickness(nod: Nodule, Xc, Yr):
-    """Projected thickness (mm) of a lobulated sphere, only computed near the nodule."""
-    shape = (Yr.size, Xc.size)
-    out = np.zeros(shape, np.float32)
-    rmax = nod.max_radius_mm + 1.0
-    c = np.nonzero(np.abs(Xc - nod.x_mm) <= rmax)[0]
-    r = np.nonzero(np.abs(Yr - nod.y_mm) <= rmax)[0]
-    if c.size == 0 or r.size == 0:
-        return out
-    dx = Xc[c][None, :] - nod.x_mm
-    dy = Yr[r][:, None] - nod.y_mm
-    rho = np.hypot(dx, dy)
-    theta = np.arctan2(dy, dx)
-    a2, p2, a3, p3 = nod.lobulation
-    rad = 0.5 * nod.diameter_mm * (1.0 + a2 * np.cos(2 * theta + p2) + a3 * np.cos(3 * theta + p3))
-    out[r[0]:r[-1] + 1, c[0]:c[-1] + 1] = 2.0 * np.sqrt(np.clip(rad * rad - rho * rho, 0.0, None))
-    return out
-
-
-@dataclass(frozen=True)
-class Projection:
-    """Path-length maps on the detector grid (rows x columns, mm) and the lung mask."""
-
-    soft_mm: np.ndarray
-    bone_mm: np.ndarray
-    lung_mask: np.ndarray
-
-
-def grid_coordinates(pose: Pose, anatomy: Anatomy, *, matrix: int, spacing_mm: float):
-    """Patient coordinates of the pixel centres: (x of each column, y of each row), 1-D float32.
-
-    The image centre looks at the middle of the chest (half the lung height below the
-    apex), moved by the pose; inspiration stretches the patient vertically.
-    """
-    idx = (np.arange(matrix, dtype=np.float32) - (matrix - 1) / 2.0) * spacing_mm
-    xc = idx + pose.dx_mm
-    yr = (idx + 0.46 * anatomy.lung_height + pose.dy_mm) / pose.inspiration
-    return xc.astype(np.float32), yr.astype(np.float32)
-
-
-def patient_to_pixel(pose: Pose, anatomy: Anatomy, x_mm: float, y_mm: float, *, matrix: int, spacing_mm: float):
-    """(column, row) in pixel units (continuous, 0 = first pixel centre) of a patient point."""
-    centre = (matrix - 1) / 2.0
-    col = (x_mm - pose.dx_mm) / spacing_mm + centre
-    row = (y_mm * pose.inspiration - 0.46 * anatomy.lung_height - pose.dy_mm) / spacing_mm + centre
-    return col, row
-
-
-def project(anatomy: Anatomy, pose: Pose, nodule: Nodule | None, *, matrix: int, spacing_mm: float) -> Projection:
-    """Project the phantom onto a ``matrix`` x ``matrix`` detector with ``spacing_mm`` pixels.
-
-    Deterministic: the anatomical texture comes from ``anatomy.texture_seed``.
-    """
-    Xc, Yr = grid_coordinates(pose, anatomy, matrix=matrix, spacing_mm=spacing_mm)
-    # the pixel spacing in patient space differs vertically with inspiration
-    X = Xc[None, :]
-    Y = Yr[:, None]
-    tex_rng = np.random.default_rng(anatomy.texture_seed)
-    body = _body_thickness(anatomy, X, Y) + _breasts(anatomy, X, Y)
-    air = lung_air_depth(anatomy, X, Y)
-    dmax = lung_depth_max(anatomy)
-    lung_frac = np.clip(air / dmax, 0.0, 1.0)
-    # trachea and main bronchi: air inside the mediastinum, computed near the midline only
-    airway = np.zeros_like(air)
-    cols = np.nonzero(np.abs(Xc - anatomy.trachea_shift) < 60.0)[0]
-    if cols.size:
-        sl = slice(cols[0], cols[-1] + 1)
-        tx = Xc[sl][None, :] - anatomy.trachea_shift
-        carina = 0.33 * anatomy.lung_height
-        airway[:, sl] = 16.0 * np.sqrt(np.clip(1.0 - (tx / 8.5) ** 2, 0, None)) * (Y < carina)
-        for side, ang in ((-1, 0.55), (1, 0.8)):
-            along = (Y - carina) * np.cos(ang) + side * tx * np.sin(ang)
-            across = side * tx * np.cos(ang) - (Y - carina) * np.sin(ang)
-            airway[:, sl] += 11.0 * np.sqrt(np.clip(1.0 - (across / 6.0) ** 2, 0, None)) * ((along > 0) & (along < 40.0))
-    tissue_air = air * (1.0 - LUNG_TISSUE_FRACTION) + airway
-    # vessels and parenchymal texture, visible where there is lung around them
-    vessels = ndimage.gaussian_filter(_splat_segments(_vessel_tree(anatomy, tex_rng), Xc, Yr, spacing_mm), 1.0 / spacing_mm)
-    texture = _parenchyma(tex_rng, Xc, Yr)
-    lung_detail = (vessels + 2.0 * texture) * lung_frac
-    soft = body - tissue_air + lung_detail
-    if nodule is not None:
-        soft = soft + nodule.contrast * _nodule_thickness(nodule, Xc, Yr) * np.clip(lung_frac * 3.0, 0.0, 1.0)
-    bone = _bones(anatomy, Xc, Yr) * (body > 1.0)
-    return Projection(
-        soft_mm=np.clip(soft, 0.0, None).astype(np.float32),
-        bone_mm=bone.astype(np.float32),
-        lung_mask=air > 0.2 * dmax,
-    )

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from valkit.synth.anatomy import Anatomy, Nodule, Pose, patient_to_pixel, project, sample_separable
+from valkit.synth.anatomy import Anatomy, Nodule, Pose
+from valkit.synth.projection import patient_to_pixel, project, sample_separable
 from valkit.synth.vendors import Vendor
 
 
