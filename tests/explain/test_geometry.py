@@ -34,3 +34,17 @@ def test_mapped_box_holds_the_lesion_on_the_input_grid(tmp_path, helpers, shape,
         sx, sy = size[1] / cols, size[0] / rows
         wrong = Box(x0 * sy, y0 * sx, x1 * sy, y1 * sx)
         assert energy_fraction(signal, wrong) < energy_fraction(signal, mapped) - 0.2
+
+
+def test_geometry_guard_knows_every_preprocessing_field(helpers):
+    """A new preprocessing field (a crop, padding) must come with a box-mapping update."""
+    from pydantic import create_model
+
+    from valkit.explain.section import check_geometry
+    from valkit.model_card import PreprocessingSpec
+
+    spec = parse_model_card(helpers.card_dict()).preprocessing
+    check_geometry(spec)  # today's fields are all accounted for
+    Cropped = create_model("Cropped", __base__=PreprocessingSpec, crop=(int, 0))
+    with pytest.raises(RuntimeError, match="crop"):
+        check_geometry(Cropped(size=(32, 32)))

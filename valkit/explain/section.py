@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from valkit.model_card import PreprocessingSpec
     from valkit.predictor import Predictor
 
-__all__ = ["CATEGORIES", "explainability_section", "outcome_category", "load_case"]
+__all__ = ["CATEGORIES", "check_geometry", "explainability_section", "load_case", "outcome_category"]
 
 CATEGORIES = ("true_positive", "false_positive", "false_negative", "true_negative")
 EXPLAIN_DIR = "explain"
@@ -55,6 +55,21 @@ def outcome_category(label: int, score: float, threshold: float) -> str:
     if label == 1:
         return "true_positive" if positive else "false_negative"
     return "false_positive" if positive else "true_negative"
+
+
+#: PreprocessingSpec fields whose geometry :func:`box_to_input_grid` accounts for (a whole-image
+#: resize to ``size``). A new field (a crop, padding, letterboxing) must be added here only
+#: together with the matching change to the box mapping.
+GEOMETRY_FIELDS = frozenset({"window", "invert_monochrome1", "color", "size", "resize", "normalization", "channels"})
+
+
+def check_geometry(spec: PreprocessingSpec) -> None:
+    """Refuse to map lesion boxes through a preprocessing step whose geometry is unknown here."""
+    unknown = sorted(set(type(spec).model_fields) - GEOMETRY_FIELDS)
+    if unknown:
+        raise RuntimeError(f"preprocessing has field(s) {', '.join(unknown)} that valkit.explain's box mapping "
+                           "does not account for; update valkit.explain.localisation.box_to_input_grid and "
+                           "GEOMETRY_FIELDS together.")
 
 
 def _display_spec(spec: PreprocessingSpec) -> PreprocessingSpec:
@@ -210,6 +225,7 @@ def explainability_section(
                          "(a name from network.named_modules(), usually the last convolutional block).")
     layer_name = card.explainability.target_layer
     spec = card.preprocessing
+    check_geometry(spec)
     rng = np.random.default_rng(seed_used)
 
     ok = merged[merged["status"] == "ok"].copy()
