@@ -391,12 +391,12 @@ def _criterion_verdict(crit: Any, d: dict, blocked: list[str]) -> dict:
     pct = f"{round(100 * iv['confidence_level'])}%"
     if crit.max is not None:
         ok = iv["high"] <= crit.max
-        basis = (f"upper {pct} bound {iv['high']:.3f} {'<=' if ok else '>'} {crit.max:g}"
+        basis = (f"upper {pct} bound {iv['high']:.3f} {'≤' if ok else 'above'} {crit.max:g}"
                  + ("" if ok else (" (the gap exceeds the limit)" if iv["low"] > crit.max
                                    else " (a gap above the limit cannot be excluded)")))
     else:
         ok = iv["low"] >= crit.min
-        basis = (f"lower {pct} bound {iv['low']:.3f} {'>=' if ok else '<'} {crit.min:g}"
+        basis = (f"lower {pct} bound {iv['low']:.3f} {'≥' if ok else 'below'} {crit.min:g}"
                  + ("" if ok else (" (the ratio is below the limit)" if iv["high"] < crit.min
                                    else " (a ratio below the limit cannot be excluded)")))
     return {**out, "verdict": "PASS" if ok else "FAIL", "basis": basis}
@@ -474,8 +474,8 @@ def fairness_section(engine: CellEngine, protocol: Protocol) -> dict:
                     "odds = worse of the TPR and FPR gaps (fairlearn conventions)",
             "intervals": "percentile, patient-clustered bootstrap stratified by group and outcome "
                          f"({engine.n_resamples} resamples, seed {engine.seed})",
-            "criteria": "difference: PASS when the upper 95% bound <= max; ratio: PASS when the lower 95% bound "
-                        ">= min; INSUFFICIENT EVIDENCE when a compared group is empty or below the evidence rule",
+            "criteria": "difference: PASS when the upper 95% bound ≤ max; ratio: PASS when the lower 95% bound "
+                        "≥ min; INSUFFICIENT EVIDENCE when a compared group is empty or below the evidence rule",
             "missing_group": "included" if sg.fairness.include_missing else "reported, not compared",
         },
     }

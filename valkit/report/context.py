@@ -21,6 +21,7 @@ from valkit.report.sections import (
     summary,
 )
 from valkit.report.sections.common import document_control
+from valkit.report.sections import subgroups as subgroup_sections
 
 Builder = Callable[[dict, dict], "dict | None"]
 
@@ -56,8 +57,12 @@ SECTIONS: tuple[Section, ...] = (
             results_sections.statistical_methods, requires=("methods",)),
     Section("primary-results", "Primary results", "sections/primary.html.j2", results_sections.primary_results,
             requires=("primary",), new_page=True),
+    Section("subgroups-and-fairness", "Subgroups and fairness", "sections/subgroups.html.j2",
+            subgroup_sections.subgroups_and_fairness, requires=("subgroups",), new_page=True),
     Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2",
             results_sections.sites_and_scanners),
+    Section("site-heterogeneity", "Site and scanner heterogeneity", "sections/site_heterogeneity.html.j2",
+            subgroup_sections.site_heterogeneity, requires=("sites_and_scanners",)),
     Section("failure-analysis", "Failure analysis", "sections/failure_analysis.html.j2", failure_analysis.build,
             requires=("explainability",), new_page=True),
     Section("limitations", "Limitations", "sections/limitations.html.j2", discussion.limitations),

@@ -1,0 +1,110 @@
+"""The "Subgroups and fairness" and "Site and scanner heterogeneity" report sections (HTML + SVG)."""
+from __future__ import annotations
+
+import copy
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from valkit.report.formatting import pct
+from valkit.report.render import render_html
+from valkit.report.sections.subgroups import ForestGroup, ForestItem, forest_svg
+
+FAKE = Path(__file__).resolve().parents[1] / "data" / "fake_study" / "fake.yaml"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict:
+    import yaml
+
+    from valkit import cli
+
+    d = tmp_path_factory.mktemp("proto")
+    proto = yaml.safe_load(FAKE.read_text())
+    for key in ("manifest",):
+        proto["datasets"][0][key] = str(FAKE.parent / proto["datasets"][0][key])
+    proto["predictions"]["path"] = str(FAKE.parent / proto["predictions"]["path"])
+    proto["analysis"]["bootstrap_resamples"] = 300
+    proto["subgroups"]["exploratory"] = [["site", "manufacturer"]]
+    proto["subgroups"]["fairness"] = {"columns": ["sex", "manufacturer"], "criteria": [
+        {"metric": "tpr_difference", "max": 0.2}, {"metric": "fpr_difference", "max": 0.1, "columns": ["sex"]}]}
+    (d / "p.yaml").write_text(yaml.safe_dump(proto))
+    assert cli.main(["run", str(d / "p.yaml"), "--runs-dir", str(d / "runs"), "--no-report", "--no-progress"]) in (0, 1)
+    return json.loads((d / "runs" / "fake" / "results.json").read_text())
+
+
+def _html(r: dict) -> str:
+    return render_html(r, results_sha256="0" * 64)
+
+
+def _section(html: str, anchor: str) -> str:
+    start = html.index(f'<section id="{anchor}"')
+    return html[start:html.index("</section>", start)]
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>", " ", html, flags=re.S))
+
+
+def test_forest_svg_is_valid_vector_with_alt_text():
+    items = [ForestItem("F", "58/165", 0.76, 0.66, 0.85), ForestItem("O", "2/3", 0.5, 0.1, 0.9, "insufficient evidence")]
+    spec = [ForestItem("F", "58/165", 0.89, 0.84, 0.93), ForestItem("O", "2/3", 0.6, 0.2, 0.9, "insufficient evidence")]
+    svg = forest_svg([ForestGroup("Sex", items, pooled=[(0.75, 0.7, 0.8), (0.88, 0.8, 0.9)])],
+                     metrics=("Sensitivity", "Specificity"), overall=(0.8, 0.9), goals=(0.7, 0.7),
+                     title="By sex", item_values=[spec])
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.find(f"{ns}title").text == "By sex"
+    desc = root.find(f"{ns}desc").text
+    assert "F 76.0% (66.0% to 85.0%)" in desc and "O: insufficient evidence" in desc and "goal 70.0%" in desc
+    # one point per estimable cell and panel, none for the insufficient cell; a pooled diamond per panel
+    assert len(root.findall(f"{ns}rect[@width='6']")) == 2
+    assert len(root.findall(f"{ns}polygon")) == 2
+    assert "insufficient evidence" in svg and 'stroke-dasharray="4 3"' in svg
+
+
+def test_sections_render_with_every_family_and_no_nan(results):
+    html = _html(results)
+    sub = _section(html, "subgroups-and-fairness")
+    het = _section(html, "site-heterogeneity")
+    for fam in results["subgroups"]["families"]:
+        assert fam["name"].split(" x ")[0].replace("_", " ").lower()[:3] in sub.lower()
+    assert sub.count('class="figure-svg forest"') == len(results["subgroups"]["families"])
+    assert het.count('class="figure-svg forest"') == len(results["sites_and_scanners"]["families"])
+    assert "exploratory" in sub and "not recorded" in sub
+    assert not re.search(r"\b(nan|NaN|None|null|inf)\b", _text(html))
+
+
+def test_insufficient_cell_prints_counts_not_estimate(results):
+    fam = next(f for f in results["subgroups"]["families"] if f["name"] == "sex x age_band")
+    cell = next(c for c in fam["cells"] if c["status"] == "insufficient_evidence")
+    sub = _section(_html(results), "subgroups-and-fairness")
+    label = cell["level"].replace("missing", "not recorded")
+    row = re.search(rf'<tr class="insufficient">\s*<th scope="row">{re.escape(label)}.*?</tr>', sub, re.S)
+    assert row and "insufficient evidence" in row.group(0)
+    assert f'>{cell["confusion"]["tp"]}<' in row.group(0)
+    assert pct(cell["sensitivity"]["value"]) not in row.group(0)
+
+
+def test_fairness_criteria_and_scanner_verdict_are_printed(results):
+    html = _html(results)
+    sub = _section(html, "subgroups-and-fairness")
+    assert "Fairness criteria" in sub
+    for fam in results["fairness"]["families"]:
+        for c in fam["criteria"]:
+            assert c["basis"] in sub
+    het = _section(html, "site-heterogeneity")
+    assert "By scanner manufacturer: heterogeneous" in het
+    assert "Cobalt (lower)" in het
+
+
+def test_sections_are_left_out_without_their_keys(results):
+    r = copy.deepcopy(results)
+    del r["subgroups"], r["fairness"], r["sites_and_scanners"]
+    html = _html(r)
+    assert 'id="subgroups-and-fairness"' not in html and 'id="site-heterogeneity"' not in html
+    numbers = re.findall(r'<span class="secnum">(\d+)</span>', html)
+    assert numbers == [str(i) for i in range(1, len(numbers) + 1)]
