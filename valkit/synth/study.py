@@ -45,7 +45,7 @@ LABEL_COLUMNS = (
     "lesion_contrast",
     "ethnicity",
     "path",
-    "site",
+    "site_key",  # generator key; the manifest takes the site from InstitutionName
     "vendor",
     "visit",
     "study_instance_uid",
