@@ -160,3 +160,8 @@ def tiny_study(tmp_path_factory) -> Path:
     _card(root / "model")
     write_protocol(root)
     return root
+
+
+@pytest.fixture(name="write_protocol")
+def write_protocol_fixture():
+    return write_protocol

@@ -235,6 +235,9 @@ def histogram(samples: Any, *, bins: int = 30) -> dict[str, list[float]]:
     x = np.asarray(samples, dtype=float)
     if x.size == 0:
         return {"edges": [], "counts": []}
+    lo, hi = float(x.min()), float(x.max())
+    if hi - lo <= 1e-9 * max(1.0, abs(hi)):  # all (nearly) equal: one bin, not a float-rounding error
+        return {"edges": [lo, hi], "counts": [int(x.size)]}
     counts, edges = np.histogram(x, bins=bins)
     return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
 

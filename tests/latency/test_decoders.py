@@ -1,0 +1,71 @@
+"""Decoder choice per transfer syntax: only plugins with identical output, the fastest of them, recorded."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from valkit.latency.decoders import (
+    NATIVE,
+    available_plugins,
+    choose_decoders,
+    plugin_map,
+    preprocess_with_decoders,
+    read_dataset,
+)
+
+RLE = "1.2.840.10008.1.2.5"
+EXPLICIT = "1.2.840.10008.1.2.1"
+
+
+def _paths(tiny_study):
+    table = pd.read_csv(tiny_study / "manifest.csv")
+    return [str(tiny_study / p) for p in table["path"]]
+
+
+def test_each_syntax_gets_a_recorded_choice(tiny_study):
+    paths = _paths(tiny_study)
+    choice = choose_decoders(paths, repeats=2)
+    assert set(choice) == {RLE, EXPLICIT}
+    assert choice[EXPLICIT]["chosen"] == NATIVE
+    rle = choice[RLE]
+    assert set(rle["plugins"]) == set(available_plugins(RLE)) and len(rle["plugins"]) >= 2
+    assert all(v["identical"] for v in rle["plugins"].values())
+    assert rle["chosen"] in rle["plugins"] and rle["n_files"] == 3
+
+
+def test_the_fastest_identical_plugin_wins(tiny_study, monkeypatch):
+    # pixel_array wrapped so that each plugin "costs" a known time on a fake clock
+    import pydicom.pixels
+
+    import valkit.latency.decoders as dec
+
+    real = pydicom.pixels.pixel_array
+    now: list = [0.0]
+
+    def fake_pixel_array(ds, decoding_plugin=""):
+        now[0] += {"pydicom": 5.0, "pylibjpeg": 1.0}.get(decoding_plugin, 3.0)
+        out = real(ds, decoding_plugin=decoding_plugin)
+        return out + 1 if decoding_plugin == "pylibjpeg" and "lie" in now else out
+
+    monkeypatch.setattr(pydicom.pixels, "pixel_array", fake_pixel_array)
+    choice = dec.choose_decoders(_paths(tiny_study), repeats=1, clock=lambda: now[0])[RLE]
+    assert choice["plugins"]["pylibjpeg"]["median_ms"] == 1000.0
+    assert choice["chosen"] == "pylibjpeg"
+    # a plugin whose output disagrees is never chosen, however fast
+    now.append("lie")
+    choice = dec.choose_decoders(_paths(tiny_study), repeats=1, clock=lambda: now[0])[RLE]
+    assert choice["plugins"]["pylibjpeg"]["identical"] is False and choice["chosen"] != "pylibjpeg"
+
+
+def test_chosen_plugin_is_applied_per_dataset_and_output_unchanged(tiny_study):
+    from valkit.model_card import PreprocessingSpec
+    from valkit.preprocess import preprocess_file
+
+    spec = PreprocessingSpec(size=(32, 32))
+    rle_path = next(p for p in _paths(tiny_study) if read_dataset(p).file_meta.TransferSyntaxUID == RLE)
+    for plugin in available_plugins(RLE):
+        ds = read_dataset(rle_path, {RLE: plugin})
+        assert ds._pixel_array_opts.get("decoding_plugin") == plugin
+        np.testing.assert_array_equal(preprocess_with_decoders(rle_path, spec, {RLE: plugin}),
+                                      preprocess_file(rle_path, spec))
+    assert plugin_map({RLE: {"chosen": "pylibjpeg"}, EXPLICIT: {"chosen": NATIVE}}) == {RLE: "pylibjpeg"}
