@@ -109,11 +109,13 @@ def test_missing_and_invalid_boxes_are_counted_not_dropped(tmp_path, blob_study,
     study.loc[study["case_id"] == "I-0002", ["lesion_x0", "lesion_y0", "lesion_x1", "lesion_y1"]] = ""
     study.loc[study["case_id"] == "I-0004", "lesion_x1"] = "1"  # x1 < x0
     study.loc[study["case_id"] == "I-0006", "lesion_x1"] = "500"  # beyond the 80 columns
+    study.loc[study["case_id"] == "I-0008", "lesion_y0"] = "n/a"
     opts = OPTIONS.model_copy(update={"sanity": OPTIONS.sanity.model_copy(update={"enabled": False})})
     loc = explainability_section(tmp_path, study, blob_predictor, opts, threshold=0.5, seed=1)["localisation"]
-    assert (loc["n_scored"], loc["n_without_box"], loc["n_invalid_box"]) == (2, 1, 2)
+    assert (loc["n_scored"], loc["n_without_box"], loc["n_invalid_box"]) == (1, 1, 3)
     reasons = {b["case_id"]: b["reason"] for b in loc["invalid_boxes"]}
     assert "empty" in reasons["I-0004"] and "outside the 48 x 80" in reasons["I-0006"]
+    assert "expected numbers" in reasons["I-0008"]
     no_cols = blob_study.drop(columns=["lesion_x0"])
     loc = explainability_section(tmp_path, no_cols, blob_predictor, opts, threshold=0.5, seed=1)["localisation"]
     assert loc["available"] is False and "lesion_x0" in loc["reason"]

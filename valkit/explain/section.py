@@ -146,11 +146,18 @@ def _plan(rows: pd.DataFrame, options: ExplainabilityOptions, rng: np.random.Gen
             cid, raw = rec[0], [_text(v) for v in rec[1:]]
             if all(v == "" for v in raw):
                 continue
+            if any(v == "" for v in raw):
+                bad[cid] = f"incomplete box {raw} in columns {', '.join(loc.box_columns)}"
+                continue
             try:
                 vals = tuple(float(v) for v in raw)
+            except ValueError:
+                bad[cid] = f"box {raw} in columns {', '.join(loc.box_columns)}: expected numbers"
+                continue
+            try:
                 box_from_pixels(*vals, convention=loc.box_convention)
             except ValueError as exc:
-                bad[cid] = str(exc) if all(v != "" for v in raw) else f"incomplete box {raw}"
+                bad[cid] = str(exc)
                 continue
             boxes[cid] = vals  # type: ignore[assignment]
     tps = by_cat["true_positive"]
