@@ -14,7 +14,7 @@ Heterogeneity (Higgins & Thompson 2002):
 * ``tau^2``: the between-site variance, by one of :data:`TAU2_METHODS`
 
   ``dl``   DerSimonian & Laird (1986) one-step moment estimator (statsmodels ``"dl"``);
-  ``pm``   Paule & Mandel (1982) iterative moment estimator (statsmodels ``"pm"``);
+  ``pm``   Paule & Mandel (1982) moment estimator: generalised Q = k - 1 (as statsmodels ``"pm"``);
   ``reml`` restricted maximum likelihood (Viechtbauer 2005), root of the REML score.
 
   All three are truncated at 0. The pooled estimate uses weights ``1 / (v_i + tau^2)``
@@ -47,9 +47,8 @@ def _tau2_statsmodels(method_re: str) -> Callable[[np.ndarray, np.ndarray], floa
     def fit(y: np.ndarray, v: np.ndarray) -> float:
         from statsmodels.stats.meta_analysis import combine_effects
 
-        kwargs = {"atol": 1e-10, "maxiter": 1000} if method_re == "pm" else {}
         with np.errstate(invalid="ignore", divide="ignore"):  # its RE step runs with an untruncated DL tau^2
-            tau2 = float(combine_effects(y, v, method_re=method_re, **kwargs).tau2)
+            tau2 = float(combine_effects(y, v, method_re=method_re).tau2)
         return max(tau2, 0.0)  # statsmodels' DL is not truncated; a variance cannot be negative
 
     return fit
@@ -74,9 +73,32 @@ def _tau2_reml(y: np.ndarray, v: np.ndarray) -> float:
     return float(brentq(score, 0.0, hi, xtol=1e-14, rtol=1e-13, maxiter=500))
 
 
+def _tau2_pm(y: np.ndarray, v: np.ndarray) -> float:
+    """Paule-Mandel: the tau^2 at which the generalised Q equals k - 1 (0 if Q(0) <= k - 1).
+
+    Solved by bracketing (Q is decreasing in tau^2). statsmodels' Newton iteration gives the
+    same root when it converges, but returns 0 when a step overshoots the root.
+    """
+    from scipy.optimize import brentq
+
+    df = y.size - 1
+
+    def excess(t2: float) -> float:
+        w = 1.0 / (v + t2)
+        mu = np.dot(w, y) / w.sum()
+        return float(np.dot(w, (y - mu) ** 2) - df)
+
+    if excess(0.0) <= 0:
+        return 0.0
+    hi = max(float(np.var(y)), float(v.max()), 1e-8)
+    while excess(hi) > 0:
+        hi *= 4.0
+    return float(brentq(excess, 0.0, hi, xtol=1e-14, rtol=1e-13, maxiter=500))
+
+
 TAU2_METHODS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "dl": _tau2_statsmodels("dl"),
-    "pm": _tau2_statsmodels("pm"),
+    "pm": _tau2_pm,
     "reml": _tau2_reml,
 }
 
