@@ -165,3 +165,15 @@ def tiny_study(tmp_path_factory) -> Path:
 @pytest.fixture(name="write_protocol")
 def write_protocol_fixture():
     return write_protocol
+
+
+@pytest.fixture(scope="session")
+def bench_run(tiny_study, tmp_path_factory):
+    """``valkit bench`` on the tiny study with its protocol's settings: (exit code, latency.json)."""
+    import json
+
+    from valkit.cli import main
+
+    runs = tmp_path_factory.mktemp("runs")
+    rc = main(["bench", str(tiny_study / "lat.yaml"), "--runs-dir", str(runs), "--quiet"])
+    return rc, json.loads((runs / "lat" / "latency.json").read_text())

@@ -14,13 +14,6 @@ KEYS = ("schema", "device", "measured_on_cpu", "environment", "model", "options"
         "variants", "end_to_end", "pipeline", "budget", "verdict", "caveats")
 
 
-@pytest.fixture(scope="module")
-def bench_run(tiny_study, tmp_path_factory):
-    runs = tmp_path_factory.mktemp("runs")
-    rc = main(["bench", str(tiny_study / "lat.yaml"), "--runs-dir", str(runs), "--quiet"])
-    return rc, json.loads((runs / "lat" / "latency.json").read_text())
-
-
 def test_bench_writes_every_section_and_passes_a_generous_budget(bench_run):
     rc, lat = bench_run
     assert rc == 0 and lat["verdict"] == "PASS"

@@ -42,7 +42,8 @@ def capture_environment(device: Any) -> dict[str, Any]:
         "pydicom": _version("pydicom"),
         "numpy": _version("numpy"),
         "monai": _version("monai"),
-        "cuda": torch.version.cuda,
+        "cuda": GPU_NOT_AVAILABLE,
+        "torch_cuda_build": torch.version.cuda,
         "cudnn": None,
         "gpu_name": GPU_NOT_AVAILABLE,
         "gpu_driver": GPU_NOT_AVAILABLE,
@@ -58,6 +59,7 @@ def capture_environment(device: Any) -> dict[str, Any]:
             "gpu_driver": hw.get("driver") or "unknown",
             "gpu_memory_bytes": int(props.total_memory),
             "gpu_compute_capability": f"{props.major}.{props.minor}",
+            "cuda": torch.version.cuda,
             "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         })
     return env

@@ -192,7 +192,7 @@ def judge_budget(budget: Budget, e2e: dict[str, Any], curve: dict[str, Any]) -> 
                 f"{summary.get('n')} samples; the budget of {budget.max_ms:g} ms cannot be shown to be met: FAIL")
     else:
         text = (f"{key} {where}: {_fmt(value)} ms (CI {_fmt(low)}–{_fmt(high)} ms); {basis} "
-                f"{'<=' if ok else '>'} {budget.max_ms:g} ms: {verdict}")
+                f"{'≤' if ok else '>'} {budget.max_ms:g} ms: {verdict}")
     return {**out, "estimate_ms": value, "ci_low_ms": low, "ci_high_ms": high, "judged_value_ms": judged,
             "verdict": verdict, "statement": text}
 
