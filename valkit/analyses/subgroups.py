@@ -87,13 +87,13 @@ def family_cells(df: pd.DataFrame, name: str, columns: tuple[str, ...], prespeci
         values.append(v)
     keys = list(zip(*values)) if values else []
     observed_keys = set(keys)
-    if all(declared_sets):
+    rank = [{lvl: i for i, lvl in enumerate(o)} for o in orders]
+    cells: list[tuple[str, ...]] = []
+    if all(declared_sets):  # every combination of declared levels is a declared cell, even if empty
         import itertools
 
-        cells = list(itertools.product(*orders))
-    else:
-        rank = [{lvl: i for i, lvl in enumerate(o)} for o in orders]
-        cells = sorted(observed_keys, key=lambda k: tuple(r[x] for r, x in zip(rank, k)))
+        cells = list(itertools.product(*[[x for x in o if x in d] for o, d in zip(orders, declared_sets)]))
+    cells += sorted(observed_keys - set(cells), key=lambda k: tuple(r[x] for r, x in zip(rank, k)))
     index = {c: i for i, c in enumerate(cells)}
     codes = np.fromiter((index[k] for k in keys), dtype=np.int64, count=len(keys))
     declared = tuple(all(x in d for x, d in zip(c, declared_sets)) for c in cells)
