@@ -54,26 +54,26 @@ def dbm_analysis(pseudovalues: np.ndarray, n_mod: int, n_rdr: int, *, alpha: flo
     """
     y = np.asarray(pseudovalues, dtype=float)
     n_cases = y.shape[0]
-    y = y.reshape(n_cases, n_mod, n_rdr).transpose(1, 2, 0)  # (T, R, C)
+    y3 = y.reshape(n_cases, n_mod, n_rdr)  # (C, T, R) view, no copy
     t, r, c = n_mod, n_rdr, n_cases
-    g = y.mean()
-    m_t = y.mean(axis=(1, 2))
-    m_r = y.mean(axis=(0, 2))
-    m_c = y.mean(axis=(0, 1))
-    m_tr = y.mean(axis=2)
-    m_tc = y.mean(axis=1)
-    m_rc = y.mean(axis=0)
+    m_tc = y3.mean(axis=2)  # (C, T)
+    m_rc = y3.mean(axis=1)  # (C, R)
+    m_c = m_tc.mean(axis=1)  # (C,)
+    m_tr = y3.mean(axis=0)  # (T, R)
+    m_t = m_tr.mean(axis=1)
+    m_r = m_tr.mean(axis=0)
+    g = float(m_c.mean())
+    centred = y - g
     ss = {
         "T": r * c * float(((m_t - g) ** 2).sum()),
         "R": t * c * float(((m_r - g) ** 2).sum()),
         "C": t * r * float(((m_c - g) ** 2).sum()),
         "TR": c * float(((m_tr - m_t[:, None] - m_r[None, :] + g) ** 2).sum()),
-        "TC": r * float(((m_tc - m_t[:, None] - m_c[None, :] + g) ** 2).sum()),
-        "RC": t * float(((m_rc - m_r[:, None] - m_c[None, :] + g) ** 2).sum()),
+        "TC": r * float(((m_tc - m_c[:, None] - m_t[None, :] + g) ** 2).sum()),
+        "RC": t * float(((m_rc - m_c[:, None] - m_r[None, :] + g) ** 2).sum()),
     }
-    resid = (y - m_tr[:, :, None] - m_tc[:, None, :] - m_rc[None, :, :]
-             + m_t[:, None, None] + m_r[None, :, None] + m_c[None, None, :] - g)
-    ss["TRC"] = float((resid**2).sum())
+    # the three-way residual by difference: one pass over the pseudovalues instead of a residual array
+    ss["TRC"] = max(float(np.einsum("ij,ij->", centred, centred)) - sum(ss.values()), 0.0)
     df = {"T": t - 1, "R": r - 1, "C": c - 1, "TR": (t - 1) * (r - 1), "TC": (t - 1) * (c - 1),
           "RC": (r - 1) * (c - 1), "TRC": (t - 1) * (r - 1) * (c - 1)}
     ms = {k: (ss[k] / df[k] if df[k] else math.nan) for k in ss}

@@ -103,13 +103,18 @@ def placement_values(ratings: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray
     t = np.asarray(truth, dtype=bool)
     n1 = int(t.sum())
     n0 = t.size - n1
-    codes = _integer_codes(x)
-    if codes is not None:
-        v10, v01 = _placements_by_counting(codes, t, n1, n0)
-    else:
-        v10, v01 = _placements_by_sorting(x, t, n1, n0)
+    placement = _placements(x, t, n1, n0)
+    v10, v01 = placement[:, t], placement[:, ~t]
     auc = v10.mean(axis=1) if n1 else np.full(x.shape[0], np.nan)
     return auc, v10, v01
+
+
+def _placements(x: np.ndarray, t: np.ndarray, n1: int, n0: int) -> np.ndarray:
+    """Placement value of every case (V10 for positives, V01 for negatives), shape (G, C)."""
+    codes = _integer_codes(x)
+    if codes is not None:
+        return _placements_by_counting(codes, t, n1, n0)
+    return _placements_by_sorting(x, t, n1, n0)
 
 
 def _integer_codes(x: np.ndarray, max_levels: int = 4096) -> np.ndarray | None:
@@ -131,8 +136,8 @@ def _placements_by_counting(codes: np.ndarray, t: np.ndarray, n1: int, n0: int):
     pos_above = n1 - np.cumsum(pos_n, axis=1)
     v10_level = (neg_below + 0.5 * neg_n) / max(n0, 1)
     v01_level = (pos_above + 0.5 * pos_n) / max(n1, 1)
-    return (np.take_along_axis(v10_level, codes[:, t], axis=1),
-            np.take_along_axis(v01_level, codes[:, ~t], axis=1))
+    level = np.where(t[None, :], 0, k) + codes  # positives look up v10, negatives v01
+    return np.take_along_axis(np.concatenate([v10_level, v01_level], axis=1), level, axis=1)
 
 
 def _placements_by_sorting(x: np.ndarray, t: np.ndarray, n1: int, n0: int):
@@ -168,7 +173,7 @@ def _placements_by_sorting(x: np.ndarray, t: np.ndarray, n1: int, n0: int):
         ).reshape(g, c)
     placement = np.empty_like(placement_sorted, dtype=float)
     np.put_along_axis(placement, order, placement_sorted, axis=1)
-    return placement[:, t], placement[:, ~t]
+    return placement
 
 
 def _check_classes(truth: np.ndarray, where: str) -> None:
@@ -208,10 +213,12 @@ def auc_jackknife(ratings: np.ndarray, truth: np.ndarray) -> FomJackknife:
         _check_classes(t, "truth")
         n1 = int(t.sum())
         n0 = n_cases - n1
-        auc, v10, v01 = placement_values(flat, t)
+        placement = _placements(flat, t, n1, n0)
+        auc = np.einsum("gc,c->g", placement, t.astype(float)) / n1
         values[:] = auc
-        dev[t] = ((auc[:, None] - v10) / (n1 - 1)).T
-        dev[~t] = ((auc[:, None] - v01) / (n0 - 1)).T
+        # AUC_(k) - AUC = (AUC - V_k) / (n_class - 1), one pass in (G, C) layout then one transpose
+        scale = np.where(t, 1.0 / (n1 - 1), 1.0 / (n0 - 1))
+        dev = np.ascontiguousarray(((auc[:, None] - placement) * scale).T)
     else:
         for gi in range(flat.shape[0]):
             m = read[gi]

@@ -31,7 +31,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from valkit.stats.mrmc.design import CASES_NESTED_IN_MODALITY, CASES_NESTED_IN_READER
 from valkit.stats.mrmc.options import NegativeVarianceWarning, look_up
@@ -216,14 +216,15 @@ def _sqrt_or_nan(v: float, what: str, notes: list[str]) -> float:
 
 
 def _t_interval(est: float, se: float, df: float, alpha: float, method: str) -> tuple[Interval, float, float]:
-    q = float(stats.norm.ppf(1 - alpha / 2) if math.isinf(df) else stats.t.ppf(1 - alpha / 2, df))
+    # scipy.special ufuncs rather than scipy.stats distributions: same values, far less overhead
+    q = float(special.ndtri(1 - alpha / 2) if math.isinf(df) else special.stdtrit(df, 1 - alpha / 2))
     if not (se > 0) or math.isnan(df):
         stat = math.nan if not se == 0 or est == 0 else math.copysign(math.inf, est)
         p = math.nan if math.isnan(stat) else 0.0
         lo = hi = est if se == 0 else math.nan
         return Interval(lo, hi, 1 - alpha, method), stat, p
     stat = est / se
-    p = float(2 * (stats.norm.sf(abs(stat)) if math.isinf(df) else stats.t.sf(abs(stat), df)))
+    p = float(2 * (special.ndtr(-abs(stat)) if math.isinf(df) else special.stdtr(df, -abs(stat))))
     return Interval(est - q * se, est + q * se, 1 - alpha, method), stat, p
 
 
@@ -235,8 +236,8 @@ def _f_p(f: float, df1: float, df2: float) -> float:
     if math.isnan(f) or math.isnan(df2):
         return math.nan
     if math.isinf(df2):
-        return float(stats.chi2.sf(f, df1))
-    return float(stats.f.sf(f, df1, df2))
+        return float(special.chdtrc(df1, f))
+    return float(special.fdtrc(df1, df2, f))
 
 
 def or_analysis(
