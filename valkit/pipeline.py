@@ -23,6 +23,73 @@ from valkit.results import write_cases_csv, write_json_atomic, write_results
 from valkit.study import Study, dataset_digest_rows, load_study
 
 
+@dataclass
+class RunContext:
+    """What an optional section needs: the protocol, the study, the predictions, the run folder.
+
+    Optional sections (latency, explainability, reader study) are functions
+    ``section(ctx) -> dict | None`` listed in :data:`OPTIONAL_SECTIONS`; each runs only when its
+    protocol block is present and its result lands in results.json under its key.
+    """
+
+    loaded: LoadedProtocol
+    study: Study
+    merged: pd.DataFrame
+    run_dir: Path
+    card_path: Path | None
+    threshold: float
+    seed: int
+    progress: bool = True
+    _predictor: object = None
+
+    @property
+    def predictor(self):
+        """The loaded model (lazily; None for external predictions)."""
+        if self._predictor is None and self.card_path is not None:
+            from valkit.predictor import load_predictor
+
+            self._predictor = load_predictor(self.card_path, device=self.loaded.protocol.inference.device)
+        return self._predictor
+
+
+def _latency(ctx: RunContext) -> dict | None:
+    if ctx.card_path is None:
+        return None  # an external vendor model cannot be timed inside valkit
+    from valkit.latency.section import latency_section
+
+    return latency_section(ctx.loaded, ctx.study.table, ctx.card_path,
+                           log=(lambda m: print(m, flush=True)) if ctx.progress else None)
+
+
+def _explainability(ctx: RunContext) -> dict | None:
+    if ctx.card_path is None:
+        return None
+    from valkit.explain.section import explainability_section
+
+    p = ctx.loaded.protocol
+    return explainability_section(ctx.run_dir, ctx.merged, ctx.predictor, p.explainability,
+                                  threshold=ctx.threshold, seed=ctx.seed,
+                                  cluster_column=p.analysis.cluster_column)
+
+
+# results key -> (protocol block that switches it on, section function)
+OPTIONAL_SECTIONS = {
+    "latency": ("latency", _latency),
+    "explainability": ("explainability", _explainability),
+}
+
+
+def run_optional_sections(ctx: RunContext) -> dict:
+    out = {}
+    for key, (block, section) in OPTIONAL_SECTIONS.items():
+        if getattr(ctx.loaded.protocol, block, None) is None:
+            continue
+        result = section(ctx)
+        if result is not None:
+            out[key] = result
+    return out
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     run_dir: Path
@@ -137,6 +204,10 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
     merged = merge_predictions(study.table, predictions)
     op = _operating_point(loaded, model, merged[merged["status"] == "ok"])
     analyses = analyse(study.table, predictions, p, op)
+    ctx = RunContext(loaded=loaded, study=study, merged=merged, run_dir=run_dir,
+                     card_path=card_path if card is not None else None, threshold=op.threshold,
+                     seed=p.analysis.seed, progress=progress)
+    analyses.update(run_optional_sections(ctx))
     results = {
         "protocol": {
             **json.loads(p.model_dump_json()),
