@@ -72,8 +72,16 @@ def _explainability(ctx: RunContext) -> dict | None:
                                   cluster_column=p.analysis.cluster_column)
 
 
-# results key -> (protocol block that switches it on, section function)
+def _reader_study(ctx: RunContext) -> dict | None:
+    from valkit.reader_study_section import reader_study_section
+
+    return reader_study_section(ctx.loaded, ctx.merged, threshold=ctx.threshold)
+
+
+# results key -> (protocol block that switches it on, section function); the reader study is
+# cheap and its inputs can be wrong, so it runs before the slow sections
 OPTIONAL_SECTIONS = {
+    "reader_study": ("reader_study", _reader_study),
     "latency": ("latency", _latency),
     "explainability": ("explainability", _explainability),
 }

@@ -26,6 +26,7 @@ from pydantic import (
 from valkit.errors import InputError
 from valkit.latency.config import LatencyOptions
 from valkit.explain.config import ExplainabilityOptions
+from valkit.reader_study_config import ReaderStudyOptions
 
 METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc")
 PROPORTION_CI_METHODS = ("wilson", "clopper_pearson", "jeffreys", "agresti_coull")
@@ -282,6 +283,7 @@ class Protocol(_Strict):
     report: ReportOptions = ReportOptions()
     explainability: ExplainabilityOptions | None = None
     latency: LatencyOptions | None = None
+    reader_study: ReaderStudyOptions | None = None
 
     @model_validator(mode="after")
     def _model_xor_predictions(self) -> "Protocol":
@@ -452,6 +454,8 @@ def _missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[st
         checks.append((("model", "card"), p.model.card))
     if p.predictions is not None:
         checks.append((("predictions", "path"), p.predictions.path))
+    if p.reader_study is not None:
+        checks.extend(p.reader_study.paths())
     out = []
     for loc, rel in checks:
         resolved = loaded.resolve(rel)
