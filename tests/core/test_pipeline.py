@@ -59,6 +59,12 @@ def test_primary_numbers_match_the_engine_on_the_same_data(run):
     auc = stats.roc_auc(y, s, ci="clustered", cluster=m["patient_id"].to_numpy())
     assert r["primary"]["auc"]["value"] == pytest.approx(auc.value, abs=1e-12)
     assert r["primary"]["auc"]["interval"]["method"] == "clustered"
+    # ... and so are the proportions' intervals (images of one patient are not independent)
+    assert r["primary"]["sensitivity"]["interval"]["method"] == "cluster_bootstrap_percentile"
+    assert r["methods"]["proportion_ci"] == "cluster_bootstrap_percentile"
+    boot = stats.bootstrap_ci("sensitivity", y, (s >= 0.5).astype(int), cluster=m["patient_id"].to_numpy(),
+                              strata=y, seed=r["methods"]["seed"])
+    assert r["primary"]["sensitivity"]["interval"]["low"] == pytest.approx(boot.interval.low, abs=1e-12)
 
 
 def test_endpoints_judged_on_ci_lower_bound(run):
@@ -68,6 +74,8 @@ def test_endpoints_judged_on_ci_lower_bound(run):
         low = e["estimate"]["interval"]["low"]
         assert e["verdict"] == ("PASS" if low >= e["goal"] else "FAIL")
         assert "lower bound" in e["judged_on"]
+        if e["metric"] == "sensitivity":
+            assert "patient-clustered" in e["ci_note"]
 
 
 def test_provenance_recorded(run):

@@ -81,7 +81,7 @@ def analyse(table: pd.DataFrame, predictions: pd.DataFrame, protocol: Protocol,
         "by_manufacturer": by["manufacturer"],
         **sections,  # subgroups, fairness, sites_and_scanners
         "methods": {
-            "proportion_ci": "wilson",
+            "proportion_ci": "cluster_bootstrap_percentile" if clustering["clustered"] else "wilson",
             "auc_ci": auc_ci_method("delong", clustering["clustered"]),
             "clustered": clustering["clustered"],
             "cluster_unit": "patient",

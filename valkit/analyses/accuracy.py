@@ -4,6 +4,7 @@ Calls the pure functions of :mod:`valkit.stats`; returns plain dicts for results
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -32,6 +33,28 @@ def proportion_estimates(counts: Any, *, ci: str = "wilson", confidence_level: f
     }
 
 
+def clustered_proportion_estimates(y: np.ndarray, pred: np.ndarray, cluster: np.ndarray | None, *,
+                                   ci: str = "wilson", confidence_level: float = 0.95, seed: int | None = None,
+                                   n_resamples: int = 2000) -> dict[str, Estimate]:
+    """Proportions with their counts; intervals from the patient-clustered bootstrap when patients
+    have several images (the images of one patient are not independent, so a binomial interval
+    on images would be too narrow), otherwise by ``ci``."""
+    counts = stats.confusion_counts(y, pred)
+    est = proportion_estimates(counts, ci=ci, confidence_level=confidence_level)
+    if not stats.has_clusters(cluster):
+        return est
+    out = {}
+    for name, e in est.items():
+        if not e.estimable:
+            out[name] = e
+            continue
+        boot = stats.bootstrap_ci(name, y, pred, cluster=cluster, strata=y, n_resamples=n_resamples,
+                                  confidence_level=confidence_level, seed=seed)
+        out[name] = dataclasses.replace(e, interval=boot.interval, method=boot.method,
+                                        warnings=e.warnings + boot.warnings)
+    return out
+
+
 def auc_estimate(y: np.ndarray, s: np.ndarray, cluster: np.ndarray | None, *, ci: str = "delong",
                  confidence_level: float = 0.95, seed: int | None = None, n_resamples: int = 2000) -> Estimate:
     clustered = stats.has_clusters(cluster)
@@ -49,7 +72,7 @@ def accuracy_block(y: np.ndarray, s: np.ndarray, threshold: float, cluster: np.n
     """2x2 table, proportions with Wilson CIs, LR+/LR-, AUC; optionally the ROC curve."""
     pred = (s >= threshold).astype(int)
     counts = stats.confusion_counts(y, pred)
-    est = proportion_estimates(counts)
+    est = clustered_proportion_estimates(y, pred, cluster, seed=seed)
     block: dict[str, Any] = {
         "n": int(len(y)),
         "n_positive": int(y.sum()),

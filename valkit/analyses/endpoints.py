@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from valkit import stats
-from valkit.analyses.accuracy import auc_estimate, proportion_estimates
+from valkit.analyses.accuracy import auc_estimate, clustered_proportion_estimates
 
 # results.json / report spelling of the engine's decisions
 DECISION_LABEL = {"PASS": "PASS", "FAIL": "FAIL", "NOT_ESTIMABLE": "NOT ESTIMABLE"}
@@ -14,13 +14,15 @@ def judge_endpoints(endpoints, y: np.ndarray, s: np.ndarray, threshold: float, c
                     seed: int, n_resamples: int) -> list[dict]:
     """Each endpoint's estimate, CI and verdict (PASS when the lower bound >= goal)."""
     out = []
-    counts = stats.confusion_counts(y, (s >= threshold).astype(int))
+    pred = (s >= threshold).astype(int)
+    clustered = stats.has_clusters(cluster)
     for e in endpoints:
         if e.metric == "auc":
             est = auc_estimate(y, s, cluster, ci=e.ci_method, confidence_level=e.confidence_level, seed=seed,
                                n_resamples=n_resamples)
         else:
-            est = proportion_estimates(counts, ci=e.ci_method, confidence_level=e.confidence_level)[e.metric]
+            est = clustered_proportion_estimates(y, pred, cluster, ci=e.ci_method, seed=seed, n_resamples=n_resamples,
+                                                 confidence_level=e.confidence_level)[e.metric]
         row = {
             "id": e.id,
             "metric": e.metric,
@@ -29,6 +31,10 @@ def judge_endpoints(endpoints, y: np.ndarray, s: np.ndarray, threshold: float, c
             "confidence_level": e.confidence_level,
             "ci_method": est.interval.method if est.interval is not None else e.ci_method,
             "estimate": est.to_dict(),
+            "ci_method_requested": e.ci_method,
+            "ci_note": (f"{e.ci_method} requested; patients have several images, so the patient-clustered "
+                        f"method ({est.interval.method}) is used") if clustered and est.interval is not None
+                       and est.interval.method != e.ci_method else None,
             "verdict": "NO GOAL",
             "judged_on": None,
         }

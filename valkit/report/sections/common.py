@@ -32,6 +32,10 @@ CI_METHODS = {
     "delong": "DeLong variance (DeLong, DeLong & Clarke-Pearson 1988)",
     "clustered": "clustered (patient-level) AUC variance (Obuchowski 1997)",
     "bootstrap": "percentile bootstrap",
+    "bootstrap_percentile": "percentile bootstrap",
+    "cluster_bootstrap_percentile": "patient-clustered, outcome-stratified percentile bootstrap "
+                                    "(Davison & Hinkley 1997)",
+    "cluster_bootstrap_bca": "patient-clustered, outcome-stratified BCa bootstrap (Efron 1987)",
     "simel_log": "log method for likelihood ratios (Simel, Samsa & Matchar 1991)",
 }
 
