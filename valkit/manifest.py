@@ -104,20 +104,21 @@ def read_header(path: Path) -> dict:
 
     The pixel data is read as bytes (not decoded) to catch truncated files.
     """
-    import pydicom
     from pydicom.encaps import generate_frames
-    from pydicom.errors import InvalidDicomError
 
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            ds = pydicom.dcmread(path)
-    except InvalidDicomError:
-        raise ValueError("not a DICOM file (no 'DICM' preamble); remove it or convert it to DICOM") from None
-    except Exception as exc:  # pydicom raises many kinds on corrupt input
-        raise ValueError(f"unreadable DICOM: {type(exc).__name__}: {exc}") from None
-    if any("End of file" in str(w.message) for w in caught) or "PixelData" not in ds:
-        raise ValueError("truncated or no pixel data (PixelData missing or cut short); re-export the image")
+    from valkit.preprocess import DicomDecodeError, read_dicom  # the runner reads files the same way
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ds = read_dicom(path)
+        except DicomDecodeError as exc:
+            raise ValueError(exc.reason) from None
+    if any("End of file" in str(w.message) for w in caught):
+        raise ValueError("truncated: the file ends inside a data element; re-export the image")
+    if "PixelData" not in ds:
+        what = str(ds.get("Modality", "") or ds.get("SOPClassUID", "") or "unknown type")
+        raise ValueError(f"no pixel data: not an image object ({what}); remove it from the image folder")
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     if rows == 0 or cols == 0:
@@ -208,9 +209,14 @@ def build_manifest(dicom_dir: str | Path, *, out: str | Path, labels: str | Path
     extra = [c for c in (label_df.columns if label_df is not None else []) if c not in columns and c not in
              ("patient_pseudo_id", "relative_path")]
     df = pd.DataFrame(rows, columns=columns + extra)
-    dup = df["case_id"][df["case_id"].duplicated()]
-    if len(dup):
-        raise InputError(f"{dicom_dir}: {len(dup)} images share a case id (e.g. {dup.iloc[0]}): duplicated SOPInstanceUID?")
+    first_path = {}
+    for i, (cid, p) in enumerate(zip(df["case_id"], df["path"])):
+        if cid in first_path:  # same SOPInstanceUID twice (e.g. one image exported in two syntaxes)
+            errors.append({"path": p, "reason": f"duplicate image: same SOPInstanceUID (case {cid}) as "
+                                                f"{first_path[cid]}, which is kept; remove one copy"})
+        else:
+            first_path[cid] = p
+    df = df[~df["case_id"].duplicated(keep="first")]
     df.to_csv(out, index=False)
     with open(errors_path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["path", "reason"])

@@ -68,6 +68,32 @@ def _path_of(ds: Dataset) -> str | None:
     return str(name) if isinstance(name, (str, Path)) and name else None
 
 
+def _read_without_preamble(path: str | Path) -> Dataset | None:
+    """Older files lack the preamble and file meta; accept them only if they parse as an image.
+
+    (pydicom's advice, force=True, taken only when SOPClassUID and PixelData are present.) The
+    transfer syntax is inferred from how the data set was encoded.
+    """
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+
+    try:
+        ds = pydicom.dcmread(path, force=True)
+        if "SOPClassUID" not in ds or "PixelData" not in ds:
+            return None
+    except Exception:  # noqa: BLE001 - anything unparsable is simply "not DICOM"
+        return None
+    meta = getattr(ds, "file_meta", None) or FileMetaDataset()
+    if "TransferSyntaxUID" not in meta:
+        little = ds.original_encoding[1] if getattr(ds, "original_encoding", None) else True
+        implicit = ds.original_encoding[0] if getattr(ds, "original_encoding", None) else True
+        meta.TransferSyntaxUID = (pydicom.uid.ImplicitVRLittleEndian if implicit and little
+                                  else pydicom.uid.ExplicitVRLittleEndian if little
+                                  else pydicom.uid.ExplicitVRBigEndian)
+    ds.file_meta = meta
+    return ds
+
+
 def read_dicom(path: str | Path) -> Dataset:
     """Parse a DICOM Part 10 file; raise :class:`DicomDecodeError` if it is not one.
 
@@ -79,9 +105,13 @@ def read_dicom(path: str | Path) -> Dataset:
     try:
         return pydicom.dcmread(path)
     except InvalidDicomError:
+        legacy = _read_without_preamble(path)
+        if legacy is not None:
+            return legacy
         raise DicomDecodeError(
-            path, "not a DICOM file (no 'DICM' marker after the 128-byte preamble)",
-            fix="Check the file is a DICOM Part 10 file; remove it from the manifest if it is not",
+            path, "not a DICOM file (no 'DICM' marker after the 128-byte preamble, and it does not parse "
+            "as a DICOM image without one)",
+            fix="Check the file is a DICOM file; remove it from the image folder if it is not",
         ) from None
     except FileNotFoundError:
         raise DicomDecodeError(path, "file not found", fix="Check the path in the manifest") from None
