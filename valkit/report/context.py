@@ -17,6 +17,7 @@ from valkit.report.sections import (
     device,
     discussion,
     failure_analysis,
+    reader_study,
     results as results_sections,
     summary,
 )
@@ -63,6 +64,8 @@ SECTIONS: tuple[Section, ...] = (
             results_sections.sites_and_scanners),
     Section("site-heterogeneity", "Site and scanner heterogeneity", "sections/site_heterogeneity.html.j2",
             subgroup_sections.site_heterogeneity, requires=("sites_and_scanners",)),
+    Section("reader-study", "Reader study", "sections/reader_study.html.j2", reader_study.build,
+            requires=("reader_study",), new_page=True),
     Section("failure-analysis", "Failure analysis", "sections/failure_analysis.html.j2", failure_analysis.build,
             requires=("explainability",), new_page=True),
     Section("limitations", "Limitations", "sections/limitations.html.j2", discussion.limitations),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from valkit.report.formatting import ci_text, count, estimate_cells, p_value, value_text
+from valkit.report.sections import reader_study
 from valkit.report.sections.common import (
     METRIC_KIND,
     VERDICT_WORDS,
@@ -88,7 +89,7 @@ def _ci_header(rows: list[dict]) -> str:
 def executive_summary(results: dict, doc: dict) -> dict:
     flow = (results.get("data") or {}).get("flow") or {}
     both = results.get("failures_counted_as_errors") or {}
-    rows = endpoint_rows(results)
+    rows = endpoint_rows(results) + reader_study.endpoint_rows(results)  # the reader study: a secondary row
     return {
         "design": _design(results),
         "intended_use": (results.get("protocol") or {}).get("intended_use", "").strip(),
@@ -124,6 +125,7 @@ def objectives(results: dict, doc: dict) -> dict:
         goal = r["goal"]
         r["h0"] = f"{r['short']} ≤ {goal}" if r["has_goal"] else "no hypothesis (no goal set)"
         r["h1"] = f"{r['short']} > {goal}" if r["has_goal"] else "—"
+    rows += reader_study.endpoint_rows(results)  # carries its own h0/h1
     return {
         "title": (results.get("protocol") or {}).get("title", ""),
         "endpoints": rows,
