@@ -34,6 +34,16 @@ def register(subparsers) -> None:
         help="only generate if OUT_DIR lacks a complete study with these parameters (the default behaviour)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument(
+        "--reader-study",
+        metavar="MODEL_CARD",
+        help="also write OUT_DIR/reader_study/ratings.csv and model_scores.csv: a simulated fully crossed "
+        "reader study (unaided and aided by this model's scores, run on the CPU) on a stratified subset "
+        "of the images; skipped when already present with the same parameters, unless --force",
+    )
+    parser.add_argument("--reader-cases", type=int, default=120,
+                        help="cases in the reader study, half positive, one per patient (default 120)")
+    parser.add_argument("--readers", type=int, default=5, help="readers in the reader study (default 5)")
     parser.set_defaults(func=run)
 
 
@@ -47,6 +57,14 @@ def _check(args: argparse.Namespace) -> None:
         problems.append(f"--seed: expected a whole number >= 0, found {args.seed}; e.g. --seed 20261122")
     if args.jobs < 1:
         problems.append(f"--jobs: expected a whole number >= 1, found {args.jobs}; e.g. --jobs 2")
+    if args.reader_study is not None and not os.path.isfile(args.reader_study):
+        problems.append(f"--reader-study: model card not found: {args.reader_study}; e.g. "
+                        "--reader-study models/demo-nodule/model.yaml")
+    if args.reader_cases < 4:
+        problems.append(f"--reader-cases: expected a whole number >= 4, found {args.reader_cases}; "
+                        "e.g. --reader-cases 120")
+    if not 2 <= args.readers <= 100:
+        problems.append(f"--readers: expected a whole number from 2 to 100, found {args.readers}; e.g. --readers 5")
     if problems:
         raise InputError("valkit synth: invalid arguments:", problems=problems)
 
@@ -79,4 +97,12 @@ def run(args: argparse.Namespace) -> int:
     )
     print("  by site:   " + ", ".join(f"{k} {v}" for k, v in summary.by_site.items()))
     print("  by vendor: " + ", ".join(f"{k} {v}" for k, v in summary.by_vendor.items()))
+    if args.reader_study is not None:
+        from valkit.synth.reader_demo import generate_reader_demo
+
+        rs = generate_reader_demo(args.out_dir, args.reader_study, n_cases=args.reader_cases,
+                                  n_readers=args.readers, seed=args.seed, force=args.force)
+        state = "already present, reused" if rs.reused else "written"
+        print(f"  reader study: {rs.n_readers} readers x {rs.n_cases} cases ({rs.n_positive} positive), "
+              f"unaided and aided, {state}: {rs.ratings_path}")
     return 0
