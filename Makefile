@@ -30,7 +30,7 @@ venv: $(STAMP)
 # run the protocol. `valkit run` exits 1 when an acceptance criterion fails; the demo still
 # produced its report then, so that exit code is reported, not treated as a crash.
 demo: $(STAMP) sysdeps
-	$(BIN)/valkit synth $(DEMO_DATA) --n-images 600 --seed 20261122
+	$(BIN)/valkit synth $(DEMO_DATA) --n-images 600 --seed 20261122 --reader-study models/demo-nodule/model.yaml
 	$(BIN)/valkit manifest build $(DEMO_DATA) --labels $(DEMO_DATA)/labels.csv --out datasets/manifests/demo.csv
 	$(BIN)/valkit run protocols/demo.yaml; rc=$$?; \
 		if [ $$rc -eq 1 ]; then echo "note: an acceptance criterion failed (exit 1); see the report"; \
