@@ -116,7 +116,7 @@ def _endpoint(res: ReaderStudyResult, opts: ReaderStudyOptions) -> dict[str, Any
         verdict = "NOT ESTIMABLE"
     else:
         verdict = "PASS" if (c.noninferior if opts.hypothesis == "non_inferiority" else c.superior) else "FAIL"
-    fom = res.analysis.fom_name
+    fom = opts.fom
     delta = f"{fom}({opts.test_modality}) - {fom}({opts.reference_modality})"
     level = f"{opts.confidence_level * 100:g}%"
     return {

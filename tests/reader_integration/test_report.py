@@ -128,3 +128,22 @@ def test_pdf_has_the_section_and_the_difference(reader_run, reader_results, tmp_
     assert f"ΔAUC (aided − unaided)" in text
     assert f"{signed(d['estimate'], 'auc')} (95% CI {signed_ci(d['interval'], 'auc')}" in text
     assert re.search(rf"Result\s+{ep['verdict']} — {ep['conclusion']}", text)
+
+
+def test_sensitivity_as_the_main_measure(tmp_path, make_study):
+    """A binary FOM prints percentages and percentage points, and draws no ROC panel."""
+    import json
+
+    from valkit.cli import main
+
+    p = make_study(tmp_path, {"ratings": "ratings.csv", "fom": "sensitivity", "threshold": 3,
+                              "hypothesis": "non_inferiority", "margin": 0.1, "model_scores": "run"})
+    assert main(["run", str(p), "--runs-dir", str(tmp_path / "runs"), "--no-report", "--no-progress"]) in (0, 1)
+    results = json.loads((tmp_path / "runs" / "fake" / "results.json").read_text())
+    ep = results["reader_study"]["endpoint"]
+    assert ep["fom"] == "sensitivity" and ep["bound"] == -0.1
+    text = _text(_section(_html(results), "reader-study"))
+    assert "Hypothesis (non-inferiority, margin 10.0 pp)" in text
+    assert "ΔSensitivity (rating ≥ 3) ≤ -10.0 pp" in text
+    assert signed(ep["difference"]["estimate"], "proportion") in text
+    assert "ROC curves of the readers" not in text

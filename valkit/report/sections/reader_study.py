@@ -211,7 +211,8 @@ def _verdict(rs: dict, kind: str, label: str) -> dict[str, Any] | None:
     word = VERDICT_WORDS.get(ep.get("verdict"), ep.get("verdict"))
     return {
         "hypothesis": HYPOTHESIS_WORDS.get(ep.get("hypothesis"), ep.get("hypothesis")),
-        "margin": num(ep.get("margin"), 3) if _finite(ep.get("margin")) else "",
+        "margin": (num(ep["margin"], 3) if kind == "auc" else f"{ep['margin'] * 100:.1f} pp")
+        if _finite(ep.get("margin")) else "",
         "delta": f"Δ{label} ({ep.get('test')} − {ep.get('reference')})",
         "h0": f"Δ{label} ≤ {signed(bound, kind) if bound else '0'}",
         "h1": f"Δ{label} > {signed(bound, kind) if bound else '0'}",
