@@ -113,6 +113,7 @@ latency:
   variants: [fp32, channels_last, fp16+cuda_graphs]
   variant_batch_sizes: [1]
   efficiency_studies: 16
+  efficiency_repeats: 1
   seed: 7
   budget: {{percentile: 50, max_ms: {max_ms}}}
 """

@@ -195,6 +195,10 @@ def computational_performance(results: dict, doc: dict) -> dict | None:
             "efficiency": f"{pipe['pipeline_efficiency']:.2f}" if _ok(pipe.get("pipeline_efficiency")) else "—",
             "bound_by": pipe.get("bound_by", ""), "serial": rate(pipe.get("serial_bound_images_per_s")),
             "rule": pipe.get("parallelism_rule", ""),
+            "statistic": f"{pipe.get('statistic', 'single run')} of {pipe.get('repeats', 1)}"
+            if (pipe.get("repeats") or 1) > 1 else "a single run",
+            "median_efficiency": f"{pipe['pipeline_efficiency_median']:.2f}"
+            if (pipe.get("repeats") or 1) > 1 and _ok(pipe.get("pipeline_efficiency_median")) else "",
         },
         "decoders": [{"syntax": d.get("name", uid), "chosen": d.get("chosen") or "none available",
                       "timings": ", ".join(f"{k} {ms(v.get('median_ms'))} ms" + ("" if v.get("identical") else
