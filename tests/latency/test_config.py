@@ -75,3 +75,14 @@ def test_model_only_budget_uses_the_named_batch_size():
     assert judge_budget(Budget(metric="model_only", max_ms=10), {}, curve)["verdict"] == "PASS"
     r = judge_budget(Budget(metric="model_only", batch_size=8, max_ms=10), {}, curve)
     assert r["verdict"] == "FAIL" and "was not measured" in r["statement"]
+
+
+def test_protocol_and_latency_statistics_do_not_import_torch():
+    # the protocol imports valkit.latency.config; the percentile maths is pure numpy/scipy
+    import subprocess
+    import sys
+
+    code = ("import sys, valkit.protocol, valkit.latency, valkit.latency.percentiles; "
+            "bad = [m for m in ('torch', 'pydicom', 'monai') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
