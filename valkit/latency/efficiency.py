@@ -108,12 +108,20 @@ def bench_table(table: pd.DataFrame, n: int) -> pd.DataFrame:
     return out
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process plus its finished children (DataLoader workers are joined at the end)."""
+def _cpu_seconds(*, children: bool = True) -> float:
+    """CPU time of this process, plus its reaped children (DataLoader workers) when ``children``.
+
+    A child's time is counted when it is reaped, so a worker reaped late lands in a later run:
+    the utilisation figures are a diagnostic of contention, not a measurement.
+    """
     import resource
 
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    total = me.ru_utime + me.ru_stime
+    if children:
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        total += kids.ru_utime + kids.ru_stime
+    return total
 
 
 def _cores() -> int:
@@ -155,10 +163,10 @@ def model_only_rate(predict: Any, input_shape: tuple[int, ...], batch_size: int,
     import torch
 
     x = torch.randn((batch_size, *input_shape), generator=torch.Generator().manual_seed(0))
-    c0 = _cpu_seconds()
+    c0 = _cpu_seconds(children=False)
     m = measure(lambda: predict(x), warmup=2, min_iterations=3, max_iterations=10_000, min_seconds=min_seconds,
                 max_seconds=max(max_seconds, min_seconds), clock=clock)
-    cpu = _cpu_seconds() - c0
+    cpu = _cpu_seconds(children=False) - c0
     return {"images_per_s": m.throughput(batch_size), "iterations": m.iterations, "seconds": float(m.samples.sum()),
             "cpu_utilisation": cpu / (m.wall_seconds * _cores()) if m.wall_seconds > 0 else math.nan}
 
