@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from valkit import provenance
-from valkit.analyses import OperatingPointChoice, analyse, merge_predictions, overall_verdict
+from valkit.analyses import OperatingPointChoice, analyse, merge_predictions
+from valkit.gate import acceptance
 from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol, load_protocol
 from valkit.results import write_cases_csv, write_json_atomic, write_results
@@ -225,7 +226,6 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
         "model": model,
         "inference": inference,
         **analyses,
-        "verdict": overall_verdict(analyses["endpoints"]),
         "provenance": {
             "protocol_sha256": loaded.sha256,
             "manifests": dataset_digest_rows(study),
@@ -240,6 +240,8 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
             "seconds": round(time.perf_counter() - t0, 3),
         },
     }
+    results["acceptance"] = acceptance(results)
+    results["verdict"] = results["acceptance"]["verdict"]
     write_cases_csv(run_dir, merged.assign(label=merged["label"]), op.threshold)
     results_path = write_results(run_dir, results)
     reports: tuple[Path, ...] = ()

@@ -173,6 +173,11 @@ def run_inference(
             pin_memory=device.startswith("cuda"),
         )
         bar = _progress(progress, len(rows))
+        threads = torch.get_num_threads()
+        if not device.startswith("cuda") and num_workers > 0:
+            # On CPU the decode workers and the model share the cores; intra-op threads beyond what
+            # the workers leave make the forward pass several times slower (measured: docs/latency.md).
+            torch.set_num_threads(max(1, _usable_cores() - num_workers))
         try:
             for batch in loader:
                 out = [
@@ -195,6 +200,7 @@ def run_inference(
                 if bar is not None:
                     bar[0].update(bar[1], advance=len(out))
         finally:
+            torch.set_num_threads(threads)
             if bar is not None:
                 bar[0].stop()
     final = consolidate(run_dir, list(table["case_id"]))
@@ -206,6 +212,13 @@ def run_inference(
         n_failed=int((final["status"] == "failed").sum()), n_resumed=len(done_ids & set(table["case_id"])),
         seconds=time.perf_counter() - t0, device=device, predictions_path=run_dir / "predictions.parquet",
     )
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _progress(enabled: bool, total: int):

@@ -92,12 +92,4 @@ def analyse(table: pd.DataFrame, predictions: pd.DataFrame, protocol: Protocol,
     }
 
 
-def overall_verdict(endpoints: list[dict]) -> str:
-    """PASS only when every primary endpoint passes."""
-    primary = [e for e in endpoints if e["primary"] and e["goal"] is not None]
-    if not primary:
-        return "NO GOALS"
-    return "PASS" if all(e["verdict"] == "PASS" for e in primary) else "FAIL"
-
-
-__all__ = ["analyse", "merge_predictions", "overall_verdict", "OperatingPointChoice"]
+__all__ = ["analyse", "merge_predictions", "OperatingPointChoice"]

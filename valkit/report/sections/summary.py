@@ -102,6 +102,12 @@ def executive_summary(results: dict, doc: dict) -> dict:
         "weakest": [w for w in (_weakest(results, "sensitivity"), _weakest(results, "specificity")) if w],
         "failed": count(flow.get("failed")),
         "any_failed": bool(flow.get("failed")),
+        # acceptance criteria other than the endpoints above (fairness gaps, latency budget)
+        "other_criteria": [
+            {**c, "verdict_class": verdict_class(c["verdict"])}
+            for c in (results.get("acceptance") or {}).get("criteria", [])
+            if not c["criterion"].startswith(("endpoint ", "reader study"))
+        ],
         "both_ways": [
             {"label": metric_label(m, results), **estimate_cells(both.get(m))}
             for m in ("sensitivity", "specificity") if both.get(m)

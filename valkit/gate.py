@@ -1,0 +1,36 @@
+"""The release gate: every pre-specified acceptance criterion of a run, and the overall verdict.
+
+Criteria come from the protocol and are judged where they are computed (endpoints on the CI
+bound, fairness gaps on their CI, the latency budget on its percentile's CI); this module only
+collects them. The overall verdict is PASS when every criterion passes; a criterion that is
+not estimable or has insufficient evidence cannot support a claim, so it does not pass.
+Exploratory criteria and secondary endpoints are listed but do not gate.
+"""
+from __future__ import annotations
+
+
+def acceptance(results: dict) -> dict:
+    criteria = []
+    for e in results.get("endpoints", []):
+        if e.get("goal") is not None:
+            criteria.append({"criterion": f"endpoint {e['id']}", "verdict": e["verdict"], "gates": bool(e["primary"]),
+                             "rule": e.get("judged_on")})
+    for fam in (results.get("fairness") or {}).get("families", []):
+        for c in fam.get("criteria", []):
+            criteria.append({"criterion": f"fairness {c.get('metric')} ({fam['name']})", "verdict": c["verdict"],
+                             "gates": not c.get("exploratory", False), "rule": c.get("basis")})
+    budget = (results.get("latency") or {}).get("budget")
+    if budget:
+        criteria.append({"criterion": "latency budget", "verdict": budget["verdict"], "gates": True,
+                         "rule": budget.get("statement")})
+    rs_endpoint = (results.get("reader_study") or {}).get("endpoint")
+    if rs_endpoint:
+        criteria.append({"criterion": f"reader study ({rs_endpoint['hypothesis'].replace('_', '-')})",
+                         "verdict": rs_endpoint["verdict"], "gates": bool(rs_endpoint.get("primary")),
+                         "rule": rs_endpoint.get("judged_on")})
+    gating = [c for c in criteria if c["gates"]]
+    if not gating:
+        verdict = "NO GOALS"
+    else:
+        verdict = "PASS" if all(c["verdict"] == "PASS" for c in gating) else "FAIL"
+    return {"verdict": verdict, "criteria": criteria}
