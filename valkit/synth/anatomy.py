@@ -73,7 +73,7 @@ class Pose:
 class Nodule:
     """A lung nodule in patient coordinates.
 
-    ``diameter_mm`` 8-30; ``contrast`` is the nodule's density relative to soft
+    ``diameter_mm`` 12-30; ``contrast`` is the nodule's density relative to soft
     tissue minus aerated lung (about 0.25 ground glass, 1.0 solid), so the extra
     water-equivalent path through its centre is ``contrast * diameter_mm``.
     ``lobulation`` holds (amplitude, phase) of the 2nd and 3rd harmonic of the outline.
@@ -135,15 +135,15 @@ def sample_nodule(
 ) -> Nodule:
     """Draw a nodule lying wholly inside a lung field, clear of the heart.
 
-    Diameter is log-uniform on [8, 30] mm (small nodules are commoner) and contrast
-    uniform on [0.8, 2.0] unless given (generator version 6: fainter, smaller nodules were
-    below what a small demo network sees at 128 x 128; median contrast-to-noise there is now
-    about 1-2 instead of 0.2-0.6). The centre is drawn by rejection until the
+    Diameter is log-uniform on [12, 30] mm (small nodules are commoner) and contrast
+    uniform on [1.0, 2.5] unless given (generator version 7: fainter, smaller nodules were
+    below what a small CPU-trained demo network can learn at 128 x 128, where a 10 mm nodule
+    is 3 pixels across). The centre is drawn by rejection until the
     lung is at least 35 % of its maximum depth at the centre and at 8 points on the
     outline.
     """
-    d = float(diameter_mm) if diameter_mm is not None else float(np.exp(rng.uniform(np.log(8.0), np.log(30.0))))
-    c = float(contrast) if contrast is not None else float(rng.uniform(0.8, 2.0))
+    d = float(diameter_mm) if diameter_mm is not None else float(np.exp(rng.uniform(np.log(12.0), np.log(30.0))))
+    c = float(contrast) if contrast is not None else float(rng.uniform(1.0, 2.5))
     lob = (float(rng.uniform(0.0, 0.12)), float(rng.uniform(0, 2 * np.pi)),
            float(rng.uniform(0.0, 0.08)), float(rng.uniform(0, 2 * np.pi)))
     w, h = anatomy.half_width, anatomy.lung_height

@@ -38,7 +38,7 @@ from valkit.synth.anatomy import sample_anatomy, sample_nodule, sample_pose
 from valkit.synth.render import ImageParams
 from valkit.synth.vendors import SITES, Site, Vendor, vendor_by_key
 
-GENERATOR_VERSION = "6"
+GENERATOR_VERSION = "7"
 VISIT_PROBABILITIES = (0.60, 0.28, 0.12)
 _BASE_DATE = _dt.date(2025, 1, 6)
 # spawn-key namespaces of the random streams
