@@ -11,7 +11,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from valkit import stats
 from valkit.errors import InputError
