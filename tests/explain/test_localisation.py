@@ -122,3 +122,18 @@ def test_estimates_empty_is_not_estimable_without_escaping_warnings():
     est = localisation_estimates([], [], seed=0)
     assert math.isnan(est["pointing_game"].value) and est["pointing_game"].warnings
     assert math.isnan(est["energy_fraction"].value)
+
+
+def test_cell_pointing_game_counts_the_peak_cell():
+    from valkit.explain.localisation import cell_box, cell_chance, pointing_game_cell_hit
+
+    # an 8 x 8 feature grid upsampled to 128 x 128: cells of 16 px; the maximum sits at a cell centre
+    h = np.zeros((128, 128))
+    h[40, 88] = 1.0  # cell (2, 5): rows 32-48, columns 80-96
+    assert cell_box((2, 5), (8, 8), (128, 128)) == Box(80, 32, 96, 48)
+    small = Box(92, 44, 97, 49)  # a 5-px lesion in the corner of that cell, away from the peak pixel
+    assert pointing_game_cell_hit(h, small, (8, 8)) and not pointing_game_hit(h, small)
+    assert not pointing_game_cell_hit(h, Box(97, 44, 100, 47), (8, 8))  # the neighbouring cell
+    assert not pointing_game_cell_hit(np.zeros((128, 128)), small, (8, 8))
+    assert cell_chance(small, (8, 8), (128, 128)) == pytest.approx(4 / 64)  # the box touches 4 cells
+    assert cell_chance(Box(0, 0, 128, 128), (8, 8), (128, 128)) == 1.0

@@ -62,6 +62,9 @@ def test_localisation_hits_every_true_positive(section):
     assert loc["n_without_box"] == 0 and loc["n_invalid_box"] == 0 and loc["n_empty_heatmaps"] == 0
     pg = loc["overall"]["pointing_game"]
     assert (pg["value"], pg["numerator"], pg["denominator"], pg["method"]) == (1.0, 5, 5, "wilson")
+    assert res["feature_grid"] == [32, 32]  # the blob net's target layer keeps the input resolution
+    assert loc["overall"]["pointing_game_feature_cell"]["value"] == 1.0
+    assert loc["overall"]["mean_cell_chance"] < 0.05
     assert pg["interval"]["low"] == pytest.approx(0.5655, abs=1e-4)  # Wilson 5/5 (statsmodels 0.15.0)
     ef = loc["overall"]["energy_fraction"]
     assert ef["value"] > 0.5 and ef["interval"]["low"] <= ef["value"] <= ef["interval"]["high"]
@@ -166,5 +169,6 @@ def test_real_model_card_through_load_predictor(tmp_path, blob_study, helpers):
     predictor = load_predictor(tmp_path / "model.yaml", device="cpu")
     res = explainability_section(tmp_path / "run", blob_study, predictor, OPTIONS, threshold=0.5, seed=2)
     assert res["target_layer"] == "features.denseblock2" and res["heatmaps"]["n"] >= 9
+    assert res["feature_grid"] == [4, 4] and res["feature_cell_px"] == [8.0, 8.0]  # stride 8 at 32 x 32
     assert res["localisation"]["n_scored"] == 5 and res["sanity"]["available"]
     assert len(res["sanity"]["stages"]) == 2

@@ -29,7 +29,7 @@ from valkit.errors import InputError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["CAM_CLASSES", "compute_heatmaps", "resolve_target_layer"]
+__all__ = ["CAM_CLASSES", "compute_heatmaps", "feature_grid", "resolve_target_layer"]
 
 #: protocol name -> class name in pytorch_grad_cam
 CAM_CLASSES: dict[str, str] = {
@@ -65,6 +65,37 @@ def resolve_target_layer(network: torch.nn.Module, name: str) -> torch.nn.Module
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise InputError(f"explainability.target_layer: the network has no module '{name}'.{hint} "
                      f"Valid names are those of network.named_modules(), e.g. {', '.join(names[-5:])}.")
+
+
+def feature_grid(network: torch.nn.Module, target_layer: str | torch.nn.Module,
+                 input_shape: tuple[int, int, int]) -> tuple[int, int]:
+    """(rows, columns) of the target layer's feature map for one input of ``input_shape`` (C, H, W).
+
+    This is the heatmap's true resolution: maps are computed on this grid and upsampled.
+
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, stride=4), torch.nn.Flatten())
+    >>> feature_grid(net, "0", (1, 32, 48))
+    (8, 12)
+    """
+    import torch
+
+    layer = resolve_target_layer(network, target_layer) if isinstance(target_layer, str) else target_layer
+    seen: list[tuple[int, ...]] = []
+    handle = layer.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape)) and None)
+    was_training = network.training
+    try:
+        network.eval()
+        device = next(network.parameters()).device
+        with torch.no_grad():
+            network(torch.zeros((1, *input_shape), device=device))
+    finally:
+        handle.remove()
+        network.train(was_training)
+    if not seen or len(seen[0]) != 4:
+        raise InputError(f"explainability.target_layer: the layer's output has shape {seen[0] if seen else None}, "
+                         "expected (N, C, H, W) feature maps; choose a convolutional layer.")
+    return int(seen[0][2]), int(seen[0][3])
 
 
 @contextlib.contextmanager

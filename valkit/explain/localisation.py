@@ -14,6 +14,8 @@ Metrics (per true-positive image):
   IJCV 2018): a hit when the heatmap's maximum lies in the box (optionally within a
   tolerance). With several maximal pixels, a hit needs all of them in the box; a map
   that is zero everywhere has no peak and counts as a miss.
+* **Pointing game at the heatmap's resolution**: the same with the peak taken as its whole
+  feature cell of the target layer's grid (see :func:`pointing_game_cell_hit`).
 * **Energy fraction** (the "energy-based pointing game" of Wang et al., Score-CAM, CVPR-W
   2020): the share of the map's total mass inside the box, with pixels cut by the box
   edge weighted by the fraction of their area inside. A zero map counts as 0.
@@ -39,6 +41,8 @@ __all__ = [
     "box_mask",
     "energy_fraction",
     "pointing_game_hit",
+    "pointing_game_cell_hit",
+    "cell_chance",
     "localisation_estimates",
 ]
 
@@ -144,6 +148,48 @@ def pointing_game_hit(heatmap: Any, box: Box, *, tolerance: float = 0.0) -> bool
     dx = np.maximum.reduce([box.x0 - cx, np.zeros_like(cx), cx - box.x1])
     dy = np.maximum.reduce([box.y0 - cy, np.zeros_like(cy), cy - box.y1])
     return bool(np.all(np.hypot(dx, dy) <= tolerance))
+
+
+def _peak_cells(h: np.ndarray, grid: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.nonzero(h == h.max())
+    return rows * grid[0] // h.shape[0], cols * grid[1] // h.shape[1]
+
+
+def cell_box(cell: tuple[int, int], grid: tuple[int, int], shape: tuple[int, int]) -> Box:
+    """The input-grid rectangle covered by feature cell (row, column) of a ``grid`` upsampled to ``shape``."""
+    (r, c), (gh, gw), (h, w) = cell, grid, shape
+    return Box(c * w / gw, r * h / gh, (c + 1) * w / gw, (r + 1) * h / gh)
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return min(a.x1, b.x1) > max(a.x0, b.x0) and min(a.y1, b.y1) > max(a.y0, b.y0)
+
+
+def pointing_game_cell_hit(heatmap: Any, box: Box, grid: tuple[int, int]) -> bool:
+    """Pointing game at the heatmap's own resolution: the peak's feature cell overlaps the box.
+
+    A class-activation map is computed on the target layer's ``grid`` (e.g. 8 x 8) and
+    upsampled; its maximum then always sits at a cell centre, so a lesion smaller than a cell
+    can be missed by the pixel-level pointing game although the right cell lit up. Here the
+    peak counts as the whole cell (every maximal pixel's cell must overlap the box); a map with
+    no positive value is a miss.
+
+    >>> h = np.zeros((16, 16)); h[4, 12] = 1.0          # peak in cell (1, 3) of a 4 x 4 grid
+    >>> pointing_game_cell_hit(h, Box(13, 5, 15, 7), (4, 4)), pointing_game_hit(h, Box(13, 5, 15, 7))
+    (True, False)
+    """
+    h = np.asarray(heatmap, dtype=np.float64)
+    if not np.isfinite(h.max(initial=-np.inf)) or h.max() <= 0:
+        return False
+    rows, cols = _peak_cells(h, grid)
+    return all(_overlaps(cell_box((r, c), grid, h.shape), box) for r, c in zip(rows, cols))
+
+
+def cell_chance(box: Box, grid: tuple[int, int], shape: tuple[int, int]) -> float:
+    """Share of feature cells that overlap ``box``: the cell-level pointing game's chance level."""
+    gh, gw = grid
+    hits = sum(_overlaps(cell_box((r, c), grid, shape), box) for r in range(gh) for c in range(gw))
+    return hits / (gh * gw)
 
 
 def energy_fraction(heatmap: Any, box: Box) -> float:

@@ -27,8 +27,10 @@ from valkit.explain.localisation import (
     Box,
     box_from_pixels,
     box_to_input_grid,
+    cell_chance,
     energy_fraction,
     localisation_estimates,
+    pointing_game_cell_hit,
     pointing_game_hit,
 )
 
@@ -257,7 +259,9 @@ def explainability_section(
     n_maps = 0
     seconds = 0.0
     needed = plan.needed()
-    from valkit.explain.cam import compute_heatmaps
+    from valkit.explain.cam import compute_heatmaps, feature_grid
+
+    grid = feature_grid(predictor.network, layer_name, (spec.channels, *spec.size))
 
     for start in range(0, len(needed), _CHUNK):
         chunk = needed[start:start + _CHUNK]
@@ -295,11 +299,11 @@ def explainability_section(
                     plan.bad_box[cid] = box_problem or "box not usable"
                 else:
                     per_case.append(_case_metrics(row, h, box_in, shape, peak, options, cluster_column,
-                                                  group_columns))
+                                                  group_columns, grid))
             if cid in gallery_of:
                 rel = Path(EXPLAIN_DIR) / "gallery" / gallery_of[cid] / f"{_safe(cid)}.png"
                 save_png(overlay_rgb(d, h, box=box_in, peak=peak), run_dir / rel)
-                entries[cid] = _gallery_entry(row, rel, h, box_in, options)
+                entries[cid] = _gallery_entry(row, rel, h, box_in, options, grid)
             if cid in sanity_ids:
                 sanity_inputs[cid] = x
                 sanity_display[cid] = d
@@ -310,6 +314,8 @@ def explainability_section(
         "target_layer": layer_name,
         "explained_output": "the network's single logit (finding present), for every case",
         "heatmap_grid": list(spec.size),
+        "feature_grid": list(grid),
+        "feature_cell_px": [spec.size[0] / grid[0], spec.size[1] / grid[1]],
         "heatmaps": {"n": n_maps, "seconds": round(seconds, 3),
                      "per_second": round(n_maps / seconds, 2) if seconds > 0 else None,
                      "device": str(predictor.device)},
@@ -340,7 +346,8 @@ def _scanner(row: Any) -> str:
     return " ".join(p for p in parts if p and p != "missing") or "missing"
 
 
-def _gallery_entry(row: Any, rel: Path, h: np.ndarray, box_in: Box | None, options: ExplainabilityOptions) -> dict:
+def _gallery_entry(row: Any, rel: Path, h: np.ndarray, box_in: Box | None, options: ExplainabilityOptions,
+                   grid: tuple[int, int]) -> dict:
     entry = {
         "case_id": str(row["case_id"]),
         "category": str(row["category"]),
@@ -350,20 +357,24 @@ def _gallery_entry(row: Any, rel: Path, h: np.ndarray, box_in: Box | None, optio
         "label": int(row["label"]),
         "overlay": rel.as_posix(),
         "pointing_game_hit": None,
+        "pointing_game_cell_hit": None,
         "energy_fraction": None,
     }
     if box_in is not None:
         entry["pointing_game_hit"] = pointing_game_hit(h, box_in, tolerance=options.localisation.pointing_tolerance_px)
+        entry["pointing_game_cell_hit"] = pointing_game_cell_hit(h, box_in, grid)
         entry["energy_fraction"] = energy_fraction(h, box_in)
     return entry
 
 
 def _case_metrics(row: Any, h: np.ndarray, box_in: Box, shape: tuple[int, int], peak: Any,
-                  options: ExplainabilityOptions, cluster_column: str, group_columns: Sequence[str]) -> dict:
+                  options: ExplainabilityOptions, cluster_column: str, group_columns: Sequence[str],
+                  grid: tuple[int, int]) -> dict:
     rec = {
         "case_id": str(row["case_id"]),
         "cluster": _text(row.get(cluster_column)) or str(row["case_id"]),
         "hit": pointing_game_hit(h, box_in, tolerance=options.localisation.pointing_tolerance_px),
+        "hit_feature_cell": pointing_game_cell_hit(h, box_in, grid),
         "energy_fraction": energy_fraction(h, box_in),
         "empty_heatmap": bool(h.max() <= 0),
         "peak_row": int(peak[0]) if peak is not None else None,
@@ -372,6 +383,7 @@ def _case_metrics(row: Any, h: np.ndarray, box_in: Box, shape: tuple[int, int], 
         "stored_rows": shape[0],
         "stored_columns": shape[1],
         "box_area_fraction": box_in.area / float(h.size),
+        "cell_chance": cell_chance(box_in, grid, h.shape),
     }
     for col in group_columns:
         rec[col] = _text(row.get(col)) or "missing"
@@ -384,14 +396,18 @@ def _estimates(records: list[dict], options: ExplainabilityOptions, seed: int) -
     cluster = [r["cluster"] for r in records]
     est = localisation_estimates(hits, energy, cluster, seed=seed,
                                  n_resamples=options.localisation.bootstrap_resamples)
+    cell = localisation_estimates([r["hit_feature_cell"] for r in records], energy, cluster, seed=seed,
+                                  n_resamples=options.localisation.bootstrap_resamples)["pointing_game"]
     area = [r["box_area_fraction"] for r in records]
     return {
         "n": len(records),
         "n_patients": len(set(cluster)),
         "pointing_game": est["pointing_game"].to_dict(),
+        "pointing_game_feature_cell": cell.to_dict(),
         "energy_fraction": est["energy_fraction"].to_dict(),
-        # what a heatmap spread evenly over the image would score: the chance level of the energy fraction
+        # chance levels: a heatmap spread evenly (energy), a peak in a random feature cell (cell pointing game)
         "mean_box_area_fraction": float(np.mean(area)) if area else None,
+        "mean_cell_chance": float(np.mean([r["cell_chance"] for r in records])) if records else None,
     }
 
 

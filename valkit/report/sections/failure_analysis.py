@@ -50,6 +50,8 @@ def _gallery(block: dict) -> list[dict]:
             if e.get("pointing_game_hit") is not None:
                 loc = (f"peak {'in' if e['pointing_game_hit'] else 'outside'} lesion box; "
                        f"energy in box {pct(e.get('energy_fraction'))}")
+            if e.get("pointing_game_cell_hit") is not None and e.get("pointing_game_hit") is False:
+                loc += f" ({'in' if e['pointing_game_cell_hit'] else 'outside'} at the heatmap's resolution)"
             cases.append({
                 "src": e.get("overlay", ""),
                 "case_id": e.get("case_id", ""),
@@ -65,6 +67,12 @@ def _gallery(block: dict) -> list[dict]:
     return out
 
 
+ROWS = (  # key, label, short label (table column)
+    ("pointing_game", "Pointing-game hit rate", "Pointing game"),
+    ("pointing_game_feature_cell", "Pointing game at the heatmap's resolution (peak cell overlaps the box)",
+     "Peak cell on lesion"),
+    ("energy_fraction", "Mean energy fraction in the lesion box", "Energy fraction"),
+)
 BOOTSTRAP_METHODS = {
     "bootstrap_percentile": "percentile bootstrap over cases",
     "cluster_bootstrap_percentile": "patient-clustered percentile bootstrap (Davison & Hinkley 1997)",
@@ -73,17 +81,21 @@ BOOTSTRAP_METHODS = {
 
 def _estimate_rows(group: dict) -> list[dict]:
     rows = []
-    for key, label in (("pointing_game", "Pointing-game hit rate"),
-                       ("energy_fraction", "Mean energy fraction in the lesion box")):
+    for key, label, short in ROWS:
+        if key not in group:
+            continue
         cells = estimate_cells(group.get(key), "proportion")
         method = BOOTSTRAP_METHODS.get(cells["method"]) or method_text(cells["method"])
-        rows.append({"label": label, **cells, "method_text": method})
+        rows.append({"label": label, "short": short, **cells, "method_text": method})
     return rows
 
 
 def _forest(groups: Sequence[dict], title: str) -> Markup:
+    """One panel per localisation measure present in results.json."""
     panels = []
-    for key, metric in (("pointing_game", "Pointing game"), ("energy_fraction", "Energy fraction")):
+    for key, _, metric in ROWS:
+        if not groups or key not in groups[0]:
+            continue
         rows = []
         for g in groups:
             est = g.get(key) or {}
@@ -116,14 +128,16 @@ def _localisation(loc: dict) -> dict:
         out["rows"] = _estimate_rows(overall)
         out["n_patients"] = count(overall.get("n_patients"))
         out["chance"] = pct(overall.get("mean_box_area_fraction"))
+        out["cell_chance"] = pct(overall.get("mean_cell_chance"))
     out["groups"] = []
     for col, groups in (loc.get("by") or {}).items():
         if not groups:
             continue
         out["groups"].append({
             "title": GROUP_TITLES.get(col, col),
+            "columns": [r["short"] for r in _estimate_rows(groups[0])],
             "rows": [{"level": g.get("group", ""), "n": count(g.get("n")), "insufficient": bool(g.get("insufficient")),
-                      "cells": {r["label"]: r for r in _estimate_rows(g)}} for g in groups],
+                      "cells": _estimate_rows(g)} for g in groups],
             "forest": _forest(groups, GROUP_TITLES.get(col, col)),
         })
     return out
@@ -236,6 +250,8 @@ def build(results: dict, doc: dict) -> dict | None:
         "method": METHOD_NAMES.get(ex.get("method"), ex.get("method")),
         "target_layer": ex.get("target_layer", ""),
         "grid": " × ".join(str(v) for v in ex.get("heatmap_grid") or []),
+        "feature_grid": " × ".join(str(v) for v in ex.get("feature_grid") or []),
+        "cell_px": " × ".join(f"{v:g}" for v in ex.get("feature_cell_px") or []),
         "seed": ex.get("seed"),
         "threshold": num(ex.get("threshold"), 3),
         "n_maps": count(hm.get("n")),
