@@ -33,7 +33,10 @@ METHOD_NAMES = {
     "eigengradcam": "Eigen-Grad-CAM",
     "gradcam-elementwise": "element-wise Grad-CAM",
 }
-GROUP_TITLES = {"site": "Site", "manufacturer": "Scanner manufacturer", "model": "Scanner model"}
+GROUP_TITLES = {"site": "Site", "manufacturer": "Scanner manufacturer", "model": "Scanner model", "sex": "Sex",
+                "age_band": "Age band", "ethnicity": "Ethnicity"}
+#: measures drawn in the forest plots (proportions; the energy fraction, a few percent, stays in the tables)
+FOREST = (("pointing_game", "Pointing game"), ("pointing_game_feature_cell", "Peak cell on lesion"))
 
 
 def _finite(x: Any) -> bool:
@@ -91,16 +94,16 @@ def _estimate_rows(group: dict) -> list[dict]:
 
 
 def _forest(groups: Sequence[dict], title: str) -> Markup:
-    """One panel per localisation measure present in results.json."""
+    """One panel per pointing-game measure present in results.json."""
     panels = []
-    for key, _, metric in ROWS:
+    for key, metric in FOREST:
         if not groups or key not in groups[0]:
             continue
         rows = []
         for g in groups:
             est = g.get(key) or {}
             iv = est.get("interval") or {}
-            rows.append(ForestRow(label=str(g.get("group", "")), n_text=count(g.get("n")), value=est.get("value"),
+            rows.append(ForestRow(label=str(g.get("group", "")), n_text=f"{count(g.get('n'))} TP", value=est.get("value"),
                                   low=iv.get("low"), high=iv.get("high"),
                                   note="insufficient evidence" if g.get("insufficient") else ""))
         panels.append(ForestPanel(metric, rows))
@@ -152,8 +155,8 @@ def similarity_svg(stages: Sequence[dict], *, threshold: float | None, mode: str
     def px(stage: float) -> float:
         return left + stage / max(n, 1) * pw
 
-    def py(v: float) -> float:  # axis from -0.2 to 1
-        return top + (1 - (v + 0.2) / 1.2) * ph
+    def py(v: float) -> float:  # axis from -1 to 1 (a randomised output layer can invert a map)
+        return top + (1 - (v + 1.0) / 2.0) * ph
 
     series = (("spearman", "Spearman correlation", "#1f4e79", ""), ("ssim", "SSIM", "#b35900", "5 3"))
     desc_parts = []
@@ -166,7 +169,7 @@ def similarity_svg(stages: Sequence[dict], *, threshold: float | None, mode: str
            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" font-size="10" '
            f'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"><title>{escape(title)}</title>'
            f'<desc>{escape(desc)}</desc>']
-    for v in (-0.2, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+    for v in (-1.0, -0.5, 0.0, 0.5, 1.0):
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(v):.1f}" y2="{py(v):.1f}" stroke="#dddddd"/>'
                    f'<text x="{left - 6}" y="{py(v) + 3:.1f}" text-anchor="end" fill="#666666">{v:.1f}</text>')
     for k in range(n + 1):
@@ -208,7 +211,8 @@ def _sanity(s: dict) -> dict:
         stages.append({
             "stage": st.get("stage"),
             "layers": count(st.get("layers_randomised")),
-            "range": f"{st.get('first_layer', '')} … {st.get('last_layer', '')}",
+            "range": st.get("last_layer", "") if s.get("mode") == "cascading"
+            else f"{st.get('first_layer', '')} … {st.get('last_layer', '')}",
             "fraction": pct(st.get("fraction_of_parameters")),
             "target": "yes" if st.get("target_layer_randomised") else "no",
             "spearman": num(sp.get("mean"), 2),
