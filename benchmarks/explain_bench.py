@@ -3,7 +3,8 @@
 Times :func:`valkit.explain.cam.compute_heatmaps` for N preprocessed images (default 100)
 with the demo model (``models/demo-nodule/model.yaml``) when its weights exist, else with a
 randomly initialised network of the same architecture and input size (same cost). Also
-times the localisation metrics on those maps and one cascading randomisation test.
+times the localisation metrics on those maps and one cascading randomisation test. Inputs are
+random arrays of the model's input shape: the cost of a heatmap does not depend on the pixels.
 
     .venv/bin/python benchmarks/explain_bench.py [--n 100] [--batch-size 16] [--method gradcam]
 """
@@ -74,7 +75,7 @@ def main() -> None:
     metric_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    sanity, _, _ = randomisation_test(net, layer, x[:args.sanity_images], method=args.method, stages=5, seed=0,
+    randomisation_test(net, layer, x[:args.sanity_images], method=args.method, stages=5, seed=0,
                                       batch_size=args.batch_size)
     sanity_s = time.perf_counter() - t0
 
@@ -90,8 +91,8 @@ def main() -> None:
         "heatmaps_per_second": round(args.n / cam_s, 2),
         "ms_per_heatmap": round(1000 * cam_s / args.n, 2),
         "localisation_metrics_ms_per_map": round(1000 * metric_s / args.n, 3),
-        "randomisation_test": {"images": args.sanity_images, "stages": 5, "seconds": round(sanity_s, 3),
-                               "last_stage_spearman": sanity["stages"][-1]["spearman"]["mean"]},
+        "randomisation_test": {"images": args.sanity_images, "stages": 5, "seconds": round(sanity_s, 3)},
+        "load_average_1min": round(os.getloadavg()[0], 2),  # the machine is shared: timings scale with load
         "device": "cpu",
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),

@@ -214,7 +214,6 @@ def _sanity(s: dict) -> dict:
             "range": st.get("last_layer", "") if s.get("mode") == "cascading"
             else f"{st.get('first_layer', '')} … {st.get('last_layer', '')}",
             "fraction": pct(st.get("fraction_of_parameters")),
-            "target": "yes" if st.get("target_layer_randomised") else "no",
             "spearman": num(sp.get("mean"), 2),
             "spearman_ci": f"{num(sp.get('ci_low'), 2)} to {num(sp.get('ci_high'), 2)}" if _finite(sp.get("ci_low")) else "",
             "ssim": num(ss.get("mean"), 2),
