@@ -46,4 +46,4 @@ def test_training_report_agrees_with_card():
     assert report["weights_sha256"] == card.weights.sha256
     assert report["threshold"] == card.threshold.value
     assert report["tuning"]["sensitivity"] == card.threshold.tuning_sensitivity
-    assert report["tuning"]["auc_by_vendor"]["all"]["auc"] == card.training.tuning_auc
+    assert report["tuning"]["by_vendor"]["all"]["auc"] == card.training.tuning_auc
