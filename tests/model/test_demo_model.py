@@ -47,3 +47,15 @@ def test_training_report_agrees_with_card():
     assert report["threshold"] == card.threshold.value
     assert report["tuning"]["sensitivity"] == card.threshold.tuning_sensitivity
     assert report["tuning"]["by_vendor"]["all"]["auc"] == card.training.tuning_auc
+
+
+def test_demo_model_was_trained_on_the_current_phantom_generator():
+    """A new generator version changes the demo images; the shipped model must be retrained with it."""
+    from valkit.synth import GENERATOR_VERSION
+
+    trained_on = json.loads((DEMO / "training_report.json").read_text())["generator_version"]
+    assert trained_on == GENERATOR_VERSION, (
+        f"models/demo-nodule was trained on valkit.synth generator version {trained_on}, but the generator is "
+        f"now version {GENERATOR_VERSION}. Retrain: `.venv/bin/python models/demo-nodule/train.py` (a few "
+        "minutes on CPU) and commit models/demo-nodule/ (weights, model.yaml, README.md, training_report.json)."
+    )
