@@ -43,7 +43,7 @@ def reader_roc_svg(panels: Sequence[RocPanel], *, model: Curve | None, model_lab
     n = max(1, len(panels))
     gap, left, top, bottom_pad = 22, 44, 24, 58
     panel_w = (width - left - gap * (n - 1) - 8) / n
-    side = min(panel_w, 270)
+    side = min(panel_w, 230)
     height = int(top + side + bottom_pad)
     desc = (f"Empirical ROC curves (sensitivity against 1 minus specificity), one panel per reading condition "
             f"({', '.join(p.modality for p in panels)}): each reader's curve as a thin line, the vertically "

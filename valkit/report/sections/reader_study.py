@@ -94,6 +94,7 @@ def _diff_row(label: str, d: dict | None, kind: str, method: str) -> dict[str, s
     est = d["estimate"] if "estimate" in d else d.get("difference")
     return {"label": _minus(label), "method": method, "value": signed(est, kind),
             "ci": signed_ci(d.get("interval"), kind), "p": p_value(d.get("p_value")),
+            "p_text": _p_text(d.get("p_value")),
             "df": num(d.get("df"), 1) if _finite(d.get("df")) else "—"}
 
 
@@ -201,6 +202,12 @@ def _dot_figure(rs: dict, mods: list[str], kind: str, label: str) -> Markup | No
                                  value_text=texts, model=model, model_text=value_text(model, kind)))
 
 
+def _p_text(p: Any) -> str:
+    """'= 0.012' or '< 0.001', to follow a 'p'."""
+    text = p_value(p)
+    return text if text.startswith("<") or text == NOT_ESTIMABLE else f"= {text}"
+
+
 def _verdict(rs: dict, kind: str, label: str) -> dict[str, Any] | None:
     ep = rs.get("endpoint")
     if not ep:
@@ -221,8 +228,8 @@ def _verdict(rs: dict, kind: str, label: str) -> dict[str, Any] | None:
         "ci": signed_ci(iv, kind),
         "level": level_label(ep.get("confidence_level")),
         "lower": signed(iv.get("low"), kind),
-        "p_one_sided": p_value(ep.get("p_one_sided")),
-        "p_two_sided": p_value(d.get("p_value")),
+        "p_one_sided": _p_text(ep.get("p_one_sided")),
+        "p_two_sided": _p_text(d.get("p_value")),
         "verdict": word,
         "verdict_class": verdict_class(ep.get("verdict")),
         "conclusion": ep.get("conclusion") or "",
@@ -316,7 +323,7 @@ def endpoint_rows(results: dict) -> list[dict[str, Any]]:
         "verdict": v["verdict"],
         "verdict_class": v["verdict_class"],
         "judged_on": ep.get("judged_on") or "",
-        "p_value": v["p_one_sided"],
+        "p_value": p_value(ep.get("p_one_sided")),
         "has_goal": True,
         "h0": v["h0"],
         "h1": v["h1"],
