@@ -1,0 +1,74 @@
+"""The demo path end to end on a small phantom study: synth → manifest → run → PDF."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from valkit.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("demo")
+    assert main(["synth", str(d / "phantom"), "--n-images", "80", "--seed", "7"]) == 0
+    (d / "manifests").mkdir()
+    assert main(["manifest", "build", str(d / "phantom"), "--labels", str(d / "phantom" / "labels.csv"),
+                 "--out", str(d / "manifests" / "demo.csv")]) == 0
+    protocol = yaml.safe_load((ROOT / "protocols" / "demo.yaml").read_text())
+    protocol["model"]["card"] = str(ROOT / "models" / "demo-nodule" / "model.yaml")
+    protocol["datasets"] = [{"manifest": str(d / "manifests" / "demo.csv")}]
+    protocol["inference"] = {"batch_size": 16, "num_workers": 1}
+    # the latency benchmark and the reader study have their own end-to-end tests; keep this one quick
+    protocol.pop("latency", None)
+    protocol.pop("reader_study", None)
+    protocol["explainability"] = {"gallery": {"true_positive": 2, "false_positive": 2, "false_negative": 2,
+                                              "true_negative": 1}, "localisation": {"max_cases": 10}}
+    (d / "demo.yaml").write_text(yaml.safe_dump(protocol, sort_keys=False))
+    rc = main(["run", str(d / "demo.yaml"), "--runs-dir", str(d / "runs"), "--no-progress"])
+    return rc, d, d / "runs" / "demo"
+
+
+def test_run_writes_every_output(demo_run):
+    rc, _, run_dir = demo_run
+    assert rc in (0, 1)
+    for name in ("predictions.parquet", "results.json", "cases.csv", "report.html", "report.pdf"):
+        assert (run_dir / name).is_file(), name
+
+
+def test_every_image_predicted_once(demo_run):
+    _, d, run_dir = demo_run
+    pred = pd.read_parquet(run_dir / "predictions.parquet")
+    manifest = pd.read_csv(d / "manifests" / "demo.csv", dtype=str)
+    assert sorted(pred["case_id"]) == sorted(manifest["case_id"])
+    assert (pred["status"] == "ok").all(), pred.loc[pred.status != "ok", "error"].tolist()
+    card = yaml.safe_load((ROOT / "models" / "demo-nodule" / "model.yaml").read_text())
+    assert set(pred["model_sha256"]) == {card["weights"]["sha256"]}
+
+
+def test_pdf_text_has_endpoint_table_and_verdicts(demo_run):
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed; `make test` installs it")
+    _, _, run_dir = demo_run
+    results = json.loads((run_dir / "results.json").read_text())
+    text = subprocess.run(["pdftotext", "-layout", str(run_dir / "report.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "VK-DEMO-VAL-001" in text
+    for e in results["endpoints"]:
+        assert e["verdict"] in text
+    assert "Sensitivity" in text and "Specificity" in text
+
+
+def test_report_rerenders_from_results_json_alone(demo_run, tmp_path):
+    _, _, run_dir = demo_run
+    shutil.copy(run_dir / "results.json", tmp_path / "results.json")
+    assert main(["report", str(tmp_path)]) == 0
+    assert (tmp_path / "report.pdf").stat().st_size > 10_000
