@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -33,6 +32,7 @@ from valkit.explain.localisation import (
     pointing_game_cell_hit,
     pointing_game_hit,
 )
+from valkit.explain.sampling import CATEGORIES, CasePlan, outcome_category, plan_cases, text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,22 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CATEGORIES", "check_geometry", "explainability_section", "load_case", "outcome_category"]
 
-CATEGORIES = ("true_positive", "false_positive", "false_negative", "true_negative")
 EXPLAIN_DIR = "explain"
 _CHUNK = 64  # cases read and explained together (bounds memory; CAM batches are options.batch_size)
-
-
-def outcome_category(label: int, score: float, threshold: float) -> str:
-    """TP/FP/FN/TN of one case at ``threshold`` (positive when ``score >= threshold``).
-
-    >>> outcome_category(1, 0.7, 0.5), outcome_category(0, 0.5, 0.5), outcome_category(1, 0.2, 0.5)
-    ('true_positive', 'false_positive', 'false_negative')
-    """
-    positive = score >= threshold
-    if label == 1:
-        return "true_positive" if positive else "false_negative"
-    return "false_positive" if positive else "true_negative"
-
 
 #: PreprocessingSpec fields whose geometry :func:`box_to_input_grid` accounts for (a whole-image
 #: resize to ``size``). A new field (a crop, padding, letterboxing) must be added here only
@@ -93,90 +79,6 @@ def load_case(path: str | Path, spec: PreprocessingSpec) -> tuple[np.ndarray, np
     model_input = apply_preprocessing(pixels, ds, spec)
     display = apply_preprocessing(pixels, ds, _display_spec(spec))[0]
     return model_input, display, (int(pixels.shape[0]), int(pixels.shape[1]))
-
-
-def _sample(ids: Sequence[str], k: int, rng: np.random.Generator) -> list[str]:
-    """``k`` ids drawn without replacement, independent of the table's row order."""
-    pool = sorted(ids)
-    if k >= len(pool):
-        return pool
-    return [pool[i] for i in sorted(rng.choice(len(pool), size=k, replace=False))]
-
-
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).strip()
-
-
-@dataclass
-class _Plan:
-    gallery: dict[str, list[str]]
-    available: dict[str, int]
-    localisation: list[str]
-    sanity: list[str]
-    boxes: dict[str, tuple[float, float, float, float]]
-    n_tp_with_box: int = 0
-    no_box: list[str] = field(default_factory=list)
-    bad_box: dict[str, str] = field(default_factory=dict)
-    box_note: str | None = None
-
-    def needed(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for ids in (*self.gallery.values(), self.localisation, self.sanity):
-            seen.update(dict.fromkeys(ids))
-        return list(seen)
-
-
-def _plan(rows: pd.DataFrame, options: ExplainabilityOptions, rng: np.random.Generator) -> _Plan:
-    by_cat = {c: rows.loc[rows["category"] == c, "case_id"].tolist() for c in CATEGORIES}
-    counts = options.gallery.model_dump()
-    gallery = {c: _sample(by_cat[c], counts[c], rng) for c in CATEGORIES}
-    loc = options.localisation
-    boxes: dict[str, tuple[float, float, float, float]] = {}
-    no_box: list[str] = []
-    bad: dict[str, str] = {}
-    note = None
-    missing = [c for c in loc.box_columns if c not in rows.columns]
-    if not loc.enabled:
-        note = "localisation disabled in the protocol (explainability.localisation.enabled: false)"
-    elif missing:
-        note = (f"no lesion boxes: the manifest has no column(s) {', '.join(missing)} "
-                "(explainability.localisation.box_columns)")
-    else:
-        for rec in rows[["case_id", *loc.box_columns]].itertuples(index=False):
-            cid, raw = rec[0], [_text(v) for v in rec[1:]]
-            if all(v == "" for v in raw):
-                continue
-            if any(v == "" for v in raw):
-                bad[cid] = f"incomplete box {raw} in columns {', '.join(loc.box_columns)}"
-                continue
-            try:
-                vals = tuple(float(v) for v in raw)
-            except ValueError:
-                bad[cid] = f"box {raw} in columns {', '.join(loc.box_columns)}: expected numbers"
-                continue
-            try:
-                box_from_pixels(*vals, convention=loc.box_convention)
-            except ValueError as exc:
-                bad[cid] = str(exc)
-                continue
-            boxes[cid] = vals  # type: ignore[assignment]
-    tps = by_cat["true_positive"]
-    scored = [c for c in tps if c in boxes]
-    n_with_box = len(scored)
-    no_box = [c for c in tps if c not in boxes and c not in bad] if note is None else []
-    if loc.max_cases is not None:
-        scored = _sample(scored, loc.max_cases, rng)
-    order = ["true_positive", "false_negative", "false_positive", "true_negative"]
-    sanity: list[str] = []
-    if options.sanity.enabled:
-        for cat in order:  # true positives first: there the model found something to explain
-            sanity += _sample(by_cat[cat], options.sanity.n_images - len(sanity), rng)
-            if len(sanity) >= options.sanity.n_images:
-                break
-    return _Plan(gallery, {c: len(v) for c, v in by_cat.items()}, scored, sanity, boxes, n_with_box, no_box, bad,
-                 note)
 
 
 def explainability_section(
@@ -242,7 +144,7 @@ def explainability_section(
     ok["score"] = ok["score"].astype(float)
     ok["category"] = [outcome_category(lab, sc, threshold) for lab, sc in zip(ok["label"], ok["score"])]
     ok = ok.set_index("case_id", drop=False)
-    plan = _plan(ok, options, rng)
+    plan = plan_cases(ok, options, rng)
     out_dir = run_dir / EXPLAIN_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -342,7 +244,7 @@ def _safe(case_id: str) -> str:
 
 
 def _scanner(row: Any) -> str:
-    parts = [_text(row.get("manufacturer")), _text(row.get("model"))]
+    parts = [text(row.get("manufacturer")), text(row.get("model"))]
     return " ".join(p for p in parts if p and p != "missing") or "missing"
 
 
@@ -351,7 +253,7 @@ def _gallery_entry(row: Any, rel: Path, h: np.ndarray, box_in: Box | None, optio
     entry = {
         "case_id": str(row["case_id"]),
         "category": str(row["category"]),
-        "site": _text(row.get("site")) or "missing",
+        "site": text(row.get("site")) or "missing",
         "scanner": _scanner(row),
         "score": float(row["score"]),
         "label": int(row["label"]),
@@ -372,7 +274,7 @@ def _case_metrics(row: Any, h: np.ndarray, box_in: Box, shape: tuple[int, int], 
                   grid: tuple[int, int]) -> dict:
     rec = {
         "case_id": str(row["case_id"]),
-        "cluster": _text(row.get(cluster_column)) or str(row["case_id"]),
+        "cluster": text(row.get(cluster_column)) or str(row["case_id"]),
         "hit": pointing_game_hit(h, box_in, tolerance=options.localisation.pointing_tolerance_px),
         "hit_feature_cell": pointing_game_cell_hit(h, box_in, grid),
         "energy_fraction": energy_fraction(h, box_in),
@@ -386,7 +288,7 @@ def _case_metrics(row: Any, h: np.ndarray, box_in: Box, shape: tuple[int, int], 
         "cell_chance": cell_chance(box_in, grid, h.shape),
     }
     for col in group_columns:
-        rec[col] = _text(row.get(col)) or "missing"
+        rec[col] = text(row.get(col)) or "missing"
     return rec
 
 
@@ -411,7 +313,7 @@ def _estimates(records: list[dict], options: ExplainabilityOptions, seed: int) -
     }
 
 
-def _localisation_block(per_case: list[dict], plan: _Plan, ok: pd.DataFrame, options: ExplainabilityOptions,
+def _localisation_block(per_case: list[dict], plan: CasePlan, ok: pd.DataFrame, options: ExplainabilityOptions,
                         seed: int, cluster_column: str, extra_group_columns: Sequence[str], run_dir: Path) -> dict:
     import pandas as pd
 
