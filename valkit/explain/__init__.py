@@ -8,6 +8,7 @@
   boxes, with CIs from :mod:`valkit.stats`.
 * :mod:`valkit.explain.sanity` — the model-parameter randomisation test (Adebayo et al. 2018),
   Spearman correlation and SSIM.
+* :mod:`valkit.explain.sampling` — outcome categories and seeded gallery samples.
 * :mod:`valkit.explain.section` — :func:`explainability_section`, which the pipeline calls
   after predictions exist; it writes ``runs/<id>/explain/`` and returns the
   ``explainability`` key of results.json.
