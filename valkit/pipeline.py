@@ -70,7 +70,8 @@ def _explainability(ctx: RunContext) -> dict | None:
     p = ctx.loaded.protocol
     return explainability_section(ctx.run_dir, ctx.merged, ctx.predictor, p.explainability,
                                   threshold=ctx.threshold, seed=ctx.seed,
-                                  cluster_column=p.analysis.cluster_column)
+                                  cluster_column=p.analysis.cluster_column,
+                                  extra_group_columns=[c for c in p.subgroups.columns if c in ctx.merged.columns])
 
 
 def _reader_study(ctx: RunContext) -> dict | None:
