@@ -116,3 +116,13 @@ def test_rerun_is_identical_apart_from_times(run, tmp_path):
         for k in ("started_utc", "finished_utc", "seconds", "valkit"):
             r["provenance"].pop(k)
     assert first == second
+
+
+def test_calibration_recorded_and_matches_the_engine(run):
+    _, d, run_dir = run
+    r = json.loads((run_dir / "results.json").read_text())
+    m = pd.read_csv(d / "manifest.csv", dtype={"case_id": str}).merge(pd.read_csv(d / "scores.csv"), on="case_id")
+    m = m[np.isfinite(m["score"])]
+    slope = stats.calibration_slope(m["label"].to_numpy(), m["score"].to_numpy())
+    assert r["calibration"]["calibration_slope"]["value"] == pytest.approx(slope.value, rel=1e-9)
+    assert sum(r["calibration"]["curve"]["counts"]) == r["data"]["flow"]["analysed"]

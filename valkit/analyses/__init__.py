@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from valkit.analyses.accuracy import accuracy_block, auc_ci_method, failures_counted_as_errors, group_rows
+from valkit.analyses.calibration import calibration_block
 from valkit.analyses.data_summary import acquisition_summary, case_flow, clustering_summary, table1
 from valkit.analyses.endpoints import judge_endpoints
 from valkit.analyses.sites import analyse_sites
@@ -50,6 +51,8 @@ def analyse(table: pd.DataFrame, predictions: pd.DataFrame, protocol: Protocol,
     with warnings.catch_warnings():
         # not-estimable quantities are recorded in each Estimate's warnings and shown in the report
         warnings.simplefilter("ignore", NotEstimableWarning)
+        # calibration only makes sense for probabilities (a vendor's 0-100 scores are not)
+        calibration = calibration_block(y, s) if len(s) and s.min() >= 0 and s.max() <= 1 else None
         primary = accuracy_block(y, s, op.threshold, cluster, seed=seed, with_curve=True)
         both_ways = failures_counted_as_errors(merged["label"].to_numpy(dtype=int),
                                                merged["score"].fillna(0).to_numpy(dtype=float), ok, op.threshold)
@@ -76,6 +79,7 @@ def analyse(table: pd.DataFrame, predictions: pd.DataFrame, protocol: Protocol,
         },
         "primary": primary,
         "failures_counted_as_errors": both_ways,
+        "calibration": calibration,
         "endpoints": endpoints,
         "by_site": by["site"],
         "by_manufacturer": by["manufacturer"],

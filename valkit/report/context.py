@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from valkit.report.sections import (
     appendix,
+    calibration,
     data,
     device,
     discussion,
@@ -59,6 +60,8 @@ SECTIONS: tuple[Section, ...] = (
             results_sections.statistical_methods, requires=("methods",)),
     Section("primary-results", "Primary results", "sections/primary.html.j2", results_sections.primary_results,
             requires=("primary",), new_page=True),
+    Section("calibration", "Calibration", "sections/calibration.html.j2", calibration.build,
+            requires=("calibration",)),
     Section("subgroups-and-fairness", "Subgroups and fairness", "sections/subgroups.html.j2",
             subgroup_sections.subgroups_and_fairness, requires=("subgroups",), new_page=True),
     Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2",

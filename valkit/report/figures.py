@@ -295,3 +295,46 @@ def forest_svg(panels: Sequence[ForestPanel], *, title: str, width: int = 620) -
 
 def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def reliability_svg(mean_predicted: Sequence[float], observed: Sequence[float], low: Sequence[float],
+                    high: Sequence[float], counts: Sequence[int], *, size: int = 340) -> str:
+    """Reliability diagram: observed frequency (with 95% CI) against mean predicted probability per bin."""
+    left, right, top, bottom = 52, 14, 14, 46
+    w, h = size - left - right, size - top - bottom
+
+    def px(x: float) -> float:
+        return left + x * w
+
+    def py(y: float) -> float:
+        return top + (1 - y) * h
+
+    desc = (f"Reliability diagram with {len(observed)} bins of equal size (cases per bin: "
+            f"{', '.join(str(c) for c in counts)}): observed proportion of positives with 95% Wilson intervals "
+            "against the mean predicted probability. The dashed diagonal is perfect calibration.")
+    out = _open(size, size, "Calibration (reliability diagram) of the model's probabilities", desc, "calibration")
+    out.append(f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="{RULE}"/>')
+    for i in range(0, 11, 2):
+        v = i / 10
+        out.append(f'<line x1="{px(v):.1f}" y1="{top}" x2="{px(v):.1f}" y2="{top + h}" stroke="#eeeeee"/>')
+        out.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + w}" y2="{py(v):.1f}" stroke="#eeeeee"/>')
+        out.append(_text(px(v), top + h + 14, f"{v:.1f}", anchor="middle", size=9.5, fill=MUTED))
+        out.append(_text(left - 6, py(v) + 3.5, f"{v:.1f}", anchor="end", size=9.5, fill=MUTED))
+    out.append(f'<line x1="{px(0)}" y1="{py(0)}" x2="{px(1)}" y2="{py(1)}" stroke="{MUTED}" '
+               'stroke-dasharray="4 3" stroke-width="0.8"/>')
+    pts = []
+    for x, y, lo, hi in zip(mean_predicted, observed, low, high):
+        if not (_finite(x) and _finite(y)):
+            continue
+        if _finite(lo) and _finite(hi):
+            out.append(f'<line x1="{px(x):.1f}" y1="{py(lo):.1f}" x2="{px(x):.1f}" y2="{py(hi):.1f}" '
+                       f'stroke="{INK}" stroke-width="1"/>')
+        out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{ACCENT}"/>')
+        pts.append(f"{px(x):.2f},{py(y):.2f}")
+    if pts:
+        out.append(f'<polyline points="{" ".join(pts)}" fill="none" stroke="{ACCENT}" stroke-width="1.2"/>')
+    out.append(_text(left + w / 2, size - 10, "Mean predicted probability", anchor="middle"))
+    out.append(_text(14, top + h / 2, "Observed proportion positive", anchor="middle",
+                     extra=f' transform="rotate(-90 14 {top + h / 2:.1f})"'))
+    out.append("</svg>")
+    return "".join(out)
