@@ -68,6 +68,21 @@ def _lines(x: float, y: float, lines: Sequence[str], *, anchor: str = "middle", 
 
 
 # --------------------------------------------------------------------------- ROC curve
+def _unit_square(left: float, top: float, w: float, h: float) -> list[str]:
+    """Frame, 0.2-step grid with tick labels, and the dashed diagonal of a [0, 1] x [0, 1] plot."""
+    out = [f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="{RULE}"/>']
+    for i in range(0, 11, 2):
+        v = i / 10
+        x, y = left + v * w, top + (1 - v) * h
+        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + h}" stroke="#eeeeee"/>')
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + w}" y2="{y:.1f}" stroke="#eeeeee"/>')
+        out.append(_text(x, top + h + 14, f"{v:.1f}", anchor="middle", size=9.5, fill=MUTED))
+        out.append(_text(left - 6, y + 3.5, f"{v:.1f}", anchor="end", size=9.5, fill=MUTED))
+    out.append(f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top}" stroke="{MUTED}" '
+               'stroke-dasharray="4 3" stroke-width="0.8"/>')
+    return out
+
+
 def roc_svg(fpr: Sequence[float], tpr: Sequence[float], *, op_fpr: float | None, op_tpr: float | None,
             threshold: float | None, auc_label: str, op_text: str = "", size: int = 340) -> str:
     """The empirical ROC curve with the chance diagonal and the operating point marked.
@@ -91,15 +106,7 @@ def roc_svg(fpr: Sequence[float], tpr: Sequence[float], *, op_fpr: float | None,
             f"specificity (x axis), {len(fpr)} vertices. {auc_label}. {op_desc} "
             "The dashed diagonal is chance performance.")
     out = _open(size, size, "ROC curve of the index test on the analysed cases", desc, "roc")
-    out.append(f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="{RULE}"/>')
-    for i in range(0, 11, 2):
-        v = i / 10
-        out.append(f'<line x1="{px(v):.1f}" y1="{top}" x2="{px(v):.1f}" y2="{top + h}" stroke="#eeeeee"/>')
-        out.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + w}" y2="{py(v):.1f}" stroke="#eeeeee"/>')
-        out.append(_text(px(v), top + h + 14, f"{v:.1f}", anchor="middle", size=9.5, fill=MUTED))
-        out.append(_text(left - 6, py(v) + 3.5, f"{v:.1f}", anchor="end", size=9.5, fill=MUTED))
-    out.append(f'<line x1="{px(0)}" y1="{py(0)}" x2="{px(1)}" y2="{py(1)}" stroke="{MUTED}" '
-               'stroke-dasharray="4 3" stroke-width="0.8"/>')
+    out += _unit_square(left, top, w, h)
     pts = " ".join(f"{px(x):.2f},{py(y):.2f}" for x, y in zip(fpr, tpr) if _finite(x) and _finite(y))
     if pts:
         out.append(f'<polyline points="{pts}" fill="none" stroke="{ACCENT}" stroke-width="1.8" '
@@ -313,15 +320,7 @@ def reliability_svg(mean_predicted: Sequence[float], observed: Sequence[float], 
             f"{', '.join(str(c) for c in counts)}): observed proportion of positives with 95% Wilson intervals "
             "against the mean predicted probability. The dashed diagonal is perfect calibration.")
     out = _open(size, size, "Calibration (reliability diagram) of the model's probabilities", desc, "calibration")
-    out.append(f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="{RULE}"/>')
-    for i in range(0, 11, 2):
-        v = i / 10
-        out.append(f'<line x1="{px(v):.1f}" y1="{top}" x2="{px(v):.1f}" y2="{top + h}" stroke="#eeeeee"/>')
-        out.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + w}" y2="{py(v):.1f}" stroke="#eeeeee"/>')
-        out.append(_text(px(v), top + h + 14, f"{v:.1f}", anchor="middle", size=9.5, fill=MUTED))
-        out.append(_text(left - 6, py(v) + 3.5, f"{v:.1f}", anchor="end", size=9.5, fill=MUTED))
-    out.append(f'<line x1="{px(0)}" y1="{py(0)}" x2="{px(1)}" y2="{py(1)}" stroke="{MUTED}" '
-               'stroke-dasharray="4 3" stroke-width="0.8"/>')
+    out += _unit_square(left, top, w, h)
     pts = []
     for x, y, lo, hi in zip(mean_predicted, observed, low, high):
         if not (_finite(x) and _finite(y)):
