@@ -145,7 +145,7 @@ def main() -> None:
     from valkit.latency.efficiency import pipeline_efficiency, resolve_parallelism
     from valkit.latency.environment import capture_environment
     from valkit.latency.model_bench import MeasureSettings
-    from valkit.manifest import sha256_file
+    from valkit.digests import file_sha256
     from valkit.predictor import resolve_device
 
     t0 = time.perf_counter()
@@ -153,7 +153,7 @@ def main() -> None:
     env = capture_environment(device)
     paths, root = dicom_paths(args)
     table = pd.DataFrame({"case_id": [f"c{i}" for i in range(len(paths))], "abs_path": paths,
-                          "sha256": [sha256_file(Path(p)) for p in paths]})
+                          "sha256": [file_sha256(Path(p)) for p in paths]})
     log(f"{len(paths)} DICOM files; choosing decoders")
     decoders = choose_decoders(paths)
     plugins = plugin_map(decoders)

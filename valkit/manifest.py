@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from valkit.digests import file_sha256
 from valkit.errors import InputError
 
 CORE_COLUMNS = (
@@ -54,14 +55,6 @@ class Manifest:
     sha256: str
     table: pd.DataFrame
     notes: tuple[str, ...] = field(default_factory=tuple)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def pseudonymise(kind: str, value: str) -> str:
@@ -245,7 +238,7 @@ def _manifest_row(p: Path, h: dict, lab: dict | None, base: Path) -> dict:
         "patient_id": patient,
         "study_uid": h["study_uid"],
         "path": _rel(p, base),
-        "sha256": sha256_file(p),
+        "sha256": file_sha256(p),
         "label": lab.pop("label", ""),
         "site": lab.pop("site", "") or h["institution"],
         "manufacturer": h["manufacturer"],
@@ -319,4 +312,4 @@ def load_manifest(
         missing = [cid for cid, p in zip(df["case_id"], df["abs_path"]) if not os.path.exists(p)]
         if missing:
             notes.append(f"{len(missing)} image file(s) not found (e.g. case {missing[0]}); they are recorded as failures")
-    return Manifest(path=path.resolve(), sha256=sha256_file(path), table=df, notes=tuple(notes))
+    return Manifest(path=path.resolve(), sha256=file_sha256(path), table=df, notes=tuple(notes))

@@ -35,6 +35,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from valkit.digests import file_sha256
 from valkit.errors import InputError
 
 __all__ = [
@@ -336,25 +337,6 @@ class ModelCard(_Frozen):
     def weights_path(self) -> Path:
         base = self._path.parent if self._path is not None else Path.cwd()
         return base / self.weights.file
-
-
-def file_sha256(path: str | Path, *, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes, read in chunks.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> with tempfile.NamedTemporaryFile(delete=False) as f:
-    ...     _ = f.write(b"abc")
-    >>> file_sha256(f.name)[:16]
-    'ba7816bf8f01cfea'
-    >>> os.unlink(f.name)
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk_size):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -20,7 +20,7 @@ from valkit.analyses import OperatingPointChoice, analyse, merge_predictions
 from valkit.gate import acceptance
 from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol, load_protocol
-from valkit.results import write_cases_csv, write_json_atomic, write_results
+from valkit.results import write_cases_csv, write_results
 from valkit.study import Study, dataset_digest_rows, load_study
 
 
@@ -139,7 +139,7 @@ def _model_section(loaded: LoadedProtocol):
         }
     ext = p.predictions
     path = loaded.resolve(ext.path)
-    from valkit.manifest import sha256_file
+    from valkit.digests import file_sha256
 
     if not path.is_file():
         raise InputError(f"{path}: predictions file not found (protocol key predictions.path).")
@@ -148,7 +148,7 @@ def _model_section(loaded: LoadedProtocol):
         "name": ext.model_name,
         "version": ext.model_version,
         "predictions_path": str(ext.path),
-        "weights_sha256": sha256_file(path),  # the digest of the scores file stands in for weights
+        "weights_sha256": file_sha256(path),  # the digest of the scores file stands in for weights
         "threshold": ext.threshold,
         "threshold_rule": "given with the external predictions",
     }
@@ -184,7 +184,7 @@ def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Pat
         batch_size=p.inference.batch_size, num_workers=p.inference.num_workers,
         device=str(predictor.device), progress=progress,
     )
-    return summary, str(predictor.device)
+    return summary, predictor
 
 
 def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", progress: bool = True,
@@ -198,8 +198,10 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
     run_dir = Path(runs_root) / p.id
     run_dir.mkdir(parents=True, exist_ok=True)
     inference: dict = {}
+    predictor = None
     if card is not None:
-        summary, device = _predict(loaded, study, card_path, run_dir, progress)
+        summary, predictor = _predict(loaded, study, card_path, run_dir, progress)
+        device = str(predictor.device)
         predictions = pd.read_parquet(summary.predictions_path)
         inference = {"device": device, "seconds": round(summary.seconds, 3), "resumed_rows": summary.n_resumed,
                      "batch_size": p.inference.batch_size, "num_workers": p.inference.num_workers}
@@ -213,10 +215,10 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
         device = None
     merged = merge_predictions(study.table, predictions)
     op = _operating_point(loaded, model, merged[merged["status"] == "ok"])
-    analyses = analyse(study.table, predictions, p, op)
+    analyses = analyse(merged, p, op)
     ctx = RunContext(loaded=loaded, study=study, merged=merged, run_dir=run_dir,
                      card_path=card_path if card is not None else None, threshold=op.threshold,
-                     seed=p.analysis.seed, progress=progress)
+                     seed=p.analysis.seed, progress=progress, _predictor=predictor)
     analyses.update(run_optional_sections(ctx))
     results = {
         "protocol": {
@@ -243,7 +245,7 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
     }
     results["acceptance"] = acceptance(results)
     results["verdict"] = results["acceptance"]["verdict"]
-    write_cases_csv(run_dir, merged.assign(label=merged["label"]), op.threshold)
+    write_cases_csv(run_dir, merged, op.threshold)
     results_path = write_results(run_dir, results)
     reports: tuple[Path, ...] = ()
     if render:
@@ -255,9 +257,9 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
 
 
 def _sha(path: Path) -> str | None:
-    from valkit.manifest import sha256_file
+    from valkit.digests import file_sha256
 
-    return sha256_file(path) if path.exists() else None
+    return file_sha256(path) if path.exists() else None
 
 
-__all__ = ["run_protocol", "RunOutcome", "write_json_atomic"]
+__all__ = ["run_protocol", "RunOutcome", "RunContext"]

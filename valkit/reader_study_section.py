@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from valkit.digests import file_sha256
 from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol
 from valkit.reader_study import ReaderStudyResult, analyze_reader_study, read_ratings
@@ -39,12 +40,6 @@ def _listing(items: list[str]) -> str:
     shown = items[:_MAX_LISTED]
     more = f" (and {len(items) - len(shown)} more)" if len(items) > len(shown) else ""
     return ", ".join(shown) + more
-
-
-def _sha256(path: Path) -> str:
-    from valkit.manifest import sha256_file
-
-    return sha256_file(path)
 
 
 def run_model_scores(ratings: pd.DataFrame, merged: pd.DataFrame, *, source: str) -> dict[str, float]:
@@ -176,7 +171,7 @@ def reader_study_section(loaded: LoadedProtocol, merged: pd.DataFrame, *, thresh
     if "modality" in ratings.columns:  # otherwise analyze_reader_study names every missing column
         _check_modalities(ratings, opts, str(path))
     model_threshold = opts.model_threshold
-    inputs: dict[str, Any] = {"ratings": str(opts.ratings), "ratings_sha256": _sha256(path),
+    inputs: dict[str, Any] = {"ratings": str(opts.ratings), "ratings_sha256": file_sha256(path),
                               "model_scores": opts.model_scores}
     if opts.model_scores == "run":
         scores: Any = run_model_scores(ratings, merged, source=str(path))
@@ -188,7 +183,7 @@ def reader_study_section(loaded: LoadedProtocol, merged: pd.DataFrame, *, thresh
         if not scores.is_file():
             raise InputError(f"reader_study.model_scores: file not found: {opts.model_scores} (resolved to "
                              f"{scores}). Fix: check the path, or use model_scores: run or none.")
-        inputs["model_scores_sha256"] = _sha256(scores)
+        inputs["model_scores_sha256"] = file_sha256(scores)
         inputs["model_scores_from"] = f"file {opts.model_scores}"
     else:
         scores = None

@@ -57,9 +57,9 @@ class _ImageDataset:
             if not os.path.exists(path):
                 raise FileNotFoundError(f"image file not found: {path}")
             if self.verify_sha256 and digest:
-                from valkit.manifest import sha256_file
+                from valkit.digests import file_sha256
 
-                got = sha256_file(Path(path))
+                got = file_sha256(Path(path))
                 if got != digest:
                     raise ValueError(
                         f"file changed since the manifest was built (sha256 {got[:12]}… != {digest[:12]}…); "

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from valkit.errors import InputError
-from valkit.manifest import sha256_file
+from valkit.digests import file_sha256
 from valkit.runner import external_predictions, read_predictions, run_inference
 
 
@@ -42,7 +42,7 @@ def make_table(tmp_path: Path, n: int, corrupt=(), missing=(), nan=()) -> pd.Dat
         elif i not in missing:
             p.write_bytes(f"image {i}".encode())
         rows.append({"case_id": f"C{i:03d}", "abs_path": str(p),
-                     "sha256": sha256_file(p) if p.exists() else ""})
+                     "sha256": file_sha256(p) if p.exists() else ""})
     return pd.DataFrame(rows)
 
 

@@ -36,10 +36,11 @@ def merge_predictions(table: pd.DataFrame, predictions: pd.DataFrame) -> pd.Data
     return merged
 
 
-def analyse(table: pd.DataFrame, predictions: pd.DataFrame, protocol: Protocol,
-            op: OperatingPointChoice) -> dict:
-    """All analyses of issue #2's scope. Returns JSON-ready dicts."""
-    merged = merge_predictions(table, predictions)
+def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice) -> dict:
+    """Every analysis of the study table joined with its predictions (:func:`merge_predictions`).
+
+    Returns JSON-ready dicts for results.json.
+    """
     ok = (merged["status"] == "ok").to_numpy()
     analysed = merged[ok]
     y = analysed["label"].to_numpy(dtype=int)

@@ -20,7 +20,6 @@ returns at once (``ReaderDemoSummary.reused``).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from valkit.digests import file_sha256
 from valkit.errors import InputError
 
 SUBDIR = "reader_study"
@@ -54,10 +54,6 @@ class ReaderDemoSummary:
     n_readers: int
     seed: int
     reused: bool = False
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _allocate(counts: pd.Series, total: int) -> dict[str, int]:
@@ -114,7 +110,7 @@ def _marker_matches(marker: dict | None, expected: dict, folder: Path) -> bool:
         return False
     for name, key in ((RATINGS, "ratings_sha256"), (MODEL_SCORES, "model_scores_sha256")):
         path = folder / name
-        if not path.is_file() or _sha256(path) != marker.get(key):
+        if not path.is_file() or file_sha256(path) != marker.get(key):
             return False
     return True
 
@@ -171,7 +167,7 @@ def write_reader_demo(study_dir: str | os.PathLike, score_cases: ScoreFn, *, mod
     marker = {**expected, "n_positive": n_pos, "scale": "1-5", "modalities": ["unaided", "aided"],
               "design": "fully crossed",
               "selection": "one image per patient, half positive, each class spread over sites in proportion",
-              "ratings_sha256": _sha256(folder / RATINGS), "model_scores_sha256": _sha256(folder / MODEL_SCORES),
+              "ratings_sha256": file_sha256(folder / RATINGS), "model_scores_sha256": file_sha256(folder / MODEL_SCORES),
               "note": "Simulated readers (Roe-Metz model) on phantom images, for software validation demos only."}
     tmp = folder / (MARKER + ".partial")
     tmp.write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
