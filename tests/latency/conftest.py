@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-TINY_PARAMS = {"init_features": 4, "growth_rate": 4, "block_config": [1, 1], "bn_size": 2}
+from valkit.testing import write_tiny_model
+
 SIZE = 32
 
 
@@ -65,39 +66,8 @@ def write_dicom(path: Path, pixels: np.ndarray, *, rle: bool = False) -> Path:
 
 
 def _card(folder: Path) -> Path:
-    import monai.networks.nets as nets
-    import torch
-    from safetensors.torch import save_file
-
-    from valkit.model_card import file_sha256
-
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
-    net = nets.DenseNet(spatial_dims=2, in_channels=1, out_channels=1, **TINY_PARAMS)
-    save_file({k: v.detach().clone().contiguous() for k, v in net.state_dict().items()},
-              str(folder / "model.safetensors"))
-    card = folder / "model.yaml"
-    card.write_text(textwrap.dedent(f"""\
-        id: tiny-latency
-        name: Tiny latency test model
-        version: 0.0.1
-        finding: test finding
-        intended_use: tests only
-        architecture:
-          family: monai.networks.nets.DenseNet
-          spatial_dims: 2
-          in_channels: 1
-          out_channels: 1
-          params: {TINY_PARAMS}
-        preprocessing:
-          window: {{source: dicom}}
-          size: [{SIZE}, {SIZE}]
-          normalization: {{method: fixed, mean: 0.5, std: 0.25}}
-        output: {{positive_label: finding present}}
-        threshold: {{value: 0.5, rule: youden, tuning_set: none}}
-        weights: {{file: model.safetensors, sha256: "{file_sha256(folder / 'model.safetensors')}"}}
-        """))
-    return card
+    return write_tiny_model(folder, card_id="tiny-latency", window="{source: dicom}", size=(SIZE, SIZE),
+                            target_layer=None)
 
 
 LATENCY_BLOCK = """\

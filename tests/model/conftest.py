@@ -1,14 +1,14 @@
 """Fixtures for model card, preprocessing and predictor tests: DICOMs built in memory, a tiny card."""
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pytest
 
-TINY_PARAMS = {"init_features": 4, "growth_rate": 4, "block_config": [1, 1], "bn_size": 2}
+from valkit.testing import card_yaml, write_tiny_model
+from valkit.testing import tiny_state as _tiny_state
 
 
 def write_dicom(
@@ -86,31 +86,6 @@ def ramp() -> np.ndarray:
     return img
 
 
-def card_yaml(weights: str, sha256: str, *, size=(32, 32), extra: str = "", params=None) -> str:
-    params = TINY_PARAMS if params is None else params
-    return textwrap.dedent(f"""\
-        id: tiny-test
-        name: Tiny test model
-        version: 0.0.1
-        finding: test finding
-        intended_use: tests only
-        architecture:
-          family: monai.networks.nets.DenseNet
-          spatial_dims: 2
-          in_channels: 1
-          out_channels: 1
-          params: {params}
-        preprocessing:
-          window: {{source: dicom, percentiles: [1, 99]}}
-          size: [{size[0]}, {size[1]}]
-          normalization: {{method: fixed, mean: 0.5, std: 0.25}}
-        output: {{positive_label: finding present}}
-        threshold: {{value: 0.5, rule: youden, tuning_set: none}}
-        weights: {{file: {weights}, sha256: "{sha256}"}}
-        explainability: {{target_layer: features.denseblock2}}
-        """) + extra
-
-
 @pytest.fixture(name="card_yaml")
 def card_yaml_fixture() -> Callable[..., str]:
     return card_yaml
@@ -119,24 +94,10 @@ def card_yaml_fixture() -> Callable[..., str]:
 @pytest.fixture(scope="session")
 def tiny_state() -> dict:
     """State dict of a tiny seeded DenseNet (the same network the tiny card describes)."""
-    import monai.networks.nets as nets
-    import torch
-
-    torch.manual_seed(0)
-    net = nets.DenseNet(spatial_dims=2, in_channels=1, out_channels=1, **TINY_PARAMS)
-    return {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
+    return _tiny_state()
 
 
 @pytest.fixture
-def tiny_card(tmp_path: Path, tiny_state: dict) -> Path:
+def tiny_card(tmp_path: Path) -> Path:
     """A valid card folder with safetensors weights; returns the card path."""
-    from safetensors.torch import save_file
-
-    from valkit.model_card import file_sha256
-
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    save_file(tiny_state, str(folder / "model.safetensors"))
-    card = folder / "model.yaml"
-    card.write_text(card_yaml("model.safetensors", file_sha256(folder / "model.safetensors")))
-    return card
+    return write_tiny_model(tmp_path / "tiny")

@@ -155,41 +155,12 @@ def test_cli_argument_errors(tmp_path, capsys, args, message):
 
 @pytest.mark.slow  # 40 phantom images + a tiny network on the CPU (~15 s)
 def test_cli_with_a_real_tiny_network(tmp_path, capsys):
-    import monai.networks.nets as nets
-    import torch
-    from safetensors.torch import save_file
-
-    from valkit.model_card import file_sha256
     from valkit.predictor import load_predictor
     from valkit.preprocess import preprocess_file
+    from valkit.testing import write_tiny_model
 
-    params = {"init_features": 4, "growth_rate": 4, "block_config": [1, 1], "bn_size": 2}
-    torch.manual_seed(0)
-    net = nets.DenseNet(spatial_dims=2, in_channels=1, out_channels=1, **params)
     card_dir = tmp_path / "tiny"
-    card_dir.mkdir()
-    save_file({k: v.detach().clone().contiguous() for k, v in net.state_dict().items()},
-              str(card_dir / "model.safetensors"))
-    (card_dir / "model.yaml").write_text(f"""\
-id: tiny-test
-name: Tiny test model
-version: 0.0.1
-finding: test finding
-intended_use: tests only
-architecture:
-  family: monai.networks.nets.DenseNet
-  spatial_dims: 2
-  in_channels: 1
-  out_channels: 1
-  params: {params}
-preprocessing:
-  window: {{source: dicom, percentiles: [1, 99]}}
-  size: [32, 32]
-  normalization: {{method: fixed, mean: 0.5, std: 0.25}}
-output: {{positive_label: finding present}}
-threshold: {{value: 0.5, rule: youden, tuning_set: none}}
-weights: {{file: model.safetensors, sha256: "{file_sha256(card_dir / 'model.safetensors')}"}}
-""")
+    write_tiny_model(card_dir, target_layer=None)
     out = tmp_path / "phantom"
     argv = ["synth", str(out), "--n-images", "40", "--seed", "3", "--jobs", "1", "--quiet",
             "--reader-study", str(card_dir / "model.yaml"), "--reader-cases", "16", "--readers", "3"]
