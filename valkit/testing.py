@@ -62,3 +62,38 @@ def write_tiny_model(folder: str | Path, *, params: dict | None = None, seed: in
     card = folder / "model.yaml"
     card.write_text(card_yaml(weights.name, file_sha256(weights), params=params, **card_options))
     return card
+
+
+def write_dicom(path: str | Path, pixels, *, window: tuple[float, float] | None = (2048, 4096), rle: bool = False,
+                patient_id: str = "TEST-1", patient_name: str | None = None, tags: dict | None = None) -> Path:
+    """A valid 12-bit MONOCHROME2 DX image (uncompressed, or RLE Lossless with ``rle``)."""
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID = generate_uid()
+    ds.Modality = "DX"
+    ds.PatientID = patient_id
+    if patient_name is not None:
+        ds.PatientName = patient_name
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.SamplesPerPixel = 1
+    ds.Rows, ds.Columns = pixels.shape
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    if window is not None:
+        ds.WindowCenter, ds.WindowWidth = window
+    for keyword, value in (tags or {}).items():
+        setattr(ds, keyword, value)
+    ds.PixelData = np.ascontiguousarray(pixels, dtype=np.uint16).tobytes()
+    if rle:
+        ds.compress(RLELossless)
+    ds.save_as(path, enforce_file_format=True)
+    return Path(path)

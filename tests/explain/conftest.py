@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from valkit import testing
+
 INPUT_SIZE = (32, 32)
 
 
@@ -63,30 +65,8 @@ def blob_image(rows: int, cols: int, box: tuple[int, int, int, int] | None, *, s
 
 
 def write_dicom(path: Path, pixels: np.ndarray, *, window: tuple[float, float] | None = (2000, 4000)) -> Path:
-    """Uncompressed 12-bit MONOCHROME2 DX image."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "DX"
-    ds.PatientName = "Real^Name"  # must never reach the report
-    ds.PatientID = "MRN-123456"
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.SamplesPerPixel = 1
-    ds.Rows, ds.Columns = pixels.shape
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    if window is not None:
-        ds.WindowCenter, ds.WindowWidth = window
-    ds.PixelData = np.ascontiguousarray(pixels, dtype=np.uint16).tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path
+    """Uncompressed 12-bit MONOCHROME2 DX image carrying real-looking identifiers that must never leak."""
+    return testing.write_dicom(path, pixels, window=window, patient_id="MRN-123456", patient_name="Real^Name")
 
 
 def card_dict(size=INPUT_SIZE, target_layer: str = "features.relu", normalization=None) -> dict:

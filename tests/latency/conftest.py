@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from valkit import testing
 from valkit.testing import write_tiny_model
 
 SIZE = 32
@@ -37,32 +38,8 @@ def clock() -> FakeClock:
 
 
 def write_dicom(path: Path, pixels: np.ndarray, *, rle: bool = False) -> Path:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = generate_uid()
-    ds.Modality = "DX"
-    ds.PatientID = f"P{path.stem}"
-    ds.PatientSex = "F"
-    ds.Manufacturer = "Test"
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.SamplesPerPixel = 1
-    ds.Rows, ds.Columns = pixels.shape
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.WindowCenter, ds.WindowWidth = 2048, 4096
-    ds.PixelData = np.ascontiguousarray(pixels.astype(np.uint16)).tobytes()
-    if rle:
-        ds.compress(RLELossless)
-    ds.save_as(path, enforce_file_format=True)
-    return path
+    return testing.write_dicom(path, pixels, rle=rle, patient_id=f"P{path.stem}",
+                               tags={"PatientSex": "F", "Manufacturer": "Test"})
 
 
 def _card(folder: Path) -> Path:
