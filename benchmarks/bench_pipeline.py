@@ -139,7 +139,6 @@ def main() -> None:
     args = ap.parse_args()
 
     import pandas as pd
-    import torch
 
     from valkit.latency.decoders import choose_decoders, plugin_map
     from valkit.latency.efficiency import pipeline_efficiency, resolve_parallelism

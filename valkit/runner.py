@@ -25,7 +25,6 @@ import pandas as pd
 from valkit.errors import InputError
 
 PREDICTION_COLUMNS = ("case_id", "score", "model_sha256", "status", "error")
-SCHEMA_NOTE = "case_id, score (probability), model_sha256, status ok|failed, error"
 
 
 @dataclass(frozen=True)

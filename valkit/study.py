@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -94,10 +93,3 @@ def dataset_digest_rows(study: Study) -> list[dict]:
         {"path": m.path, "sha256": m.sha256, "rows": m.n_rows, "site": m.site, "notes": list(m.notes)}
         for m in study.manifests
     ]
-
-
-def relative(path: Path, base: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(base.resolve()))
-    except ValueError:
-        return str(path)

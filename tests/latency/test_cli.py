@@ -5,8 +5,6 @@ import json
 import math
 import shutil
 
-import pytest
-
 from valkit.cli import main
 from valkit.results import write_results
 

@@ -54,7 +54,6 @@ def test_relabelling_readers_and_cases_changes_nothing(make_tidy, study, rnd):
     n_mod, n_rdr, n_cases = ratings.shape
     base = _analyze(make_tidy(ratings, truth), cov)
     readers = [f"r{i}" for i in range(n_rdr)]
-    cases = [f"c{k:03d}" for k in range(n_cases)]
     new_readers = readers[:]
     rnd.shuffle(new_readers)
     new_cases = [f"x{v}" for v in rnd.sample(range(10_000), n_cases)]

@@ -125,7 +125,7 @@ def test_pdf_has_the_section_and_the_difference(reader_run, reader_results, tmp_
     assert re.search(r"\d+\s+Reader study", text)  # a numbered section heading (and its contents entry)
     ep = reader_results["reader_study"]["endpoint"]
     d = ep["difference"]
-    assert f"ΔAUC (aided − unaided)" in text
+    assert "ΔAUC (aided − unaided)" in text
     assert f"{signed(d['estimate'], 'auc')} (95% CI {signed_ci(d['interval'], 'auc')}" in text
     assert re.search(rf"Result\s+{ep['verdict']} — {ep['conclusion']}", text)
 

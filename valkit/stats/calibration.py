@@ -204,7 +204,6 @@ def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10, st
         return Estimate(math.nan, None, 0, None, None, "ece", (w,))
     edges, idx = _bins(p, n_bins, strategy)
     k = len(edges) - 1
-    counts = np.bincount(idx, minlength=k)
     gap = np.abs(np.bincount(idx, weights=y, minlength=k) - np.bincount(idx, weights=p, minlength=k))
     return Estimate(float(gap.sum() / n), None, n, None, None, f"ece_{strategy}_{n_bins}")
 
