@@ -13,19 +13,19 @@ def acceptance(results: dict) -> dict:
     criteria = []
     for e in results.get("endpoints", []):
         if e.get("goal") is not None:
-            criteria.append({"criterion": f"endpoint {e['id']}", "verdict": e["verdict"], "gates": bool(e["primary"]),
+            criteria.append({"kind": "endpoint", "criterion": f"endpoint {e['id']}", "verdict": e["verdict"], "gates": bool(e["primary"]),
                              "rule": e.get("judged_on")})
     for fam in (results.get("fairness") or {}).get("families", []):
         for c in fam.get("criteria", []):
-            criteria.append({"criterion": f"fairness {c.get('metric')} ({fam['name']})", "verdict": c["verdict"],
+            criteria.append({"kind": "fairness", "criterion": f"fairness {c.get('metric')} ({fam['name']})", "verdict": c["verdict"],
                              "gates": not c.get("exploratory", False), "rule": c.get("basis")})
     budget = (results.get("latency") or {}).get("budget")
     if budget:
-        criteria.append({"criterion": "latency budget", "verdict": budget["verdict"], "gates": True,
+        criteria.append({"kind": "latency", "criterion": "latency budget", "verdict": budget["verdict"], "gates": True,
                          "rule": budget.get("statement")})
     rs_endpoint = (results.get("reader_study") or {}).get("endpoint")
     if rs_endpoint:
-        criteria.append({"criterion": f"reader study ({rs_endpoint['hypothesis'].replace('_', '-')})",
+        criteria.append({"kind": "reader_study", "criterion": f"reader study ({rs_endpoint['hypothesis'].replace('_', '-')})",
                          "verdict": rs_endpoint["verdict"], "gates": bool(rs_endpoint.get("primary")),
                          "rule": rs_endpoint.get("judged_on")})
     gating = [c for c in criteria if c["gates"]]

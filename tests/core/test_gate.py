@@ -20,6 +20,7 @@ def test_latency_budget_and_prespecified_fairness_gate():
     r = {**base, "latency": {"budget": {"verdict": "FAIL", "statement": "p95 > 500 ms"}}}
     out = acceptance(r)
     assert out["verdict"] == "FAIL" and out["criteria"][-1]["criterion"] == "latency budget"
+    assert [c["kind"] for c in out["criteria"]] == ["endpoint", "latency"]
     fam = {"name": "sex", "criteria": [{"metric": "tpr_difference", "verdict": "FAIL", "exploratory": True}]}
     assert acceptance({**base, "fairness": {"families": [fam]}})["verdict"] == "PASS"  # exploratory: listed only
     fam["criteria"][0]["exploratory"] = False

@@ -106,7 +106,7 @@ def executive_summary(results: dict, doc: dict) -> dict:
         "other_criteria": [
             {**c, "verdict_class": verdict_class(c["verdict"])}
             for c in (results.get("acceptance") or {}).get("criteria", [])
-            if not c["criterion"].startswith(("endpoint ", "reader study"))
+            if c.get("kind") in ("fairness", "latency")  # endpoints and the reader study have rows above
         ],
         "both_ways": [
             {"label": metric_label(m, results), **estimate_cells(both.get(m))}
