@@ -47,7 +47,9 @@ def _tau2_statsmodels(method_re: str) -> Callable[[np.ndarray, np.ndarray], floa
     def fit(y: np.ndarray, v: np.ndarray) -> float:
         from statsmodels.stats.meta_analysis import combine_effects
 
-        with np.errstate(invalid="ignore", divide="ignore"):  # its RE step runs with an untruncated DL tau^2
+        # Only tau^2 is taken from statsmodels (Q, I^2 are computed here). Its RE step runs with an
+        # untruncated DL tau^2, and its I^2 = 1 - 1/H^2 overflows when the effects are (nearly) equal.
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             tau2 = float(combine_effects(y, v, method_re=method_re).tau2)
         return max(tau2, 0.0)  # statsmodels' DL is not truncated; a variance cannot be negative
 
