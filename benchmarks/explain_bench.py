@@ -24,7 +24,7 @@ DEMO_CARD = REPO / "models" / "demo-nodule" / "model.yaml"
 # the demo card's architecture (models/demo-nodule/train.py), used when the weights are not there
 FALLBACK = {"init_features": 8, "growth_rate": 8, "block_config": (2, 2, 2), "bn_size": 2}
 FALLBACK_SIZE = (128, 128)
-FALLBACK_LAYER = "features.denseblock3"
+FALLBACK_LAYER = "features.transition1"
 
 
 def _network():

@@ -78,6 +78,12 @@ WEIGHT_DECAY = 1e-4
 # A triage aid: fix sensitivity on the tuning split (Youden's J gave sensitivity 0.67 at
 # specificity 0.97 on the tuning split, a poor trade for a nodule flag).
 THRESHOLD_RULE = "sensitivity>=0.85"
+# Grad-CAM target layer. The output of the first transition (conv 1x1 + 2x2 average pool) is a
+# 16 x 16 grid at 128 x 128 input; the last dense block is 8 x 8, whose 16-pixel cells are wider
+# than most nodules (about 4-10 px), so its peak could almost never fall inside a lesion box.
+# Measured on 16 held-out phantoms with an obvious 30 mm nodule (synth seed 777): pixel-level
+# pointing game 10/16 here against 0/16 for features.denseblock3 and 2/16 for denseblock2.
+EXPLAIN_LAYER = "features.transition1"
 
 
 def _card_text(fields: dict) -> str:
@@ -286,7 +292,7 @@ def _card_fields(*, threshold: float, sha256: str, extra_training: dict, sens=No
             "tuning_specificity": None if spec is None else round(spec, 4),
         },
         "weights": {"file": "model.safetensors", "sha256": sha256},
-        "explainability": {"target_layer": "features.denseblock3"},
+        "explainability": {"target_layer": EXPLAIN_LAYER},
         "training": {
             "script": "models/demo-nodule/train.py",
             "seed": TRAINING_SEED,

@@ -1,6 +1,6 @@
 """Validation on the shipped demo model (models/demo-nodule): skipped until its card and weights exist.
 
-Synthetic phantom radiographs with an obvious nodule (30 mm, solid) are rendered by valkit.synth
+Sixteen synthetic phantom radiographs with an obvious nodule (30 mm, solid) are rendered by valkit.synth
 with seeds that the demo model never saw (its train/tune/check seeds are 1001/2001/3001 and the
 demo test study's is 20261122; these images use 777).
 """
@@ -30,7 +30,7 @@ def demo():
 
 @pytest.fixture(scope="module")
 def obvious_cases(tmp_path_factory, demo):
-    """Eight positives with a large solid nodule: (model input, stored shape, lesion box) each."""
+    """Sixteen positives with a large solid nodule: (model input, stored shape, lesion box) each."""
     from valkit.explain.section import load_case
     from valkit.synth.anatomy import sample_nodule
     from valkit.synth.cases import iter_cases
@@ -40,7 +40,7 @@ def obvious_cases(tmp_path_factory, demo):
     out = tmp_path_factory.mktemp("demo_cases")
     cases = []
     rng = np.random.default_rng(SEED)
-    for spec in iter_cases(8, SEED):
+    for spec in iter_cases(16, SEED):
         nodule = sample_nodule(rng, spec.params.anatomy, diameter_mm=30.0, contrast=1.0)
         spec = dataclasses.replace(spec, label=1, params=dataclasses.replace(spec.params, nodule=nodule))
         image = render_image(spec.params, spec.noise_rng())
@@ -52,36 +52,37 @@ def obvious_cases(tmp_path_factory, demo):
 
 
 @pytest.mark.slow
-def test_heatmap_peak_falls_on_the_lesion(demo, obvious_cases):
-    """The demo's Grad-CAM layer (features.denseblock3) is an 8 x 8 grid over the 128 x 128 input: the
-    heatmap's maximum always sits on a cell centre (16 px apart), while these lesions are about 10 px
-    wide. So the peak is judged at the heatmap's resolution (its cell overlaps the box) and by its
-    distance to the box, and the energy fraction against its chance level."""
+def test_heatmap_peak_falls_in_the_lesion_box(demo, obvious_cases):
+    """Pixel-level pointing game (the heatmap's maximum inside the lesion box, no tolerance).
+
+    The demo card's Grad-CAM layer is features.transition1, a 16 x 16 grid over the 128 x 128
+    input (models/demo-nodule/train.py says why). Measured: 10 of 16 peaks inside the box (the box
+    covers 0.8% of the image, so chance is about 1 in 125), energy fraction about 12x its chance
+    level. With the previous layer, features.denseblock3 (8 x 8), 0 of 16 hit."""
     from valkit.explain.cam import compute_heatmaps, feature_grid
     from valkit.explain.localisation import (
         box_from_pixels,
         box_to_input_grid,
         energy_fraction,
-        pointing_game_cell_hit,
+        pointing_game_hit,
     )
+    from valkit.stats.intervals import wilson_interval
 
     layer = demo.card.explainability.target_layer
     x = np.stack([c[0] for c in obvious_cases])
     assert (demo.predict(x) >= demo.threshold).all()  # the model finds every one of them
-    grid = feature_grid(demo.network, layer, x.shape[1:])
-    assert grid == (8, 8)
+    assert feature_grid(demo.network, layer, x.shape[1:]) == (16, 16)
     maps = compute_heatmaps(demo.network, layer, x)
-    cell_hits, distances, energy, chance = [], [], [], []
+    hits, energy, chance = [], [], []
     for h, (_, shape, box) in zip(maps, obvious_cases):
         b = box_to_input_grid(box_from_pixels(*box, shape=shape), shape, h.shape)
-        r, c = np.unravel_index(int(np.argmax(h)), h.shape)
-        distances.append(np.hypot(max(b.x0 - c - 0.5, 0, c + 0.5 - b.x1), max(b.y0 - r - 0.5, 0, r + 0.5 - b.y1)))
-        cell_hits.append(pointing_game_cell_hit(h, b, grid))
+        hits.append(pointing_game_hit(h, b))
         energy.append(energy_fraction(h, b))
         chance.append(b.area / h.size)
-    assert sum(cell_hits) >= 5, (cell_hits, distances)  # measured: 6 of 8
-    assert np.median(distances) <= 8.0, distances  # within half a cell; measured median about 6 px
-    assert np.mean(energy) > 3 * np.mean(chance), (energy, chance)  # measured about 4x
+    assert sum(hits) >= 8, hits  # measured 10 of 16
+    lower = wilson_interval(sum(hits), len(hits)).low
+    assert lower > 10 * max(chance), (lower, max(chance))  # far above a peak placed at random
+    assert np.mean(energy) > 5 * np.mean(chance), (energy, chance)  # measured about 12x
 
 
 @pytest.mark.slow
