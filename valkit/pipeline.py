@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -177,14 +178,22 @@ def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Pat
 
     p = loaded.protocol
     predictor = load_predictor(card_path, device=p.inference.device)
+    preprocess: Any = functools.partial(preprocess_file, spec=predictor.card.preprocessing)
+    decoders = None
+    if p.inference.pixel_decoder == "fastest":
+        from valkit.latency.decoders import choose_decoders, plugin_map, preprocess_with_decoders, sample_paths
+
+        decoders = choose_decoders(sample_paths(study.table))
+        preprocess = functools.partial(preprocess_with_decoders, spec=predictor.card.preprocessing,
+                                       plugins=plugin_map(decoders))
     summary = run_inference(
         study.table, run_dir,
-        preprocess=functools.partial(preprocess_file, spec=predictor.card.preprocessing),
+        preprocess=preprocess,
         predict=predictor.predict, model_sha256=predictor.weights_sha256,
         batch_size=p.inference.batch_size, num_workers=p.inference.num_workers,
         device=str(predictor.device), progress=progress,
     )
-    return summary, predictor
+    return summary, predictor, decoders
 
 
 def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", progress: bool = True,
@@ -200,11 +209,15 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
     inference: dict = {}
     predictor = None
     if card is not None:
-        summary, predictor = _predict(loaded, study, card_path, run_dir, progress)
+        summary, predictor, decoders = _predict(loaded, study, card_path, run_dir, progress)
         device = str(predictor.device)
         predictions = pd.read_parquet(summary.predictions_path)
         inference = {"device": device, "seconds": round(summary.seconds, 3), "resumed_rows": summary.n_resumed,
-                     "batch_size": p.inference.batch_size, "num_workers": p.inference.num_workers}
+                     "batch_size": p.inference.batch_size, "num_workers": p.inference.num_workers,
+                     "pixel_decoder": p.inference.pixel_decoder,
+                     "decoders": None if decoders is None else {
+                         uid: {"name": c.get("name"), "chosen": c.get("chosen"), "n_files": c.get("n_files"),
+                               "reason": c.get("reason")} for uid, c in decoders.items()}}
     else:
         from valkit.runner import external_predictions
 

@@ -256,6 +256,10 @@ class Inference(_Strict):
     batch_size: int = Field(16, ge=1, le=4096)
     num_workers: int = Field(2, ge=0, le=64)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # "fastest": time every installed pydicom decoding plugin on a few files per transfer syntax,
+    # keep those whose output is identical, use the fastest (valkit.latency.decoders); recorded in
+    # results.json. "pydicom_default": pydicom's own plugin order.
+    pixel_decoder: Literal["fastest", "pydicom_default"] = "fastest"
 
 
 class ReportOptions(_Strict):

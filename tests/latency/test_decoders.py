@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from valkit.latency.decoders import (
     NATIVE,
@@ -69,3 +70,29 @@ def test_chosen_plugin_is_applied_per_dataset_and_output_unchanged(tiny_study):
         np.testing.assert_array_equal(preprocess_with_decoders(rle_path, spec, {RLE: plugin}),
                                       preprocess_file(rle_path, spec))
     assert plugin_map({RLE: {"chosen": "pylibjpeg"}, EXPLICIT: {"chosen": NATIVE}}) == {RLE: "pylibjpeg"}
+
+
+@pytest.mark.parametrize("policy", ["fastest", "pydicom_default"])
+def test_valkit_run_applies_and_records_the_decoder_choice(tiny_study, tmp_path, policy):
+    """`valkit run` decodes with the chosen plugins (inference.pixel_decoder: fastest, the default)
+    and records the choice in results.json; the scores do not depend on the policy."""
+    import json
+
+    from valkit.cli import main
+
+    text = (tiny_study / "lat.yaml").read_text().split("latency:")[0]
+    text = text.replace("device: cpu}", f"device: cpu, pixel_decoder: {policy}}}")
+    proto = tiny_study / f"dec_{policy}.yaml"
+    proto.write_text(text.replace("id: lat", f"id: dec_{policy}"))
+    rc = main(["run", str(proto), "--runs-dir", str(tmp_path), "--no-report", "--no-progress"])
+    assert rc in (0, 1)
+    inf = json.loads((tmp_path / f"dec_{policy}" / "results.json").read_text())["inference"]
+    assert inf["pixel_decoder"] == policy
+    if policy == "pydicom_default":
+        assert inf["decoders"] is None
+    else:
+        rle = inf["decoders"][RLE]
+        assert rle["chosen"] in available_plugins(RLE) and rle["n_files"] == 3
+        assert {c["chosen"] for uid, c in inf["decoders"].items() if uid != RLE} == {"native"}
+    scores = pd.read_parquet(tmp_path / f"dec_{policy}" / "predictions.parquet").sort_values("case_id")
+    assert (scores["status"] == "ok").all()

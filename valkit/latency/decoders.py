@@ -51,6 +51,23 @@ def available_plugins(uid: str) -> tuple[str, ...]:
         return ()
 
 
+def sample_paths(table: Any, *, per_syntax: int = 3, cap: int = 500) -> list[str]:
+    """Files to time decoders on: ``per_syntax`` per manifest ``transfer_syntax`` value when the
+    manifest records it (valkit's manifests do), else up to ``cap`` files spread over the table.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"abs_path": list("abcdef"), "transfer_syntax": ["x", "x", "x", "x", "y", "y"]})
+    >>> sample_paths(t, per_syntax=2)
+    ['a', 'b', 'e', 'f']
+    """
+    if "transfer_syntax" in getattr(table, "columns", ()):
+        key = table["transfer_syntax"].fillna("").astype(str)
+        return [str(p) for p in table.groupby(key, sort=False)["abs_path"].head(per_syntax)]
+    paths = [str(p) for p in table["abs_path"]]
+    step = max(1, len(paths) // cap)
+    return paths[::step][:cap]
+
+
 def choose_decoders(paths: Sequence[str | Path], *, files_per_syntax: int = 3, repeats: int = 3,
                     clock: Clock = time.perf_counter) -> dict[str, dict[str, Any]]:
     """Time every installed plugin per transfer syntax on up to ``files_per_syntax`` files.
@@ -81,7 +98,16 @@ def choose_decoders(paths: Sequence[str | Path], *, files_per_syntax: int = 3, r
             entry["reason"] = "no installed plugin decodes this transfer syntax"
             out[uid] = entry
             continue
-        datasets = [pydicom.dcmread(f) for f in files]
+        datasets = []
+        for f in files:
+            try:
+                datasets.append(pydicom.dcmread(f))
+            except Exception:  # noqa: BLE001 - an unreadable file is the pipeline's to report, not ours
+                continue
+        if not datasets:
+            entry["reason"] = "no sample file of this transfer syntax could be read"
+            out[uid] = entry
+            continue
         reference: list[np.ndarray] | None = None
         for plugin in plugins:
             times: list[float] = []

@@ -114,6 +114,17 @@ def regulatory_basis(results: dict, doc: dict) -> dict | None:
     }
 
 
+def _decoders_text(inf: dict) -> str | None:
+    """'JPEG 2000 (lossless): pylibjpeg; Explicit VR Little Endian: native' or pydicom's default."""
+    if inf.get("pixel_decoder") == "pydicom_default":
+        return "pydicom's default plugin order"
+    dec = inf.get("decoders")
+    if not dec:
+        return None
+    return "; ".join(f"{c.get('name') or uid}: {c.get('chosen') or 'none installed'}" for uid, c in dec.items()) + \
+        " (fastest installed plugin with identical output, timed on sample files)"
+
+
 def index_test(results: dict, doc: dict) -> dict:
     inf = results.get("inference") or {}
     model = results.get("model") or {}
@@ -130,6 +141,7 @@ def index_test(results: dict, doc: dict) -> dict:
         ("Batch size", inf.get("batch_size")),
         ("Data-loading workers", inf.get("num_workers")),
         ("Rows resumed from an interrupted run", count(inf["resumed_rows"]) if "resumed_rows" in inf else None),
+        ("Pixel decoders", _decoders_text(inf)),
         ("Threshold", op.get("threshold")),
         ("Positive call", (results.get("methods") or {}).get("positive_rule")),
     ])
