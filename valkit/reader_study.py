@@ -498,6 +498,7 @@ def analyze_reader_study(
     frrc_truncate: bool = True,
     ddf: str = "hillis",
     model_threshold: float | None = None,
+    binormal_fit: str = "limit",
 ) -> ReaderStudyResult:
     """Validate a reader study and run the MRMC analysis.
 
@@ -519,14 +520,16 @@ def analyze_reader_study(
     model_threshold : float, optional
         Operating point of the model for sensitivity / specificity (its scores are on
         their own scale); required with model_scores and a binary FOM.
-    design, frrc_truncate, ddf
-        See :func:`valkit.stats.mrmc.mrmc_analysis`.
+    design, frrc_truncate, ddf, binormal_fit
+        See :func:`valkit.stats.mrmc.mrmc_analysis`. ``binormal_fit="mrmcaov"`` (fom="binormal")
+        emulates MRMCaov's binormal fitting; the default "limit" is valkit's maximum-likelihood fit.
     """
     df, src = read_ratings(ratings)
     fom = _FOM_ALIASES.get(fom, fom)
     table = validate_ratings(df, source=src, design=design)
     analysis = mrmc_analysis(table.ratings, table.truth, fom=fom, threshold=threshold, covariance=covariance,
-                             design=table.design, alpha=alpha, frrc_truncate=frrc_truncate, ddf=ddf)
+                             design=table.design, alpha=alpha, frrc_truncate=frrc_truncate, ddf=ddf,
+                             binormal_fit=binormal_fit)
     notes = list(analysis.warnings)
     model = None
     if model_scores is not None:
@@ -541,7 +544,8 @@ def analyze_reader_study(
             scores = np.where(scores >= model_threshold, float(threshold), float(threshold) - 1.0)
         model = model_vs_readers(
             table.ratings, table.truth, scores,
-            fom_jackknife=lambda r, t: fom_jackknife(r, t, fom=fom, threshold=threshold),
+            fom_jackknife=lambda r, t: fom_jackknife(r, t, fom=fom, threshold=threshold,
+                                                     binormal_fit=binormal_fit),
             covariance=analysis.covariance, alpha=alpha)
         for mc in model:
             notes.extend(mc.warnings)
@@ -559,6 +563,7 @@ def analyze_reader_study(
                                     alpha=alpha)
     settings = {"fom": fom, "threshold": threshold, "covariance": covariance, "alpha": alpha,
                 "design": table.design, "frrc_truncate": frrc_truncate, "ddf": ddf,
+                "binormal_fit": binormal_fit,
                 "margin": margin, "model_threshold": model_threshold, "source": src}
     roc = _roc_section(table)
     if model_scores is not None:

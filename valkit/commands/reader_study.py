@@ -4,6 +4,7 @@
         [--threshold T] [--covariance jackknife|delong|unbiased] [--json OUT.json]
         [--results OUT.json] [--model-scores SCORES.csv] [--margin M]
         [--test-modality aided --reference-modality unaided] [--alpha 0.05] [--design auto]
+        [--binormal-fit limit|mrmcaov]
     valkit reader-study plan PILOT.csv --effect 0.05 [--readers 3-20] [--power 0.8]
 """
 from __future__ import annotations
@@ -46,6 +47,10 @@ def register(subparsers) -> None:
                     help="FRRC: use Cov2 - Cov3 as it is (MRMCaov) instead of max(Cov2 - Cov3, 0) (Iowa)")
     an.add_argument("--ddf", default="hillis", choices=["hillis", "hillis_floor"],
                     help="Hillis ddf as is, or rounded down like iMRMC")
+    an.add_argument("--binormal-fit", default="limit", choices=["limit", "mrmcaov"],
+                    help="--fom binormal: valkit's maximum-likelihood fit, with the limit AUC where the "
+                         "likelihood has no finite maximum (default), or MRMCaov's fitting procedure "
+                         "emulated step for step (reproduces MRMCaov's numbers)")
     an.set_defaults(func=run)
     pl = sub.add_parser("plan", help="power / sample size from a pilot study",
                         description="Readers x cases needed for a planned study, from pilot OR variance "
@@ -83,6 +88,7 @@ def run(args) -> int:
         model_scores=args.model_scores, margin=args.margin, alpha=args.alpha, design=args.design,
         test_modality=args.test_modality, reference_modality=args.reference_modality,
         frrc_truncate=not args.no_frrc_truncation, ddf=args.ddf, model_threshold=args.model_threshold,
+        binormal_fit=args.binormal_fit,
     )
     flat = res.to_flat_dict()
     if args.json_out:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from valkit.stats.mrmc.binormal import binormal_jackknife
+from valkit.stats.mrmc.binormal import BINORMAL_FITS, binormal_jackknife
 from valkit.stats.mrmc.covariance import delong_covariance, unbiased_covariance
 from valkit.stats.mrmc.dbm import DBMResult, dbm_analysis
 from valkit.stats.mrmc.design import FACTORIAL, check_arrays, resolve_design
@@ -26,6 +26,7 @@ FOMS = ("auc", "sensitivity", "specificity", "binormal")
 _FOM_OPTIONS = {name: name for name in FOMS}
 # option value -> label used in keys and reports
 COVARIANCES = {"jackknife": "jackknife", "delong": "DeLong", "unbiased": "unbiased"}
+_BINORMAL_FITS = {name: name for name in BINORMAL_FITS}
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ class MRMCAnalysis:
         return flat_keys(self)
 
 
-def fom_jackknife(ratings: np.ndarray, truth: np.ndarray, *, fom: str, threshold: float | None
-                  ) -> FomJackknife:
+def fom_jackknife(ratings: np.ndarray, truth: np.ndarray, *, fom: str, threshold: float | None,
+                  binormal_fit: str = "limit") -> FomJackknife:
     """Dispatch to the FOM's jackknife (arrays already checked)."""
     name = look_up(fom, _FOM_OPTIONS, what="fom")
     if name in ("sensitivity", "specificity"):
@@ -66,7 +67,7 @@ def fom_jackknife(ratings: np.ndarray, truth: np.ndarray, *, fom: str, threshold
             )
         return binary_jackknife(ratings, truth, threshold=float(threshold), which=name)
     if name == "binormal":
-        return binormal_jackknife(ratings, truth)
+        return binormal_jackknife(ratings, truth, fit=look_up(binormal_fit, _BINORMAL_FITS, what="binormal_fit"))
     return auc_jackknife(ratings, truth)
 
 
@@ -81,6 +82,7 @@ def mrmc_analysis(
     alpha: float = 0.05,
     frrc_truncate: bool = True,
     ddf: str = "hillis",
+    binormal_fit: str = "limit",
 ) -> MRMCAnalysis:
     """Multi-reader multi-case analysis of a rating array.
 
@@ -104,6 +106,12 @@ def mrmc_analysis(
         Two-sided level; intervals are 1 - alpha.
     frrc_truncate, ddf
         Convention options, see :func:`~valkit.stats.mrmc.obuchowski_rockette.or_analysis`.
+    binormal_fit : {"limit", "mrmcaov"}
+        fom="binormal" only. "limit" (default): maximum-likelihood fit, and the limit of
+        the AUC where the likelihood has no finite maximum (b -> 0 or infinity).
+        "mrmcaov": MRMCaov's fitting procedure emulated step for step, whose AUC on such
+        a boundary fit is where its trust-region optimiser stops; reproduces MRMCaov's
+        published binormal analyses. See :func:`~valkit.stats.mrmc.binormal.binormal_jackknife`.
 
     Returns
     -------
@@ -134,13 +142,14 @@ def mrmc_analysis(
         )
     des = resolve_design(~np.isnan(r), design)
     cov_label = look_up(covariance, COVARIANCES, what="covariance")
+    look_up(binormal_fit, _BINORMAL_FITS, what="binormal_fit")
     if cov_label != "jackknife" and fom != "auc":
         raise MRMCInputError(
             f"covariance: {covariance!r} applies to the empirical AUC only (fom='auc'); "
             f"got fom={fom!r}. Fix: use covariance='jackknife' (for a sensitivity or specificity "
             "it equals the unbiased binomial covariance)."
         )
-    jk = fom_jackknife(r, t, fom=fom, threshold=threshold)
+    jk = fom_jackknife(r, t, fom=fom, threshold=threshold, binormal_fit=binormal_fit)
     if cov_label == "jackknife":
         cov = jk.covariance()
     elif cov_label == "DeLong":

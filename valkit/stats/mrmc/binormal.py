@@ -18,6 +18,12 @@ empirical AUC).
 
 The jackknife refits the curve with each case left out. Cases with the same rating
 and truth give the same fit, so a reader x modality needs at most 2K refits.
+
+Two fitting conventions (``binormal_jackknife(..., fit=...)``, ``binormal_fit=`` in
+:func:`~valkit.stats.mrmc.mrmc_analysis`): "limit" (default) is the fit above, with the
+limit AUC where the likelihood has no finite maximum; "mrmcaov" emulates MRMCaov's own
+procedure (:mod:`valkit.stats.mrmc.binormal_mrmcaov`), whose AUC on such a fit is where
+its optimiser stops, to reproduce MRMCaov's published binormal analyses.
 """
 from __future__ import annotations
 
@@ -28,8 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
+from valkit.stats.mrmc.binormal_mrmcaov import fit_binormal_mrmcaov
 from valkit.stats.mrmc.fom import FomJackknife
 from valkit.stats.mrmc.options import MRMCInputError
+from valkit.stats.mrmc.trust_region import OptimiserError
 from valkit.stats.types import NotEstimableWarning
 
 _SQRT2PI = math.sqrt(2.0 * math.pi)
@@ -206,8 +214,40 @@ def _counts(x: np.ndarray, t: np.ndarray, levels: np.ndarray) -> tuple[np.ndarra
     return (np.bincount(idx[~t], minlength=k).astype(float), np.bincount(idx[t], minlength=k).astype(float))
 
 
-def binormal_jackknife(ratings: np.ndarray, truth: np.ndarray) -> FomJackknife:
+BINORMAL_FITS = ("limit", "mrmcaov")
+
+
+def _fit_auc(neg: np.ndarray, pos: np.ndarray, convention: str) -> tuple[float, bool, bool]:
+    """(AUC, converged, boundary) of one fit under a fitting convention."""
+    if convention == "mrmcaov":
+        try:
+            fit = fit_binormal_mrmcaov(neg, pos)
+        except OptimiserError as exc:
+            raise MRMCInputError(
+                f"binormal_fit='mrmcaov': MRMCaov's fitting procedure fails on these ratings ({exc}). "
+                "Fix: use binormal_fit='limit' (valkit's maximum-likelihood fit).") from None
+        boundary = not fit.degenerate and bool(fit.b < 1e-3 or fit.b > 1e3)
+        # trust stopping at its iteration limit is MRMCaov's answer too, so it is not flagged
+        return fit.auc, True, boundary
+    fit = fit_binormal_counts(neg, pos)
+    return fit.auc, fit.converged, fit.boundary
+
+
+def binormal_jackknife(ratings: np.ndarray, truth: np.ndarray, *, fit: str = "limit") -> FomJackknife:
     """Binormal AUC of every reader x modality with its leave-one-case-out refits.
+
+    Parameters
+    ----------
+    ratings : ndarray, shape (T, R, C)
+        Ordinal ratings (``nan`` where not read).
+    truth : ndarray of bool, shape (C,)
+    fit : {"limit", "mrmcaov"}
+        Fitting convention. "limit": valkit's maximum-likelihood fit; where the
+        likelihood has no finite maximum (b -> 0 or infinity) the AUC is its limit.
+        "mrmcaov": MRMCaov's procedure emulated step for step
+        (:mod:`valkit.stats.mrmc.binormal_mrmcaov`): its starting values and trust-region
+        optimiser, whose stopping point is the AUC of a boundary fit. Both agree (to the
+        optimiser's tolerance, ~1e-7 in AUC) where a finite maximum exists.
 
     Examples
     --------
@@ -217,13 +257,16 @@ def binormal_jackknife(ratings: np.ndarray, truth: np.ndarray) -> FomJackknife:
     >>> jk = binormal_jackknife(r, truth)
     >>> jk.values.shape, jk.name
     ((2, 2), 'binormal')
+    >>> bool(np.allclose(binormal_jackknife(r, truth, fit="mrmcaov").values, jk.values, atol=1e-5))
+    True
     """
+    if fit not in BINORMAL_FITS:
+        raise MRMCInputError(f"binormal_fit: unknown option {fit!r}. Valid: {', '.join(BINORMAL_FITS)}.")
     x = np.asarray(ratings, dtype=float)
     t = np.asarray(truth, dtype=bool)
     n_mod, n_rdr, n_cases = x.shape
     flat = x.reshape(n_mod * n_rdr, n_cases)
     values = np.empty(flat.shape[0])
-    dev = np.zeros((n_cases, flat.shape[0]))
     loo = np.zeros((n_cases, flat.shape[0]))
     notes: list[int] = []
     boundary: set[str] = set()
@@ -240,15 +283,16 @@ def binormal_jackknife(ratings: np.ndarray, truth: np.ndarray) -> FomJackknife:
         n_cat = collapse_counts(neg, pos)[0].size
         if n_cat > MAX_CATEGORIES:
             raise MRMCInputError(
-                f"fom='binormal': modality {g // n_rdr + 1}, reader {g % n_rdr + 1} has {n_cat} distinct rating categories; "
+                f"fom='binormal': modality {g // n_rdr + 1}, reader {g % n_rdr + 1} has {n_cat} distinct "
+                "rating categories; "
                 f"the ordinal binormal fit takes at most {MAX_CATEGORIES}. Fix: bin continuous ratings (and "
                 "model scores) onto a rating scale, or use fom='auc'.")
-        full = fit_binormal_counts(neg, pos)
-        if not full.converged:
+        full_auc, full_ok, full_boundary = _fit_auc(neg, pos, fit)
+        if not full_ok:
             notes.append(g)
-        if full.boundary:
+        if full_boundary:
             boundary.add(f"modality {g // n_rdr + 1}, reader {g % n_rdr + 1}")
-        values[g] = full.auc
+        values[g] = full_auc
         cache: dict[tuple[int, bool], float] = {}
         cat = np.searchsorted(levels, xg)
         out = np.empty(xg.size)
@@ -257,17 +301,17 @@ def binormal_jackknife(ratings: np.ndarray, truth: np.ndarray) -> FomJackknife:
             if key not in cache:
                 n2, p2 = neg.copy(), pos.copy()
                 (p2 if is_pos else n2)[k] -= 1
-                fit = fit_binormal_counts(n2, p2)
-                if not fit.converged:
+                auc, ok, at_boundary = _fit_auc(n2, p2, fit)
+                if not ok:
                     notes.append(g)
-                if fit.boundary:
+                if at_boundary:
                     case_no = int(np.flatnonzero(read)[i]) + 1
                     boundary.add(f"modality {g // n_rdr + 1}, reader {g % n_rdr + 1}, leaving out case "
                                  f"#{case_no} (and any case of the same rating and truth)")
-                cache[key] = fit.auc
+                cache[key] = auc
             out[i] = cache[key]
         loo[read, g] = out
-        loo[~read, g] = full.auc
+        loo[~read, g] = full_auc
     if notes:
         warnings.warn(
             f"binormal fit did not converge for reader x modality group(s) {sorted(set(notes))}; "
@@ -275,9 +319,12 @@ def binormal_jackknife(ratings: np.ndarray, truth: np.ndarray) -> FomJackknife:
             NotEstimableWarning, stacklevel=2,
         )
     dev = loo - values[None, :]
+    used = ("the AUC used is the limit (MRMCaov reports wherever its optimiser stops; "
+            "binormal_fit='mrmcaov' emulates that)" if fit == "limit" else
+            "the AUC used is where MRMCaov's optimiser stops (binormal_fit='mrmcaov'; "
+            "binormal_fit='limit' gives the limit)")
     remarks = tuple(
-        f"binormal fit has no finite maximum-likelihood estimate (b -> 0 or infinity) for "
-        f"{where}; the AUC used is the limit (MRMCaov reports wherever its optimiser stops)"
+        f"binormal fit has no finite maximum-likelihood estimate (b -> 0 or infinity) for {where}; {used}"
         for where in sorted(boundary))
     return FomJackknife(values=values.reshape(n_mod, n_rdr), deviations=dev, n_jackknife=n_cases,
                         case_index=np.arange(n_cases), name="binormal", notes=remarks)
