@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from valkit.report.formatting import count
-from valkit.report.sections.common import VERDICT_WORDS, metric_label, true_reference
+from valkit.report.sections import reader_study
+from valkit.report.sections.common import VERDICT_WORDS, metric_label, true_reference, verdict_class
 from valkit.report.sections.summary import endpoint_rows
 
 
@@ -53,15 +54,33 @@ def limitations(results: dict, doc: dict) -> dict:
     return {"points": items}
 
 
+_KIND_WORDS = {"endpoint": "endpoint", "fairness": "fairness criterion", "latency": "latency budget",
+               "reader_study": "reader study"}
+
+
 def conclusions(results: dict, doc: dict) -> dict:
     rows = endpoint_rows(results)
     verdict = doc["verdict"]
+    criteria = (results.get("acceptance") or {}).get("criteria") or []
+    primary = [r for r in rows if r["primary"]]
+    # every gating criterion that did not pass, whatever its kind: the reason for a FAIL
+    not_passed = [{"kind": _KIND_WORDS.get(c.get("kind"), c.get("kind") or "criterion"),
+                   "criterion": c.get("criterion", ""), "verdict": c.get("verdict", ""), "rule": c.get("rule", ""),
+                   "verdict_class": verdict_class(c.get("verdict"))}
+                  for c in criteria if c.get("gates") and c.get("verdict") != "PASS"]
+    other = [{"kind": _KIND_WORDS.get(c.get("kind"), c.get("kind")), "criterion": c.get("criterion", ""),
+              "verdict": c.get("verdict", ""), "rule": c.get("rule", ""), "gates": bool(c.get("gates"))}
+             for c in criteria if c.get("kind") in ("fairness", "latency")
+             and not (c.get("gates") and c.get("verdict") != "PASS")]  # those are listed as not met
     return {
         "verdict": VERDICT_WORDS.get(verdict, verdict),
         "verdict_class": doc["verdict_class"],
         "raw_verdict": verdict,
-        "primary": [r for r in rows if r["primary"]],
-        "secondary": [r for r in rows if not r["primary"]],
+        "primary": primary,
+        "primary_all_pass": bool(primary) and all(r["verdict_class"] == "pass" for r in primary if r["has_goal"]),
+        "not_passed": not_passed,
+        "other_criteria": other,
+        "secondary": [r for r in rows if not r["primary"]] + reader_study.endpoint_rows(results),
         "sites": _levels(results, "by_site"),
         "manufacturers": _levels(results, "by_manufacturer"),
         "scanner_models": _scanner_models(results),
