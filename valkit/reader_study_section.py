@@ -31,15 +31,9 @@ from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol
 from valkit.reader_study import ReaderStudyResult, analyze_reader_study, read_ratings
 from valkit.reader_study_config import ReaderStudyOptions
+from valkit.reader_study_input import listing
 
-_MAX_LISTED = 10
 _BINARY = ("sensitivity", "specificity")
-
-
-def _listing(items: list[str]) -> str:
-    shown = items[:_MAX_LISTED]
-    more = f" (and {len(items) - len(shown)} more)" if len(items) > len(shown) else ""
-    return ", ".join(shown) + more
 
 
 def run_model_scores(ratings: pd.DataFrame, merged: pd.DataFrame, *, source: str) -> dict[str, float]:
@@ -56,7 +50,7 @@ def run_model_scores(ratings: pd.DataFrame, merged: pd.DataFrame, *, source: str
     if absent:
         raise InputError(
             f"{source}: reader_study.model_scores is 'run' but {len(absent)} of the {len(wanted)} reader-study "
-            f"case(s) have no prediction in this run: {_listing(absent)}. Fix: the reader-study cases must be "
+            f"case(s) have no prediction in this run: {listing(absent, limit=10)}. Fix: the reader-study cases must be "
             "listed in the protocol's manifests with the same case_id, or give model_scores as a CSV "
             "(case, score), or model_scores: none.")
     failed = [f"{c} ({run.at[c, 'error'] if 'error' in run.columns and isinstance(run.at[c, 'error'], str) else 'failed'})"
@@ -64,7 +58,7 @@ def run_model_scores(ratings: pd.DataFrame, merged: pd.DataFrame, *, source: str
     if failed:
         raise InputError(
             f"{source}: reader_study.model_scores is 'run' but the model produced no score for "
-            f"{len(failed)} reader-study case(s): {_listing(failed)}. Fix: repair those images, or give "
+            f"{len(failed)} reader-study case(s): {listing(failed, limit=10)}. Fix: repair those images, or give "
             "model_scores as a CSV, or model_scores: none.")
     truth = pd.Series(pd.to_numeric(ratings["truth"].astype(str).str.strip().str.lower()
                                     .map({"1": 1, "0": 0, "1.0": 1, "0.0": 0, "true": 1, "false": 0}),
@@ -76,7 +70,7 @@ def run_model_scores(ratings: pd.DataFrame, merged: pd.DataFrame, *, source: str
     if differ:
         raise InputError(
             f"{source}: the truth of {len(differ)} reader-study case(s) differs from the run's reference "
-            f"standard: {_listing(differ)}. Fix: the readers and the model must be judged against one "
+            f"standard: {listing(differ, limit=10)}. Fix: the readers and the model must be judged against one "
             "reference standard; correct the ratings' truth column or the manifest.")
     return {c: float(run.at[c, "score"]) for c in wanted}
 
