@@ -76,6 +76,7 @@ def test_rendering_is_deterministic(results):
 def test_null_estimates_print_not_estimable_with_their_warning(results):
     r = copy.deepcopy(results)
     warning = "sensitivity is not estimable: no reference-positive cases in this group"
+    r.pop("sites_and_scanners", None)  # the per-level tables alone (no heterogeneity analysis)
     r["by_site"][0]["sensitivity"].update(value=None, interval=None, warnings=[warning])
     r["primary"]["lr_negative"].update(value=None, interval=None, warnings=["LR- undefined: specificity is 0"])
     r["endpoints"][0]["estimate"].update(value=None, interval=None, warnings=[warning])
@@ -91,6 +92,7 @@ def test_null_estimates_print_not_estimable_with_their_warning(results):
 
 def test_insufficient_evidence_replaces_the_estimate(results):
     r = copy.deepcopy(results)
+    r.pop("sites_and_scanners", None)  # the per-level tables alone (no heterogeneity analysis)
     row = r["by_site"][1]
     row["sufficient_evidence"] = False
     html = _section(_html(r), "sites-and-scanners")
@@ -113,7 +115,7 @@ def test_exploratory_banner(results):
 
 def test_optional_sections_render_only_when_present(results):
     r = copy.deepcopy(results)
-    for key in ("by_site", "by_manufacturer", "failures_counted_as_errors"):
+    for key in ("by_site", "by_manufacturer", "sites_and_scanners", "failures_counted_as_errors"):
         del r[key]
     html = _html(r)
     assert 'id="sites-and-scanners"' not in html
@@ -159,3 +161,19 @@ def test_renderer_does_not_import_statistics_code(fake_run):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_one_sites_section_with_the_heterogeneity_analysis_when_present(results):
+    """by_site/by_manufacturer and the heterogeneity analysis render as one section, not two."""
+    assert results.get("sites_and_scanners") is not None
+    r = copy.deepcopy(results)
+    warning = "sensitivity not estimable: no positive cases"
+    cell = r["sites_and_scanners"]["families"][0]["cells"][0]
+    cell["sufficient_evidence"] = True
+    cell["sensitivity"].update(value=None, interval=None, warnings=[warning])
+    html = _html(r)
+    ids = re.findall(r'<section id="([^"]+)"', html)
+    assert ids.count("sites-and-scanners") == 1 and not any("heterogeneity" in i for i in ids)
+    sec = _section(html, "sites-and-scanners")
+    assert "Random-effects pooling and heterogeneity by site" in sec and "Accuracy by site:" not in sec
+    assert "not estimable" in sec and warning in sec

@@ -1,4 +1,4 @@
-"""The "Subgroups and fairness" and "Site and scanner heterogeneity" report sections (HTML + SVG)."""
+"""The "Subgroups and fairness" and "Sites and scanners" (with heterogeneity) report sections (HTML + SVG)."""
 from __future__ import annotations
 
 import copy
@@ -69,7 +69,7 @@ def test_forest_svg_is_valid_vector_with_alt_text():
 def test_sections_render_with_every_family_and_no_nan(results):
     html = _html(results)
     sub = _section(html, "subgroups-and-fairness")
-    het = _section(html, "site-heterogeneity")
+    het = _section(html, "sites-and-scanners")
     for fam in results["subgroups"]["families"]:
         assert fam["name"].split(" x ")[0].replace("_", " ").lower()[:3] in sub.lower()
     assert sub.count('class="figure-svg forest"') == len(results["subgroups"]["families"])
@@ -96,7 +96,7 @@ def test_fairness_criteria_and_scanner_verdict_are_printed(results):
     for fam in results["fairness"]["families"]:
         for c in fam["criteria"]:
             assert c["basis"] in sub
-    het = _section(html, "site-heterogeneity")
+    het = _section(html, "sites-and-scanners")
     assert "By scanner manufacturer: heterogeneous" in het
     assert "Cobalt (lower)" in het
 
@@ -105,6 +105,7 @@ def test_sections_are_left_out_without_their_keys(results):
     r = copy.deepcopy(results)
     del r["subgroups"], r["fairness"], r["sites_and_scanners"]
     html = _html(r)
-    assert 'id="subgroups-and-fairness"' not in html and 'id="site-heterogeneity"' not in html
+    assert 'id="subgroups-and-fairness"' not in html
+    assert "Random-effects pooling" not in html  # sites and scanners: the per-level tables only
     numbers = re.findall(r'<span class="secnum">(\d+)</span>', html)
     assert numbers == [str(i) for i in range(1, len(numbers) + 1)]

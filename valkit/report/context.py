@@ -42,6 +42,20 @@ class Section:
     new_page: bool = False  # start on a fresh page in the PDF
 
 
+def _sites_and_scanners(results: dict, doc: dict) -> dict | None:
+    """One section for sites and scanners: with the heterogeneity analysis (per-level 2x2 tables,
+    random-effects pooling, leave-one-out, forest plots) when results.json has it, else the
+    per-level tables of ``by_site`` / ``by_manufacturer`` alone."""
+    if results.get("sites_and_scanners") is not None:
+        ctx = subgroup_sections.site_heterogeneity(results, doc)
+        if ctx is not None:
+            sg = (results.get("protocol") or {}).get("subgroups") or {}
+            return {"mode": "heterogeneity", "min_positives": sg.get("min_positives"),
+                    "min_negatives": sg.get("min_negatives"), **ctx}
+    ctx = results_sections.sites_and_scanners(results, doc)
+    return None if ctx is None else {"mode": "levels", **ctx}
+
+
 SECTIONS: tuple[Section, ...] = (
     Section("executive-summary", "Executive summary", "sections/summary.html.j2", summary.executive_summary,
             requires=("endpoints",), new_page=True),
@@ -64,10 +78,7 @@ SECTIONS: tuple[Section, ...] = (
             requires=("calibration",)),
     Section("subgroups-and-fairness", "Subgroups and fairness", "sections/subgroups.html.j2",
             subgroup_sections.subgroups_and_fairness, requires=("subgroups",), new_page=True),
-    Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2",
-            results_sections.sites_and_scanners),
-    Section("site-heterogeneity", "Site and scanner heterogeneity", "sections/site_heterogeneity.html.j2",
-            subgroup_sections.site_heterogeneity, requires=("sites_and_scanners",)),
+    Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2", _sites_and_scanners),
     Section("reader-study", "Reader study", "sections/reader_study.html.j2", reader_study.build,
             requires=("reader_study",), new_page=True),
     Section("computational-performance", "Computational performance", "sections/performance.html.j2",
