@@ -137,3 +137,20 @@ def test_cell_pointing_game_counts_the_peak_cell():
     assert not pointing_game_cell_hit(np.zeros((128, 128)), small, (8, 8))
     assert cell_chance(small, (8, 8), (128, 128)) == pytest.approx(4 / 64)  # the box touches 4 cells
     assert cell_chance(Box(0, 0, 128, 128), (8, 8), (128, 128)) == 1.0
+
+
+def test_peak_on_border_border_band_and_chance():
+    from valkit.explain.localisation import border_band, border_chance, border_energy_fraction, peak_on_border
+
+    h = np.zeros((32, 32))
+    h[16, 16] = 1.0
+    assert not peak_on_border(h, (8, 8))
+    h[0, 31] = 1.0  # a tie between an inner and a border peak: not every peak on the border
+    assert not peak_on_border(h, (8, 8))
+    h[16, 16] = 0.0
+    assert peak_on_border(h, (8, 8))
+    assert not peak_on_border(np.zeros((32, 32)), (8, 8))  # no positive evidence: no peak
+    band = border_band((8, 8), (32, 32))
+    assert band.sum() == 32 * 32 - 24 * 24 and band.mean() == border_chance((8, 8))
+    assert border_energy_fraction(np.ones((32, 32)), band) == pytest.approx(band.mean())
+    assert border_energy_fraction(np.zeros((32, 32)), band) == 0.0

@@ -47,7 +47,19 @@ def test_html_shows_gallery_metrics_and_sanity(run_with_explainability):
     assert "I-0010" in html and "I-0011" in html  # the false negative and the false positive
     assert "56.6–100.0%" in html  # Wilson 95% CI for 5/5, printed as computed
     assert "PASSED" in html and "Spearman" in html
+    assert "PASSED</span> — the heatmaps change" in html or "— the heatmaps change" in html  # no "PASSED — Passed:"
+    assert "Where the heatmaps peak" in html and "Heatmap peaks on the image border by outcome" in html
+    assert "No group is flagged." in html  # the blob detector looks at the blobs
     assert "MRN-123456" not in html and "Real^Name" not in html
+
+
+def test_older_results_without_the_border_block_still_render(run_with_explainability):
+    from valkit.report.render import render_html
+
+    _, results = run_with_explainability
+    del results["explainability"]["border"]
+    html = render_html(results, results_sha256="0" * 64)
+    assert "Where the heatmaps peak" in html and "Not assessed: not in results.json (older run)." in html
 
 
 def test_similarity_chart_has_alt_text_and_escapes():

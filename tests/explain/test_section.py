@@ -171,3 +171,49 @@ def test_real_model_card_through_load_predictor(tmp_path, blob_study, helpers):
     assert res["feature_grid"] == [4, 4] and res["feature_cell_px"] == [8.0, 8.0]  # stride 8 at 32 x 32
     assert res["localisation"]["n_scored"] == 5 and res["sanity"]["available"]
     assert len(res["sanity"]["stages"]) == 2
+
+
+def test_border_block_counts_every_sampled_case_and_writes_its_csv(section):
+    import pandas as pd
+
+    run, res = section
+    b = res["border"]
+    assert b["available"] and b["n"] == 12 and b["feature_grid"] == [32, 32]
+    assert b["chance"] == pytest.approx(1 - 30 * 30 / (32 * 32))
+    assert {r["group"]: r["n"] for r in b["by_category"]} == {
+        "true_positive": 5, "false_positive": 1, "false_negative": 1, "true_negative": 5}
+    assert sum(r["n"] for r in b["by"]["site"]) == 12
+    # the blob detector looks at the blobs, which lie inside the image: no true positive peaks on the border
+    tp = next(r for r in b["by_category"] if r["group"] == "true_positive")
+    assert tp["peak_on_border"]["value"] == 0.0 and not tp["flagged"]
+    table = pd.read_csv(run / b["cases_csv"])
+    assert len(table) == 12 and set(table.columns) >= {"case_id", "patient_id", "category", "peak_on_border",
+                                                       "border_energy_fraction", "site", "manufacturer", "model"}
+    json.dumps(b, allow_nan=False)
+
+
+def test_heatmaps_gathering_at_the_edge_are_flagged(tmp_path, blob_study, blob_predictor, monkeypatch):
+    """A model whose heatmaps always peak in a corner: every group with enough cases is above chance."""
+    import numpy as np
+
+    import valkit.explain.cam as cam
+
+    def corner_maps(network, layer, images, **kwargs):
+        maps = np.zeros((len(images), *np.asarray(images).shape[2:]), np.float32)
+        maps[:, 0, 0] = 1.0
+        return maps
+
+    monkeypatch.setattr(cam, "compute_heatmaps", corner_maps)
+    opts = OPTIONS.model_copy(update={"border": OPTIONS.border.model_copy(update={"min_group_size": 2}),
+                                      "sanity": OPTIONS.sanity.model_copy(update={"enabled": False})})
+    res = explainability_section(tmp_path / "run", blob_study, blob_predictor, opts, threshold=0.5, seed=11)
+    b = res["border"]
+    assert b["overall"]["peak_on_border"]["value"] == 1.0 and b["overall"]["flagged"]
+    assert "site = site0" in b["flagged"] and "outcome = true_positive" in b["flagged"]
+    assert "outcome = false_positive" not in b["flagged"]  # one case: below min_group_size, not judged
+
+
+def test_border_check_can_be_switched_off(tmp_path, blob_study, blob_predictor):
+    opts = OPTIONS.model_copy(update={"border": OPTIONS.border.model_copy(update={"enabled": False})})
+    res = explainability_section(tmp_path / "run", blob_study, blob_predictor, opts, threshold=0.5, seed=11)
+    assert res["border"]["available"] is False and res["border"]["reason"] == "disabled in the protocol"

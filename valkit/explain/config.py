@@ -15,6 +15,8 @@ Data only (pydantic, frozen, unknown keys rejected), like the rest of the protoc
         randomisation: cascading   # or independent
         n_images: 8
         stages: 5
+      border:                      # how often heatmaps peak on the image border (shortcut check)
+        max_cases_per_category: 100
 
 This module imports neither torch nor the grad-cam package, so validating a protocol stays cheap.
 
@@ -30,6 +32,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "BorderOptions",
     "CAM_METHOD_NAMES",
     "ExplainabilityOptions",
     "GalleryOptions",
@@ -115,6 +118,23 @@ class SanityOptions(_Strict):
     )
 
 
+class BorderOptions(_Strict):
+    """Where the heatmaps peak: how often on the image border, by outcome, site and scanner.
+
+    A model that reacts to something at the image edge (a vendor's border noise or collimation,
+    burned-in text, a laterality marker) instead of the anatomy shows it here: its heatmap maxima
+    gather in the outermost ring of feature cells. Up to ``max_cases_per_category`` cases of each
+    outcome (seeded sample) are explained for this check.
+    """
+
+    enabled: bool = True
+    max_cases_per_category: Annotated[int, Field(ge=1, le=10_000)] = 100
+    by: list[str] = Field(default_factory=lambda: ["site", "manufacturer", "model"],
+                          description="Columns to break the border-peak rate down by.")
+    min_group_size: Annotated[int, Field(ge=1)] = Field(
+        10, description="Groups with fewer explained cases are marked 'insufficient'.")
+
+
 class ExplainabilityOptions(_Strict):
     """The protocol's ``explainability`` block (see the module docstring for an example)."""
 
@@ -125,6 +145,7 @@ class ExplainabilityOptions(_Strict):
     gallery: GalleryOptions = GalleryOptions()
     localisation: LocalisationOptions = LocalisationOptions()
     sanity: SanityOptions = SanityOptions()
+    border: BorderOptions = BorderOptions()
 
     @field_validator("method", mode="before")
     @classmethod

@@ -44,6 +44,10 @@ __all__ = [
     "pointing_game_cell_hit",
     "cell_chance",
     "localisation_estimates",
+    "peak_on_border",
+    "border_band",
+    "border_chance",
+    "border_energy_fraction",
 ]
 
 
@@ -204,6 +208,54 @@ def energy_fraction(heatmap: Any, box: Box) -> float:
     if not total > 0:
         return 0.0
     return float(min(max((h * box_mask(box, h.shape)).sum() / total, 0.0), 1.0))
+
+
+def peak_on_border(heatmap: Any, grid: tuple[int, int]) -> bool:
+    """True when the heatmap's peak lies in the outermost ring of feature cells (every maximal
+    pixel's cell must); a map with no positive value is not on the border.
+
+    >>> h = np.zeros((16, 16)); h[1, 9] = 1.0          # cell (0, 2) of a 4 x 4 grid: top row
+    >>> peak_on_border(h, (4, 4)), peak_on_border(np.roll(h, 5, axis=0), (4, 4))
+    (True, False)
+    """
+    h = np.asarray(heatmap, dtype=np.float64)
+    if not np.isfinite(h.max(initial=-np.inf)) or h.max() <= 0:
+        return False
+    rows, cols = _peak_cells(h, grid)
+    gh, gw = grid
+    return bool(np.all((rows == 0) | (rows == gh - 1) | (cols == 0) | (cols == gw - 1)))
+
+
+def border_band(grid: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """Mask of the input-grid pixels covered by the outermost ring of feature cells.
+
+    >>> border_band((4, 4), (8, 8)).astype(int).sum(), border_band((4, 4), (8, 8))[3, 3]
+    (48, False)
+    """
+    (gh, gw), (h, w) = grid, shape
+    rows = (np.arange(h) * gh) // h
+    cols = (np.arange(w) * gw) // w
+    on_r = (rows == 0) | (rows == gh - 1)
+    on_c = (cols == 0) | (cols == gw - 1)
+    return on_r[:, None] | on_c[None, :]
+
+
+def border_chance(grid: tuple[int, int]) -> float:
+    """Share of feature cells in the outermost ring: where a peak in a random cell would fall.
+
+    >>> border_chance((16, 16)), border_chance((2, 2))
+    (0.234375, 1.0)
+    """
+    gh, gw = grid
+    inner = max(gh - 2, 0) * max(gw - 2, 0)
+    return 1.0 - inner / (gh * gw)
+
+
+def border_energy_fraction(heatmap: Any, band: np.ndarray) -> float:
+    """Share of the (non-negative) heatmap's mass inside ``band``; 0 for a zero map."""
+    h = np.clip(np.asarray(heatmap, dtype=np.float64), 0.0, None)
+    total = float(h.sum())
+    return float(min(max(h[band].sum() / total, 0.0), 1.0)) if total > 0 else 0.0
 
 
 def _mean(x: np.ndarray) -> float:

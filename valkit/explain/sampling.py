@@ -60,10 +60,11 @@ class CasePlan:
     no_box: list[str] = field(default_factory=list)
     bad_box: dict[str, str] = field(default_factory=dict)
     box_note: str | None = None
+    border: list[str] = field(default_factory=list)
 
     def needed(self) -> list[str]:
         seen: dict[str, None] = {}
-        for ids in (*self.gallery.values(), self.localisation, self.sanity):
+        for ids in (*self.gallery.values(), self.localisation, self.sanity, self.border):
             seen.update(dict.fromkeys(ids))
         return list(seen)
 
@@ -115,5 +116,9 @@ def plan_cases(rows: pd.DataFrame, options: ExplainabilityOptions, rng: np.rando
             sanity += sample_ids(by_cat[cat], options.sanity.n_images - len(sanity), rng)
             if len(sanity) >= options.sanity.n_images:
                 break
+    border: list[str] = []
+    if options.border.enabled:  # drawn last, so the other samples do not depend on this option
+        for cat in CATEGORIES:
+            border += sample_ids(by_cat[cat], options.border.max_cases_per_category, rng)
     return CasePlan(gallery, {c: len(v) for c, v in by_cat.items()}, scored, sanity, boxes, n_with_box, no_box, bad,
-                 note)
+                    note, border)

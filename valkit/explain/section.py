@@ -24,11 +24,15 @@ from valkit.explain.config import ExplainabilityOptions
 from valkit.explain.images import overlay_rgb, save_png, tile_rows
 from valkit.explain.localisation import (
     Box,
+    border_band,
+    border_chance,
+    border_energy_fraction,
     box_from_pixels,
     box_to_input_grid,
     cell_chance,
     energy_fraction,
     localisation_estimates,
+    peak_on_border,
     pointing_game_cell_hit,
     pointing_game_hit,
 )
@@ -153,6 +157,8 @@ def explainability_section(
     gallery_of = {cid: cat for cat, ids in plan.gallery.items() for cid in ids}
     localise = set(plan.localisation)
     sanity_ids = set(plan.sanity)
+    border_ids = set(plan.border)
+    border_records: list[dict] = []
     per_case: list[dict] = []
     entries: dict[str, dict] = {}
     unreadable: dict[str, str] = {}
@@ -164,6 +170,7 @@ def explainability_section(
     from valkit.explain.cam import compute_heatmaps, feature_grid
 
     grid = feature_grid(predictor.network, layer_name, (spec.channels, *spec.size))
+    band = border_band(grid, tuple(spec.size))
 
     for start in range(0, len(needed), _CHUNK):
         chunk = needed[start:start + _CHUNK]
@@ -206,6 +213,15 @@ def explainability_section(
                 rel = Path(EXPLAIN_DIR) / "gallery" / gallery_of[cid] / f"{_safe(cid)}.png"
                 save_png(overlay_rgb(d, h, box=box_in, peak=peak), run_dir / rel)
                 entries[cid] = _gallery_entry(row, rel, h, box_in, options, grid)
+            if cid in border_ids:
+                rec = {"case_id": str(cid), "cluster": text(row.get(cluster_column)) or str(cid),
+                       "category": str(row["category"]), "peak_on_border": peak_on_border(h, grid),
+                       "border_energy_fraction": border_energy_fraction(h, band),
+                       "empty_heatmap": bool(h.max() <= 0)}
+                for col in options.border.by:
+                    if col in ok.columns:
+                        rec[col] = text(row.get(col)) or "missing"
+                border_records.append(rec)
             if cid in sanity_ids:
                 sanity_inputs[cid] = x
                 sanity_display[cid] = d
@@ -230,6 +246,7 @@ def explainability_section(
         "localisation": _localisation_block(per_case, plan, ok, options, seed_used, cluster_column,
                                             extra_group_columns, run_dir),
     }
+    result["border"] = _border_block(border_records, options, grid, band, ok, seed_used, run_dir, cluster_column)
     if options.sanity.enabled and sanity_inputs:
         result["sanity"] = _sanity_block(predictor, layer_name, plan.sanity, sanity_inputs, sanity_display,
                                          options, seed_used, run_dir)
@@ -360,6 +377,63 @@ def _localisation_block(per_case: list[dict], plan: CasePlan, ok: pd.DataFrame, 
     table = pd.DataFrame(per_case).rename(columns={"cluster": cluster_column})
     table.to_csv(path, index=False)
     block["cases_csv"] = (Path(EXPLAIN_DIR) / "localisation.csv").as_posix()
+    return block
+
+
+def _border_estimates(records: list[dict], options: ExplainabilityOptions, seed: int) -> dict:
+    est = localisation_estimates([r["peak_on_border"] for r in records],
+                                 [r["border_energy_fraction"] for r in records],
+                                 [r["cluster"] for r in records], seed=seed,
+                                 n_resamples=options.localisation.bootstrap_resamples)
+    return {"n": len(records), "n_patients": len({r["cluster"] for r in records}),
+            "peak_on_border": est["pointing_game"].to_dict(),
+            "border_energy_fraction": est["energy_fraction"].to_dict()}
+
+
+def _border_block(records: list[dict], options: ExplainabilityOptions, grid: tuple[int, int], band: np.ndarray,
+                  ok: pd.DataFrame, seed: int, run_dir: Path, cluster_column: str) -> dict:
+    """How often heatmaps peak in the outermost ring of feature cells, against the chance level.
+
+    A row is ``flagged`` when the lower bound of its border-peak rate's CI lies above the chance
+    level (a peak in a random feature cell): the maxima gather at the image edge more than chance
+    allows, which points at an edge shortcut and deserves a look at the gallery.
+    """
+    import pandas as pd
+
+    b = options.border
+    chance = border_chance(grid)
+    block: dict[str, Any] = {
+        "available": bool(records), "enabled": b.enabled, "feature_grid": list(grid),
+        "band": "the outermost ring of feature cells",
+        "band_area_fraction": float(band.mean()), "chance": chance,
+        "max_cases_per_category": b.max_cases_per_category, "min_group_size": b.min_group_size,
+        "n": len(records), "n_empty_heatmaps": sum(r["empty_heatmap"] for r in records),
+    }
+    if not records:
+        block["reason"] = "disabled in the protocol" if not b.enabled else "no readable cases"
+        return block
+
+    def row(group: str, sub: list[dict]) -> dict:
+        est = _border_estimates(sub, options, seed)
+        low = (est["peak_on_border"].get("interval") or {}).get("low")
+        return {"group": group, "insufficient": len(sub) < b.min_group_size, **est,
+                "flagged": bool(len(sub) >= b.min_group_size and low is not None and low > chance)}
+
+    block["overall"] = row("all explained cases", records)
+    block["by_category"] = [row(cat, [r for r in records if r["category"] == cat])
+                            for cat in CATEGORIES if any(r["category"] == cat for r in records)]
+    by: dict[str, list[dict]] = {}
+    for col in b.by:
+        if col not in ok.columns:
+            continue
+        by[col] = [row(level, [r for r in records if r[col] == level]) for level in sorted({r[col] for r in records})]
+    block["by"] = by
+    block["columns_not_found"] = [c for c in b.by if c not in ok.columns]
+    block["flagged"] = [f"{col} = {r['group']}" for col, rows in by.items() for r in rows if r["flagged"]] + \
+        [f"outcome = {r['group']}" for r in block["by_category"] if r["flagged"]]
+    path = run_dir / EXPLAIN_DIR / "border.csv"
+    pd.DataFrame(records).rename(columns={"cluster": cluster_column}).to_csv(path, index=False)
+    block["cases_csv"] = (Path(EXPLAIN_DIR) / "border.csv").as_posix()
     return block
 
 

@@ -146,6 +146,50 @@ def _localisation(loc: dict) -> dict:
     return out
 
 
+def _border_row(label: str, g: dict) -> dict:
+    return {"level": label, "n": count(g.get("n")), "insufficient": bool(g.get("insufficient")),
+            "flagged": bool(g.get("flagged")),
+            "rate": estimate_cells(g.get("peak_on_border"), "proportion"),
+            "energy": estimate_cells(g.get("border_energy_fraction"), "proportion")}
+
+
+def _border(b: dict) -> dict:
+    """Where the heatmaps peak: the border-peak rate by outcome and by site / scanner."""
+    if not b.get("available"):
+        return {"available": False, "reason": b.get("reason", "not run")}
+    by_cat = b.get("by_category") or []
+    tables = [{"title": "Outcome", "rows": [_border_row("All explained cases", b.get("overall") or {})]
+               + [_border_row(CATEGORY_TITLES.get(g.get("group"), g.get("group", "")), g) for g in by_cat]}]
+    for col, groups in (b.get("by") or {}).items():
+        if groups:
+            tables.append({"title": GROUP_TITLES.get(col, col), "rows": [_border_row(g.get("group", ""), g) for g in groups]})
+    rate = {g.get("group"): (g.get("peak_on_border") or {}).get("value") for g in by_cat}
+    return {
+        "available": True,
+        "chance": pct(b.get("chance")),
+        "band_area": pct(b.get("band_area_fraction")),
+        "n": count(b.get("n")),
+        "per_category": count(b.get("max_cases_per_category")),
+        "min_group_size": b.get("min_group_size"),
+        "tables": tables,
+        "flagged": b.get("flagged") or [],
+        "overall_flagged": bool((b.get("overall") or {}).get("flagged")),
+        "fp_vs_tp": (pct(rate["false_positive"]), pct(rate["true_positive"]))
+        if _finite(rate.get("false_positive")) and _finite(rate.get("true_positive")) else None,
+        "cases_csv": b.get("cases_csv"),
+    }
+
+
+def _without_verdict_word(text: str) -> str:
+    """'Passed: the heatmaps change ...' -> 'the heatmaps change ...'.
+
+    >>> _without_verdict_word("FLAGGED: the heatmaps barely change."), _without_verdict_word("No prefix.")
+    ('the heatmaps barely change.', 'No prefix.')
+    """
+    head, sep, rest = text.partition(": ")
+    return rest if sep and head in ("Passed", "FLAGGED", "Not estimable") else text
+
+
 def similarity_svg(stages: Sequence[dict], *, threshold: float | None, mode: str, width: int = 520) -> str:
     """Mean Spearman correlation and SSIM (with CIs) against randomisation stage; stage 0 is the trained model."""
     height, left, right, top, bottom = 230, 46, 140, 20, 40
@@ -232,7 +276,8 @@ def _sanity(s: dict) -> dict:
         "verdict": "FLAGGED" if flagged else ("PASSED" if flagged is False else "NOT ESTIMABLE"),
         "verdict_class": "fail" if flagged else ("pass" if flagged is False else "neutral"),
         "rule": s.get("rule", ""),
-        "interpretation": s.get("interpretation", ""),
+        # the verdict badge says PASSED / FLAGGED already: drop the same word leading the sentence
+        "interpretation": _without_verdict_word(s.get("interpretation", "")),
         "chart": Markup(similarity_svg(s.get("stages") or [], threshold=s.get("flag_threshold"),
                                        mode=s.get("mode", "cascading"))),
         "figure": s.get("figure"),
@@ -262,5 +307,6 @@ def build(results: dict, doc: dict) -> dict | None:
         "unreadable": ex.get("unreadable") or [],
         "gallery": _gallery(ex.get("gallery") or {}),
         "localisation": _localisation(ex.get("localisation") or {}),
+        "border": _border(ex.get("border") or {"available": False, "reason": "not in results.json (older run)"}),
         "sanity": _sanity(ex.get("sanity") or {}),
     }
