@@ -14,11 +14,12 @@ def acceptance(results: dict) -> dict:
     for e in results.get("endpoints", []):
         if e.get("goal") is not None:
             criteria.append({"kind": "endpoint", "criterion": f"endpoint {e['id']}", "verdict": e["verdict"], "gates": bool(e["primary"]),
-                             "rule": e.get("judged_on")})
+                             "rule": e.get("judged_on"), "metric": e.get("metric")})
     for fam in (results.get("fairness") or {}).get("families", []):
         for c in fam.get("criteria", []):
             criteria.append({"kind": "fairness", "criterion": f"fairness {c.get('metric')} ({fam['name']})", "verdict": c["verdict"],
-                             "gates": not c.get("exploratory", False), "rule": c.get("basis")})
+                             "gates": not c.get("exploratory", False), "rule": c.get("basis"),
+                             "metric": c.get("metric"), "column": fam["name"]})
     budget = (results.get("latency") or {}).get("budget")
     if budget:
         criteria.append({"kind": "latency", "criterion": "latency budget", "verdict": budget["verdict"], "gates": True,

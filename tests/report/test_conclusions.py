@@ -26,13 +26,14 @@ def _with_criteria(results: dict, extra: list[dict], verdict: str) -> dict:
 def test_a_fail_from_fairness_is_not_blamed_on_the_primary_endpoints(fake_run):
     results = json.loads((fake_run / "results.json").read_text())
     fairness = {"kind": "fairness", "criterion": "fairness tpr_difference (sex)", "gates": True,
-                "verdict": "INSUFFICIENT EVIDENCE", "rule": "groups below the evidence rule or empty: O"}
+                "verdict": "INSUFFICIENT EVIDENCE", "rule": "groups below the evidence rule or empty: O",
+                "metric": "tpr_difference", "column": "sex"}
     latency = {"kind": "latency", "criterion": "latency budget", "gates": True, "verdict": "PASS",
                "rule": "p95 end-to-end per study: 61 ms; upper 95% confidence bound <= 500 ms: PASS"}
     s = _conclusions(_with_criteria(results, [fairness, latency], "FAIL"))
     assert s["raw_verdict"] == "FAIL" and s["primary_all_pass"]
-    assert [c["criterion"] for c in s["not_passed"]] == ["fairness tpr_difference (sex)"]
-    assert [c["criterion"] for c in s["other_criteria"]] == ["latency budget"]  # not listed twice
+    assert [c["criterion"] for c in s["not_passed"]] == ["Sensitivity (TPR) difference by sex"]
+    assert [c["criterion"] for c in s["other_criteria"]] == ["Latency budget"]  # not listed twice
 
 
 def test_the_html_names_the_failing_criterion(fake_run):
@@ -40,11 +41,12 @@ def test_the_html_names_the_failing_criterion(fake_run):
 
     results = json.loads((fake_run / "results.json").read_text())
     fairness = {"kind": "fairness", "criterion": "fairness fpr_difference (age_band)", "gates": True,
-                "verdict": "INSUFFICIENT EVIDENCE", "rule": "groups below the evidence rule or empty: 80-119"}
+                "verdict": "INSUFFICIENT EVIDENCE", "rule": "groups below the evidence rule or empty: 80-119",
+                "metric": "fpr_difference", "column": "age_band"}
     html = render_html(_with_criteria(results, [fairness], "FAIL"), results_sha256="0" * 64)
     text = html.split('id="conclusions"')[1] if 'id="conclusions"' in html else html
     assert "Every primary endpoint met its pre-specified goal; the run fails on" in text
-    assert "fairness fpr_difference (age_band): <strong>INSUFFICIENT EVIDENCE</strong>" in text
+    assert "False-positive rate difference by age band: <strong>INSUFFICIENT EVIDENCE</strong>" in text
 
 
 def test_a_failing_primary_endpoint_is_named_as_such(fake_run):
@@ -56,4 +58,4 @@ def test_a_failing_primary_endpoint_is_named_as_such(fake_run):
             c["verdict"] = "FAIL"
     s = _conclusions(results)
     assert not s["primary_all_pass"]
-    assert [c["criterion"] for c in s["not_passed"]] == [f"endpoint {first['id']}"]
+    assert [c["criterion"] for c in s["not_passed"]] == [s["primary"][0]["label"]]  # e.g. "Sensitivity"

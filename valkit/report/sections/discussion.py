@@ -4,6 +4,7 @@ from __future__ import annotations
 from valkit.report.formatting import count
 from valkit.report.sections import reader_study
 from valkit.report.sections.common import VERDICT_WORDS, metric_label, true_reference, verdict_class
+from valkit.report.sections.subgroups import criterion_label
 from valkit.report.sections.summary import endpoint_rows
 
 
@@ -65,10 +66,10 @@ def conclusions(results: dict, doc: dict) -> dict:
     primary = [r for r in rows if r["primary"]]
     # every gating criterion that did not pass, whatever its kind: the reason for a FAIL
     not_passed = [{"kind": _KIND_WORDS.get(c.get("kind"), c.get("kind") or "criterion"),
-                   "criterion": c.get("criterion", ""), "verdict": c.get("verdict", ""), "rule": c.get("rule", ""),
+                   "criterion": criterion_label(c, results), "verdict": c.get("verdict", ""), "rule": c.get("rule", ""),
                    "verdict_class": verdict_class(c.get("verdict"))}
                   for c in criteria if c.get("gates") and c.get("verdict") != "PASS"]
-    other = [{"kind": _KIND_WORDS.get(c.get("kind"), c.get("kind")), "criterion": c.get("criterion", ""),
+    other = [{"kind": _KIND_WORDS.get(c.get("kind"), c.get("kind")), "criterion": criterion_label(c, results),
               "verdict": c.get("verdict", ""), "rule": c.get("rule", ""), "gates": bool(c.get("gates"))}
              for c in criteria if c.get("kind") in ("fairness", "latency")
              and not (c.get("gates") and c.get("verdict") != "PASS")]  # those are listed as not met

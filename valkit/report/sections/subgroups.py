@@ -166,6 +166,23 @@ def _clip(text: str, n: int) -> str:
 
 
 # ----------------------------------------------------------------------------- shared pieces
+def criterion_label(c: dict, results: dict) -> str:
+    """A reader's name for an acceptance criterion of results.json (``criterion`` is the key).
+
+    >>> criterion_label({"kind": "fairness", "metric": "tpr_difference", "column": "age_band"}, {})
+    'Sensitivity (TPR) difference by age band'
+    >>> criterion_label({"kind": "latency", "criterion": "latency budget"}, {})
+    'Latency budget'
+    """
+    kind = c.get("kind")
+    if kind == "fairness" and c.get("metric") and c.get("column"):
+        return f"{GAP_LABELS.get(c['metric'], c['metric'])} by {_title(c['column']).lower()}"
+    if kind == "endpoint" and c.get("metric"):
+        return metric_label(c["metric"], results)
+    text = str(c.get("criterion", ""))
+    return text[:1].upper() + text[1:]
+
+
 def _title(name: str) -> str:
     words = {"sex": "Sex", "age_band": "Age band", "site": "Site", "manufacturer": "Scanner manufacturer",
              "model": "Scanner model", "ethnicity": "Race / ethnicity", "race": "Race"}

@@ -5,6 +5,7 @@ from typing import Any
 
 from valkit.report.formatting import ci_text, count, estimate_cells, p_value, value_text
 from valkit.report.sections import reader_study
+from valkit.report.sections.subgroups import criterion_label
 from valkit.report.sections.common import (
     METRIC_KIND,
     VERDICT_WORDS,
@@ -104,7 +105,7 @@ def executive_summary(results: dict, doc: dict) -> dict:
         "any_failed": bool(flow.get("failed")),
         # acceptance criteria other than the endpoints above (fairness gaps, latency budget)
         "other_criteria": [
-            {**c, "verdict_class": verdict_class(c["verdict"])}
+            {**c, "verdict_class": verdict_class(c["verdict"]), "label": criterion_label(c, results)}
             for c in (results.get("acceptance") or {}).get("criteria", [])
             if c.get("kind") in ("fairness", "latency")  # endpoints and the reader study have rows above
         ],
