@@ -171,6 +171,14 @@ def _operating_point(loaded: LoadedProtocol, model: dict, merged_ok: pd.DataFram
                                 f"from the model card, chosen on: {model.get('threshold_tuning_set', 'n/a')}")
 
 
+def _rows_to_predict(table: pd.DataFrame, run_dir: Path) -> bool:
+    """True when some manifest row has no saved prediction yet (a resumed run may have none to do)."""
+    from valkit.runner import read_predictions
+
+    done = read_predictions(run_dir)
+    return bool(len(set(table["case_id"]) - set(done["case_id"])))
+
+
 def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Path, progress: bool):
     from valkit.predictor import load_predictor
     from valkit.preprocess import preprocess_file
@@ -180,7 +188,7 @@ def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Pat
     predictor = load_predictor(card_path, device=p.inference.device)
     preprocess: Any = functools.partial(preprocess_file, spec=predictor.card.preprocessing)
     decoders = None
-    if p.inference.pixel_decoder == "fastest":
+    if p.inference.pixel_decoder == "fastest" and _rows_to_predict(study.table, run_dir):
         from valkit.latency.decoders import choose_decoders, plugin_map, preprocess_with_decoders, sample_paths
 
         decoders = choose_decoders(sample_paths(study.table))

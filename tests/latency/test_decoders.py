@@ -96,3 +96,19 @@ def test_valkit_run_applies_and_records_the_decoder_choice(tiny_study, tmp_path,
         assert {c["chosen"] for uid, c in inf["decoders"].items() if uid != RLE} == {"native"}
     scores = pd.read_parquet(tmp_path / f"dec_{policy}" / "predictions.parquet").sort_values("case_id")
     assert (scores["status"] == "ok").all()
+
+
+def test_a_fully_resumed_run_chooses_no_decoder(tiny_study, tmp_path):
+    import json
+
+    from valkit.cli import main
+
+    text = (tiny_study / "lat.yaml").read_text().split("latency:")[0].replace("id: lat", "id: dec_resume")
+    proto = tiny_study / "dec_resume.yaml"
+    proto.write_text(text)
+    args = ["run", str(proto), "--runs-dir", str(tmp_path), "--no-report", "--no-progress"]
+    assert main(args) in (0, 1)
+    assert json.loads((tmp_path / "dec_resume" / "results.json").read_text())["inference"]["decoders"]
+    assert main(args) in (0, 1)  # every prediction is reused: nothing to decode, nothing chosen
+    inf = json.loads((tmp_path / "dec_resume" / "results.json").read_text())["inference"]
+    assert inf["resumed_rows"] == 8 and inf["decoders"] is None

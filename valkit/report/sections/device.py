@@ -119,6 +119,8 @@ def _decoders_text(inf: dict) -> str | None:
     if inf.get("pixel_decoder") == "pydicom_default":
         return "pydicom's default plugin order"
     dec = inf.get("decoders")
+    if dec is None and inf.get("pixel_decoder") == "fastest":
+        return "not chosen: every prediction was reused from an earlier run"
     if not dec:
         return None
     return "; ".join(f"{c.get('name') or uid}: {c.get('chosen') or 'none installed'}" for uid, c in dec.items()) + \
@@ -140,7 +142,7 @@ def index_test(results: dict, doc: dict) -> dict:
         ("Inference time, seconds", inf.get("seconds")),
         ("Batch size", inf.get("batch_size")),
         ("Data-loading workers", inf.get("num_workers")),
-        ("Rows resumed from an interrupted run", count(inf["resumed_rows"]) if "resumed_rows" in inf else None),
+        ("Predictions reused from an earlier run (resume)", count(inf["resumed_rows"]) if "resumed_rows" in inf else None),
         ("Pixel decoders", _decoders_text(inf)),
         ("Threshold", op.get("threshold")),
         ("Positive call", (results.get("methods") or {}).get("positive_rule")),
