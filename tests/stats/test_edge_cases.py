@@ -218,3 +218,35 @@ def test_other_argument_checks():
         vs.non_inferiority([0, 1], [0, 1], [0, 1], metric="sensitivity", margin=-0.1)
     with pytest.raises(ValueError, match="p_values"):
         vs.adjust_p_values([0.1, float("nan")])
+
+
+# ----------------------------------------------------------------------------- boundary proportions, clustered
+def test_clustered_boundary_interval_is_wilson_on_patients():
+    from valkit.stats import clustered_boundary_interval, wilson_interval
+
+    iv = clustered_boundary_interval(9, 9, 7)
+    ref = wilson_interval(7, 7)
+    assert (iv.low, iv.high, iv.method) == (ref.low, ref.high, "wilson_patients")
+    assert iv.low < wilson_interval(9, 9).low  # wider than Wilson on images: conservative
+    assert clustered_boundary_interval(0, 12, 5).high == wilson_interval(0, 5).high
+    with pytest.raises(ValueError):
+        clustered_boundary_interval(4, 9, 7)  # not a boundary proportion
+    with pytest.raises(ValueError):
+        clustered_boundary_interval(9, 9, 10)  # more patients than images
+
+
+def test_a_perfect_clustered_sensitivity_gets_an_interval_with_spread():
+    """9 of 9 positive images (from 6 patients) detected: the clustered bootstrap alone would say [1, 1]."""
+    import numpy as np
+
+    from valkit.analyses.accuracy import clustered_proportion_estimates
+
+    y = np.array([1] * 9 + [0] * 12)
+    pred = np.array([1] * 9 + [0] * 10 + [1] * 2)
+    cluster = np.array([0, 0, 1, 1, 2, 2, 3, 4, 5] + list(range(6, 18)))
+    est = clustered_proportion_estimates(y, pred, cluster, seed=1, n_resamples=200)
+    sens = est["sensitivity"]
+    assert sens.value == 1.0 and sens.method == "wilson_patients"
+    assert sens.interval.high == 1.0 and 0.5 < sens.interval.low < 0.7  # Wilson for 6/6: 0.6097
+    assert any("boundary" in w for w in sens.warnings)
+    assert est["specificity"].method == "cluster_bootstrap_percentile"  # 10/12: the bootstrap has spread

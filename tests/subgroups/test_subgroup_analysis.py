@@ -202,6 +202,21 @@ def test_clustered_cells_use_the_cluster_bootstrap_and_single_image_cells_wilson
         assert iv["low"] <= c["sensitivity"]["value"] <= iv["high"]
 
 
+def test_a_clustered_cell_with_every_positive_detected_gets_an_interval_with_spread():
+    df = table()
+    site_a = df["site"] == "A"
+    df.loc[site_a & (df["label"] == 1), "score"] = 0.9  # site A: every positive detected
+    out = run(df, {"columns": ["site"]})
+    a = next(c for c in out["subgroups"]["families"][0]["cells"] if c["level"] == "A")
+    assert "clustered" in a["flags"] and a["sensitivity"]["value"] == 1.0
+    iv = a["sensitivity"]["interval"]
+    n_pat = df.loc[site_a & (df["label"] == 1), "patient_id"].nunique()
+    from valkit.stats import wilson_interval
+
+    assert iv["method"] == "wilson_patients" and iv["low"] == pytest.approx(wilson_interval(n_pat, n_pat).low)
+    assert iv["low"] < 1.0 == iv["high"]
+
+
 def _criteria_run(df: pd.DataFrame, criteria: list[dict], **extra) -> dict:
     return run(df, {"columns": ["sex"], "min_positives": 5, "min_negatives": 5,
                     "fairness": {"criteria": criteria}, **extra})["fairness"]

@@ -48,11 +48,27 @@ def clustered_proportion_estimates(y: np.ndarray, pred: np.ndarray, cluster: np.
         if not e.estimable:
             out[name] = e
             continue
+        if e.numerator in (0, e.denominator):  # the bootstrap would give [p, p]
+            cases = DENOMINATOR_CASES[name](np.asarray(y), np.asarray(pred))
+            iv = stats.clustered_boundary_interval(int(e.numerator), int(e.denominator),
+                                                   len(np.unique(np.asarray(cluster)[cases])),
+                                                   confidence_level=confidence_level)
+            out[name] = dataclasses.replace(e, interval=iv, method=iv.method, warnings=e.warnings + (BOUNDARY_NOTE,))
+            continue
         boot = stats.bootstrap_ci(name, y, pred, cluster=cluster, strata=y, n_resamples=n_resamples,
                                   confidence_level=confidence_level, seed=seed)
         out[name] = dataclasses.replace(e, interval=boot.interval, method=boot.method,
                                         warnings=e.warnings + boot.warnings)
     return out
+
+
+#: the cases forming each proportion's denominator
+DENOMINATOR_CASES = {
+    "sensitivity": lambda y, p: y == 1, "specificity": lambda y, p: y == 0,
+    "ppv": lambda y, p: p == 1, "npv": lambda y, p: p == 0, "accuracy": lambda y, p: np.ones(len(y), bool),
+}
+BOUNDARY_NOTE = ("boundary: every case has the same outcome, so the patient-clustered bootstrap has no spread; "
+                 "Wilson interval with one observation per patient instead (conservative)")
 
 
 def auc_estimate(y: np.ndarray, s: np.ndarray, cluster: np.ndarray | None, *, ci: str = "delong",

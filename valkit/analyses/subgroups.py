@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from valkit import stats
-from valkit.analyses.accuracy import auc_estimate
+from valkit.analyses.accuracy import BOUNDARY_NOTE, DENOMINATOR_CASES, auc_estimate
 from valkit.protocol import Protocol, Subgroups
 from valkit.stats.fairness import (
     DISPARITY_METRICS,
@@ -118,7 +118,10 @@ def _boot_estimate(num: float, den: float, reps: np.ndarray, cl: float) -> Estim
     return Estimate(num / den, Interval(float(lo[0]), float(hi[0]), cl, method), int(den), num, den, method, warns)
 
 
-def _proportions(counts: np.ndarray, reps: np.ndarray | None, clustered: bool, cl: float) -> dict[str, Estimate]:
+def _proportions(counts: np.ndarray, reps: np.ndarray | None, clustered: bool, cl: float,
+                 cell: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict[str, Estimate]:
+    """Per-cell proportions; ``cell`` = (y, pred, patient) of the cell's cases, for the patient count
+    behind a boundary proportion (0 or n of n), where the bootstrap interval has no spread."""
     tp, fp, fn, tn = (int(x) for x in counts)
     if not clustered or reps is None:
         return {
@@ -131,6 +134,12 @@ def _proportions(counts: np.ndarray, reps: np.ndarray | None, clustered: bool, c
     out = {}
     for metric, (rate, a, b) in PROPORTIONS.items():
         num, den = counts[a], counts[a] + counts[b]
+        if den > 0 and num in (0, den) and cell is not None:
+            y, pred, pats = cell
+            n_pat = len(np.unique(pats[DENOMINATOR_CASES[metric](y, pred)]))
+            iv = stats.clustered_boundary_interval(int(num), int(den), n_pat, confidence_level=cl)
+            out[metric] = Estimate(num / den, iv, int(den), float(num), float(den), iv.method, (BOUNDARY_NOTE,))
+            continue
         out[metric] = _boot_estimate(float(num), float(den), r[rate], cl)
     return out
 
@@ -168,7 +177,7 @@ def cell_rows(fam: FamilyCells, y: np.ndarray, s: np.ndarray, pred: np.ndarray, 
         if clustered:
             flags.append("clustered")
         reps = boot.replicates[:, i, :] if boot is not None else None
-        props = _proportions(counts, reps, clustered, cl)
+        props = _proportions(counts, reps, clustered, cl, (y[m], pred[m], pats))
         auc = auc_estimate(y[m], s[m], pats, confidence_level=cl) if n_pos and n_neg else Estimate(
             math.nan, None, n, None, None, None, ("not_estimable: AUC needs positives and negatives.",))
         rows.append({

@@ -102,6 +102,31 @@ def wilson_interval(successes: int, n: int, *, confidence_level: float = 0.95) -
     return proportion_interval(successes, n, ci="wilson", confidence_level=confidence_level)
 
 
+def clustered_boundary_interval(successes: int, n: int, n_clusters: int, *,
+                                confidence_level: float = 0.95) -> Interval:
+    """Interval for a proportion at 0 or 1 when the images are clustered within patients.
+
+    When every one of ``n`` images has the same outcome (0 or ``n`` successes), a patient-
+    clustered bootstrap has no spread and returns the point itself ([1, 1] for 9/9), an interval
+    that claims certainty the data cannot give. Within-patient correlation cannot be estimated
+    from such data either, so the conservative choice is used: one observation per patient,
+    the Wilson score interval for 0 or ``n_clusters`` successes out of ``n_clusters``
+    (design effect = mean images per patient, its largest possible value).
+
+    >>> iv = clustered_boundary_interval(9, 9, 7)
+    >>> round(iv.low, 4), iv.high, iv.method
+    (0.6457, 1.0, 'wilson_patients')
+    >>> clustered_boundary_interval(0, 12, 5).high == wilson_interval(0, 5).high
+    True
+    """
+    if successes not in (0, n) or n == 0:
+        raise ValueError(f"expected 0 or {n} successes out of {n}, found {successes}: use the bootstrap interval")
+    if not 1 <= n_clusters <= n:
+        raise ValueError(f"n_clusters: expected 1..{n}, found {n_clusters}")
+    iv = wilson_interval(0 if successes == 0 else n_clusters, n_clusters, confidence_level=confidence_level)
+    return Interval(iv.low, iv.high, iv.confidence_level, "wilson_patients")
+
+
 def clopper_pearson_interval(successes: int, n: int, *, confidence_level: float = 0.95) -> Interval:
     """Clopper-Pearson exact interval; see :func:`proportion_interval`.
 

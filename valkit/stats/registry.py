@@ -103,6 +103,12 @@ METHODS: dict[str, MethodInfo] = {
                                        _BOOT_REF),
     "bootstrap_bca": MethodInfo("Bootstrap BCa interval", "Bias-corrected and accelerated percentile interval "
                                 "(jackknife acceleration).", _BOOT_REF),
+    "wilson_patients": MethodInfo(
+        "Wilson score interval on patients",
+        "Every image has the same outcome, so the patient-clustered bootstrap has no spread; Wilson interval "
+        "with one observation per patient (conservative: the largest possible design effect).",
+        "Wilson EB (1927). Probable inference, the law of succession, and statistical inference. JASA "
+        "22:209-212."),
     "cluster_bootstrap_percentile": MethodInfo(
         "Patient-clustered bootstrap, percentile", "Whole patients resampled within outcome strata.", _BOOT_REF),
     "cluster_bootstrap_bca": MethodInfo(

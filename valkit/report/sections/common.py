@@ -36,6 +36,8 @@ CI_METHODS = {
     "cluster_bootstrap_percentile": "patient-clustered, outcome-stratified percentile bootstrap "
                                     "(Davison & Hinkley 1997)",
     "cluster_bootstrap_bca": "patient-clustered, outcome-stratified BCa bootstrap (Efron 1987)",
+    "wilson_patients": "Wilson score interval on patients: every case has the same outcome, so the clustered "
+                       "bootstrap has no spread (Wilson 1927)",
     "simel_log": "log method for likelihood ratios (Simel, Samsa & Matchar 1991)",
 }
 
