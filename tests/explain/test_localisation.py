@@ -154,3 +154,13 @@ def test_peak_on_border_border_band_and_chance():
     assert band.sum() == 32 * 32 - 24 * 24 and band.mean() == border_chance((8, 8))
     assert border_energy_fraction(np.ones((32, 32)), band) == pytest.approx(band.mean())
     assert border_energy_fraction(np.zeros((32, 32)), band) == 0.0
+
+
+def test_clustered_all_hits_get_the_wilson_interval_on_patients():
+    from valkit.explain.localisation import localisation_estimates
+    from valkit.stats import wilson_interval
+
+    est = localisation_estimates([1] * 6, [0.5] * 6, ["a", "a", "b", "b", "c", "d"], seed=1, n_resamples=200)
+    pg = est["pointing_game"]
+    assert pg.value == 1.0 and pg.method == "wilson_patients"
+    assert pg.interval.low == pytest.approx(wilson_interval(4, 4).low) and pg.interval.high == 1.0

@@ -296,6 +296,11 @@ def localisation_estimates(
         if not clustered or len(h) == 0:
             pg = stats.proportion(int(h.sum()), len(h), ci="wilson", confidence_level=confidence_level,
                                   name="pointing-game hit rate")
+        elif h.sum() in (0, len(h)):  # every image a hit (or none): the bootstrap has no spread
+            iv = stats.clustered_boundary_interval(int(h.sum()), len(h), len(set(np.asarray(cluster).tolist())),
+                                                   confidence_level=confidence_level)
+            pg = Estimate(float(h.mean()), iv, len(h), int(h.sum()), len(h), iv.method,
+                          ("boundary: every image has the same outcome; Wilson interval on patients",))
         else:
             pg = stats.bootstrap_ci(_mean, h, cluster=cluster, n_resamples=n_resamples, seed=seed,
                                     confidence_level=confidence_level)
