@@ -1,6 +1,8 @@
 """Per-cell bootstrap counts and fairness gaps (valkit.stats.fairness) against fairlearn and theory."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +194,21 @@ def test_interval_contains_estimate_for_a_clear_gap():
     d = disparity(r.counts, r.replicates, "tpr_difference")
     assert d.interval.low <= d.value <= d.interval.high
     assert d.lowest == 1 and d.interval.low > 0.15
+
+
+def test_a_group_at_rate_zero_is_flagged_and_a_degenerate_ratio_gets_no_interval():
+    """Group 1 has no false positive (0/28): every resample keeps its FPR at 0, so the FPR ratio is
+    0 in every resample. A [0, 0] interval would claim certainty: no interval, with the reason."""
+    from valkit.stats.fairness import bootstrap_cell_counts, disparity
+
+    rng = np.random.default_rng(4)
+    y = np.r_[np.ones(30), np.zeros(134), np.ones(9), np.zeros(28)].astype(int)
+    pred = np.r_[rng.random(30) < 0.9, rng.random(134) < 0.05, np.ones(9), np.zeros(28)].astype(int)
+    pred[30:36] = 1  # group 0 keeps a few false positives
+    cells = np.r_[np.zeros(164), np.ones(37)].astype(int)
+    boot = bootstrap_cell_counts(y, pred, cells, n_cells=2, n_resamples=300, seed=2)
+    ratio = disparity(boot.counts, boot.replicates, "fpr_ratio")
+    assert ratio.value == 0.0 and math.isnan(ratio.interval.low) and math.isnan(ratio.interval.high)
+    assert any(w.startswith("boundary: fpr = 0 in group 1") and "no interval" in w for w in ratio.warnings)
+    diff = disparity(boot.counts, boot.replicates, "fpr_difference")
+    assert diff.interval.low < diff.interval.high and any(w.startswith("boundary:") for w in diff.warnings)

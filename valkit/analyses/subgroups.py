@@ -456,7 +456,8 @@ def fairness_section(engine: CellEngine, protocol: Protocol) -> dict:
         )
         gaps = {}
         for metric in DISPARITY_METRICS:
-            d = disparity(boot.counts, boot.replicates, metric, groups=eligible).to_dict()
+            d = disparity(boot.counts, boot.replicates, metric, groups=eligible,
+                          labels=[r["level"] for r in rows]).to_dict()
             for key in ("highest", "lowest"):
                 d[key] = rows[d[key]]["level"] if d[key] is not None else None
             d["groups"] = [rows[i]["level"] for i in d["groups"]]

@@ -402,13 +402,16 @@ def _gap(rate_arrays: list[np.ndarray], kind: str) -> np.ndarray:
 
 
 def disparity(counts: np.ndarray, replicates: np.ndarray | None, metric: str, *, groups: Any = None,
-              confidence_level: float = 0.95) -> Disparity:
+              confidence_level: float = 0.95, labels: Any = None) -> Disparity:
     """A fairness gap between ``groups`` (cell indices) with a bootstrap percentile interval.
 
     Differences are ``max - min`` over the groups and ratios ``min / max`` (fairlearn's
     ``between_groups``); the equalized-odds versions take the worse of the TPR and FPR gaps.
     A resample in which a compared group's rate is undefined gives an undefined gap and is
     dropped (counted in ``warnings``); with the default stratification it cannot happen.
+    A compared group whose rate is 0 or 1 is resampled as exactly that, so the interval is too
+    narrow: a ``boundary`` warning says so, and an interval with no spread at all is not given
+    (NaN). ``labels`` (one per cell) name the groups in warnings.
 
     Examples
     --------
@@ -446,7 +449,18 @@ def disparity(counts: np.ndarray, replicates: np.ndarray | None, metric: str, *,
     n_bad = int(len(reps) - used[0])
     if n_bad:
         warns.append(f"undefined_resamples: {n_bad} of {len(reps)} resamples left {metric} undefined and were dropped.")
-    return Disparity(metric, value, Interval(float(lo[0]), float(hi[0]), cl, method), highest, lowest,
+    low, high = float(lo[0]), float(hi[0])
+    name = (lambda i: str(labels[i])) if labels is not None else (lambda i: f"group {i}")
+    at_bound = [f"{nm} = {point_rates[nm][j]:g} in {name(int(gi))}" for nm in names
+                for j, gi in enumerate(g) if point_rates[nm][j] in (0.0, 1.0)]
+    if at_bound:
+        # a group whose rate is 0 or 1 is resampled as exactly 0 or 1: the bootstrap shows none of
+        # its uncertainty, so the interval is too narrow; with no spread at all it is no interval
+        warns.append(f"boundary: {', '.join(at_bound)}; the bootstrap cannot show that group's uncertainty, "
+                     "so the interval is too narrow" + ("; no interval is given" if low == high else "") + ".")
+        if low == high:
+            low = high = math.nan
+    return Disparity(metric, value, Interval(low, high, cl, method), highest, lowest,
                      tuple(int(x) for x in g), int(used[0]), tuple(warns))
 
 

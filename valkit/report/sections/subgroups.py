@@ -252,6 +252,30 @@ def _gap_row(metric: str, d: dict) -> dict[str, Any]:
     }
 
 
+_RATE_WORDS = {"tpr": "sensitivity (TPR)", "fpr": "false-positive rate", "selection_rate": "selection rate"}
+
+
+def _boundary_notes(disparities: dict) -> list[str]:
+    """One note per group rate at 0 or 1 (from the gaps' ``boundary`` warnings), naming the gaps it affects.
+
+    >>> _boundary_notes({"fpr_ratio": {"warnings": ["boundary: fpr = 0 in Black; ...; no interval is given."]}})
+    ['false-positive rate = 0 in Black: resampled as exactly that, so the intervals of the gaps involving it are too narrow (False-positive rate ratio: no interval given).']
+    """
+    affected: dict[str, list[str]] = {}
+    for metric, d in disparities.items():
+        for w in d.get("warnings") or []:
+            if not w.startswith("boundary: "):
+                continue
+            label = GAP_LABELS.get(metric, metric) + (": no interval given" if "no interval" in w else "")
+            for part in w[len("boundary: "):].split(";")[0].split(", "):
+                rate, _, rest = part.partition(" = ")
+                key = f"{_RATE_WORDS.get(rate, rate)} = {rest}"
+                affected.setdefault(key, []).append(label)
+    return [f"{k}: resampled as exactly that, so the intervals of the gaps involving it are too narrow"
+            + (f" ({'; '.join(x for x in v if 'no interval' in x)})" if any("no interval" in x for x in v) else "") + "."
+            for k, v in affected.items()]
+
+
 def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
     sg = results.get("subgroups")
     if not sg:
@@ -289,6 +313,7 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
             "compared": [c.replace("missing", "not recorded") for c in f.get("compared", [])],
             "excluded": [f"{e['level'].replace('missing', 'not recorded')} ({e['reason']})" for e in f.get("excluded", [])],
             "gaps": [_gap_row(m, d) for m, d in (f.get("disparities") or {}).items()],
+            "boundary": _boundary_notes(f.get("disparities") or {}),
             "criteria": [{**c, "limit": (f"≤ {pct(c['max'])}" if c.get("max") is not None else f"≥ {num(c.get('min'), 2)}"),
                           "label": GAP_LABELS.get(c["metric"], c["metric"]),
                           "cls": {"PASS": "pass", "FAIL": "fail"}.get(c["verdict"], "neutral")}
