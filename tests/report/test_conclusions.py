@@ -59,3 +59,17 @@ def test_a_failing_primary_endpoint_is_named_as_such(fake_run):
     s = _conclusions(results)
     assert not s["primary_all_pass"]
     assert [c["criterion"] for c in s["not_passed"]] == [s["primary"][0]["label"]]  # e.g. "Sensitivity"
+
+
+def test_limitations_name_heterogeneity_and_edge_focused_heatmaps(fake_run):
+    from valkit.report.sections.discussion import limitations
+
+    results = json.loads((fake_run / "results.json").read_text())
+    results["sites_and_scanners"] = {"families": [{"name": "manufacturer", "tests": {"specificity": {
+        "verdict": "heterogeneous", "i2": 0.98, "flagged_summary": "departing: Cobalt (lower)"}}}]}
+    results["explainability"] = {"border": {"overall": {"flagged": True}, "by_category": [
+        {"group": "false_positive", "peak_on_border": {"value": 0.96}}]}}
+    points = limitations(results, {"exploratory": False})["points"]
+    assert any(p.startswith("Specificity differs between scanner manufacturers beyond chance (I² = 98%; "
+                            "departing: Cobalt (lower))") for p in points)
+    assert any("peak on the image border more often than chance (96% of false positives)" in p for p in points)

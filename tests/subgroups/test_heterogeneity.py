@@ -221,3 +221,16 @@ def test_properties(sites, method):
     perm = np.random.default_rng(0).permutation(len(y))
     m2 = random_effects(y[perm], v[perm], method=method)
     assert (m2.estimate, m2.tau2, m2.q) == pytest.approx((m.estimate, m.tau2, m.q), rel=1e-7, abs=1e-10)
+
+
+def test_a_heterogeneous_column_without_a_significant_level_names_the_most_different_as_such():
+    from valkit.analyses.sites import _verdict
+
+    test = {"pooled": {}, "p_adjusted": 1e-6, "i2": 0.9, "k": 4, "q": 40.0, "df": 3, "tau2": 1.0, "metric": "specificity",
+            "residuals": [{"level": "A", "z": 1.4, "p_adjusted": 0.62, "direction": "higher", "departs": False},
+                          {"level": "B", "z": -0.3, "p_adjusted": 1.0, "direction": "lower", "departs": False}]}
+    _verdict(test, 0.05)
+    assert test["verdict"] == "heterogeneous"
+    assert test["flagged_levels"] == [{"level": "A", "direction": "higher", "z": 1.4, "p_adjusted": 0.62,
+                                       "significant": False}]
+    assert "most different: A (higher; adjusted p = 0.62 on its own)" in test["text"] and "departing" not in test["text"]

@@ -84,20 +84,40 @@ def _verdict(test: dict, alpha: float) -> None:
     departing = [r for r in test["residuals"] if r["departs"]]
     if p_adj < alpha:
         test["verdict"] = "heterogeneous"
-        if not departing and test["residuals"]:
-            departing = [max(test["residuals"], key=lambda r: abs(r["z"]))]
-        test["flagged_levels"] = [{"level": r["level"], "direction": r["direction"], "z": r["z"],
-                                   "p_adjusted": r["p_adjusted"]} for r in departing]
     else:
         test["verdict"] = "no evidence of heterogeneity"
+    test["flagged_levels"] = [{"level": r["level"], "direction": r["direction"], "z": r["z"],
+                               "p_adjusted": r["p_adjusted"], "significant": True} for r in departing]
+    if p_adj < alpha and not departing and test["residuals"]:
+        # heterogeneous, yet no single level departs significantly: name the most different one,
+        # marked as such (it does not meet the departure rule on its own)
+        r = max(test["residuals"], key=lambda r: abs(r["z"]))
         test["flagged_levels"] = [{"level": r["level"], "direction": r["direction"], "z": r["z"],
-                                   "p_adjusted": r["p_adjusted"]} for r in departing]
+                                   "p_adjusted": r["p_adjusted"], "significant": False}]
     i2 = test["i2"]
     low_power = " (few levels: the Q test has little power)" if test["k"] < 5 else ""
     test["text"] = (f"{test['metric']}: {test['verdict']}, Q = {test['q']:.2f} on {test['df']} df, "
                     f"adjusted p = {p_adj:.3g}, I² = {100 * i2:.0f}%, tau² = {test['tau2']:.3g}{low_power}")
-    if test["flagged_levels"]:
-        test["text"] += "; departing: " + ", ".join(f"{f['level']} ({f['direction']})" for f in test["flagged_levels"])
+    test["flagged_summary"] = flagged_text(test["flagged_levels"])
+    test["text"] += flagged_text(test["flagged_levels"], prefix="; ")
+
+
+def flagged_text(flagged: list[dict], *, prefix: str = "") -> str:
+    """'departing: A (lower)', or for a level that does not depart significantly on its own,
+    'most different: A (higher; adjusted p = 0.62 on its own)'; '' when none.
+
+    >>> flagged_text([{"level": "A", "direction": "lower", "p_adjusted": 0.001, "significant": True}])
+    'departing: A (lower)'
+    >>> flagged_text([{"level": "B", "direction": "higher", "p_adjusted": 0.616, "significant": False}])
+    'most different: B (higher; adjusted p = 0.616 on its own)'
+    """
+    if not flagged:
+        return ""
+    sig = [f for f in flagged if f.get("significant", True)]
+    if sig:
+        return prefix + "departing: " + ", ".join(f"{f['level']} ({f['direction']})" for f in sig)
+    return prefix + "most different: " + ", ".join(
+        f"{f['level']} ({f['direction']}; adjusted p = {f['p_adjusted']:.3g} on its own)" for f in flagged)
 
 
 def sites_section(engine: CellEngine, protocol: Protocol) -> dict:

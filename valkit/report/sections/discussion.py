@@ -17,6 +17,9 @@ def _scanner_models(results: dict) -> list[str]:
     return [r["level"] for r in rows if r.get("level") not in (None, "missing")]
 
 
+_NOUNS = {"site": "sites", "manufacturer": "scanner manufacturers", "model": "scanner models"}
+
+
 def limitations(results: dict, doc: dict) -> dict:
     items: list[str] = []
     model = results.get("model") or {}
@@ -35,10 +38,13 @@ def limitations(results: dict, doc: dict) -> dict:
                      "result and are excluded from the primary analysis; the results with these cases counted "
                      "as errors are reported beside the primary results.")
     if methods.get("clustered"):
-        items.append(f"Some {methods.get('cluster_unit', 'patient')}s contributed more than one image. "
-                     + ("Wilson intervals for proportions treat images as independent and may be too narrow; "
-                        if methods.get("proportion_ci") == "wilson" else "")
-                     + f"the AUC interval uses the {methods.get('auc_ci', '')} method.")
+        unit = methods.get("cluster_unit", "patient")
+        if methods.get("proportion_ci") == "wilson":
+            prop = "Wilson intervals for proportions treat images as independent and may be too narrow"
+        else:
+            prop = f"intervals for proportions resample whole {unit}s"
+        items.append(f"Some {unit}s contributed more than one image: {prop}, and the AUC interval uses the "
+                     f"{methods.get('auc_ci', '')} method. Images of one {unit} are not independent evidence.")
     for col, block in table1.items():
         if block.get("missing"):
             items.append(f"{col.replace('_', ' ').capitalize()} is missing for {count(block['missing'])} cases; "
@@ -48,6 +54,21 @@ def limitations(results: dict, doc: dict) -> dict:
         if thin:
             items.append(f"Too few positive or negative cases to estimate performance for {noun}(s): "
                          f"{', '.join(thin)}.")
+    for fam in (results.get("sites_and_scanners") or {}).get("families") or []:
+        for metric, t in (fam.get("tests") or {}).items():
+            if t.get("verdict") == "heterogeneous":
+                items.append(f"{metric.capitalize()} differs between {_NOUNS.get(fam.get('name'), fam.get('name'))} "
+                             f"beyond chance (I² = {100 * (t.get('i2') or 0):.0f}%"
+                             + (f"; {t['flagged_summary']}" if t.get("flagged_summary") else "")
+                             + "): the pooled estimate does not describe every "
+                             f"{_NOUNS.get(fam.get('name'), fam.get('name')).rstrip('s')} (section Sites and scanners).")
+    border = ((results.get("explainability") or {}).get("border") or {})
+    if (border.get("overall") or {}).get("flagged"):
+        rate = {g.get("group"): (g.get("peak_on_border") or {}).get("value") for g in border.get("by_category") or []}
+        fp = rate.get("false_positive")
+        items.append("The heatmaps peak on the image border more often than chance"
+                     + (f" ({100 * fp:.0f}% of false positives)" if fp is not None else "")
+                     + ": the model may respond to the image edge rather than the anatomy (section Failure analysis).")
     if not true_reference(results):
         items.append("The comparator is not a true reference standard; agreement (PPA/NPA), not accuracy, "
                      "is reported.")

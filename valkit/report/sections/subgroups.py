@@ -360,7 +360,8 @@ def _test_row(t: dict, results: dict) -> dict[str, Any]:
         "pi": ci_text(t.get("prediction_interval"), "proportion") if t.get("prediction_interval") else "k < 3",
         "q": f"{num(t.get('q'), 2)} ({t.get('df')})", "p": p_value(t.get("p_value")), "p_adj": p_value(t.get("p_adjusted")),
         "i2": pct(t.get("i2"), 0), "tau2": num(t.get("tau2"), 3), "verdict": t.get("verdict"),
-        "flagged": ", ".join(f"{f['level']} ({f['direction']})" for f in t.get("flagged_levels") or []) or "none",
+        "flagged": t.get("flagged_summary") or (("departing: " + ", ".join(
+            f"{f['level']} ({f['direction']})" for f in t["flagged_levels"])) if t.get("flagged_levels") else "none"),
         "excluded": ", ".join(f"{e['level']} ({e['reason']})" for e in t.get("excluded") or []),
         "corrected": ", ".join(t.get("continuity_corrected") or []),
     }
