@@ -229,7 +229,7 @@ def peak_on_border(heatmap: Any, grid: tuple[int, int]) -> bool:
 def border_band(grid: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
     """Mask of the input-grid pixels covered by the outermost ring of feature cells.
 
-    >>> border_band((4, 4), (8, 8)).astype(int).sum(), border_band((4, 4), (8, 8))[3, 3]
+    >>> int(border_band((4, 4), (8, 8)).sum()), bool(border_band((4, 4), (8, 8))[3, 3])
     (48, False)
     """
     (gh, gw), (h, w) = grid, shape
