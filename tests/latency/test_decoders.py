@@ -1,6 +1,8 @@
 """Decoder choice per transfer syntax: only plugins with identical output, the fastest of them, recorded."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -112,3 +114,14 @@ def test_a_fully_resumed_run_chooses_no_decoder(tiny_study, tmp_path):
     assert main(args) in (0, 1)  # every prediction is reused: nothing to decode, nothing chosen
     inf = json.loads((tmp_path / "dec_resume" / "results.json").read_text())["inference"]
     assert inf["resumed_rows"] == 8 and inf["decoders"] is None
+
+
+def test_a_corrupt_sample_file_is_skipped_not_blamed_on_the_decoders(tiny_study, tmp_path):
+    paths = _paths(tiny_study)
+    rle_files = [p for p in paths if choose_decoders([p], repeats=1).get(RLE)]
+    broken = tmp_path / "broken.dcm"
+    data = Path(rle_files[0]).read_bytes()
+    broken.write_bytes(data[: len(data) - 300])  # RLE segments cut short: no plugin can decode it
+    choice = choose_decoders([str(broken), *rle_files], files_per_syntax=3, repeats=1)[RLE]
+    assert choice["n_files"] == 2 and choice["chosen"] in available_plugins(RLE)
+    assert all(v.get("identical") for v in choice["plugins"].values())

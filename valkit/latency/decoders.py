@@ -101,11 +101,14 @@ def choose_decoders(paths: Sequence[str | Path], *, files_per_syntax: int = 3, r
         datasets = []
         for f in files:
             try:
-                datasets.append(pydicom.dcmread(f))
-            except Exception:  # noqa: BLE001 - an unreadable file is the pipeline's to report, not ours
+                ds = pydicom.dcmread(f)
+                pixel_array(ds)  # pydicom tries every plugin: a file none can decode is the file's fault,
+            except Exception:  # noqa: BLE001 - and the pipeline's to report (by case), not a decoder's
                 continue
+            datasets.append(ds)
+        entry["n_files"] = len(datasets)
         if not datasets:
-            entry["reason"] = "no sample file of this transfer syntax could be read"
+            entry["reason"] = "no sample file of this transfer syntax could be read and decoded"
             out[uid] = entry
             continue
         reference: list[np.ndarray] | None = None
