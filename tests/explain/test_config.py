@@ -57,3 +57,22 @@ def test_protocol_accepts_block_and_reports_typos_with_key_path():
     assert any("explainability.method" in p and "Did you mean 'gradcam'" in p for p in problems)
     assert any("explainability.localisation.box_colums" in p and "Did you mean 'box_columns'" in p
                for p in problems)
+
+
+def test_border_block_defaults_and_typos():
+    opts = ExplainabilityOptions()
+    assert opts.border.enabled and opts.border.max_cases_per_category == 100 and opts.border.min_group_size == 10
+    data = yaml.safe_load(BASE)
+    data["explainability"] = {"border": {"max_cases_per_categry": 50}}
+    problems = protocol_problems(data, source="p.yaml")
+    assert any("explainability.border.max_cases_per_categry" in p and "Did you mean 'max_cases_per_category'" in p
+               for p in problems)
+    data["explainability"] = {"border": {"max_cases_per_category": 0}}
+    assert any("explainability.border.max_cases_per_category" in p for p in protocol_problems(data, source="p.yaml"))
+
+
+def test_pixel_decoder_choice_is_validated():
+    data = yaml.safe_load(BASE)
+    data["inference"] = {"pixel_decoder": "fastes"}
+    problems = protocol_problems(data, source="p.yaml")
+    assert any("inference.pixel_decoder" in p and "fastest" in p for p in problems), problems
