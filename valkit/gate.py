@@ -29,6 +29,10 @@ def acceptance(results: dict) -> dict:
         criteria.append({"kind": "reader_study", "criterion": f"reader study ({rs_endpoint['hypothesis'].replace('_', '-')})",
                          "verdict": rs_endpoint["verdict"], "gates": bool(rs_endpoint.get("primary")),
                          "rule": rs_endpoint.get("judged_on")})
+    tool = results.get("tool_validation")
+    if tool:  # an engine that does not reproduce the literature here cannot support a claim
+        criteria.append({"kind": "tool_validation", "criterion": "tool validation", "verdict": tool["verdict"],
+                         "gates": True, "rule": tool.get("statement")})
     gating = [c for c in criteria if c["gates"]]
     if not gating:
         verdict = "NO GOALS"

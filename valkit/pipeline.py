@@ -22,6 +22,7 @@ from valkit.gate import acceptance
 from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol, load_protocol
 from valkit.results import write_cases_csv, write_results
+from valkit.selfcheck import run_self_check
 from valkit.study import Study, dataset_digest_rows, load_study
 
 
@@ -250,6 +251,7 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
         "model": model,
         "inference": inference,
         **analyses,
+        "tool_validation": run_self_check(),  # published values re-derived by this installation
         "provenance": {
             "protocol_sha256": loaded.sha256,
             "manifests": dataset_digest_rows(study),

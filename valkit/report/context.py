@@ -90,6 +90,8 @@ SECTIONS: tuple[Section, ...] = (
             requires=("endpoints",), new_page=True),
     Section("provenance", "Provenance", "sections/provenance.html.j2", appendix.provenance,
             requires=("provenance",), appendix=True),
+    Section("tool-validation", "Tool validation", "sections/tool_validation.html.j2", appendix.tool_validation,
+            requires=("tool_validation",), appendix=True),
     Section("per-case-listing", "Per-case listing", "sections/cases.html.j2", appendix.per_case_listing,
             appendix=True),
 )

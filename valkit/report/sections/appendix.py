@@ -45,3 +45,19 @@ def per_case_listing(results: dict, doc: dict) -> dict:
     flow = (results.get("data") or {}).get("flow") or {}
     columns = Markup(", ").join(Markup("<code>{}</code>").format(c) for c in CASE_COLUMNS)
     return {"n": count(flow.get("in_manifest")), "columns": list(CASE_COLUMNS), "columns_html": columns}
+
+
+def tool_validation(results: dict, doc: dict) -> dict | None:
+    """The run-time self-check: each published value, what valkit obtained here, and the rule."""
+    tv = results.get("tool_validation")
+    if not tv:
+        return None
+    rows = []
+    for c in tv.get("checks") or []:
+        got = c.get("obtained")
+        rows.append({"quantity": c.get("quantity", ""), "source": c.get("source", ""),
+                     "expected": f"{c.get('expected'):.10g}", "obtained": "—" if got is None else f"{got:.10g}",
+                     "rule": c.get("rule", ""), "passed": bool(c.get("passed")), "error": c.get("error", "")})
+    return {"verdict": tv.get("verdict"), "statement": tv.get("statement", ""), "seconds": tv.get("seconds"),
+            "rows": rows, "verdict_class": "pass" if tv.get("verdict") == "PASS" else "fail"}
+

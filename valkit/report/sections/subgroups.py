@@ -179,6 +179,8 @@ def criterion_label(c: dict, results: dict) -> str:
         return f"{GAP_LABELS.get(c['metric'], c['metric'])} by {_title(c['column']).lower()}"
     if kind == "endpoint" and c.get("metric"):
         return metric_label(c["metric"], results)
+    if kind == "tool_validation":
+        return "Tool validation (published values re-derived by this installation; Appendix)"
     text = str(c.get("criterion", ""))
     return text[:1].upper() + text[1:]
 

@@ -107,7 +107,7 @@ def executive_summary(results: dict, doc: dict) -> dict:
         "other_criteria": [
             {**c, "verdict_class": verdict_class(c["verdict"]), "label": criterion_label(c, results)}
             for c in (results.get("acceptance") or {}).get("criteria", [])
-            if c.get("kind") in ("fairness", "latency")  # endpoints and the reader study have rows above
+            if c.get("kind") in ("fairness", "latency", "tool_validation")  # endpoints, reader study: rows above
         ],
         "both_ways": [
             {"label": metric_label(m, results), **estimate_cells(both.get(m))}
