@@ -59,6 +59,7 @@ def statistical_methods(results: dict, doc: dict) -> dict:
         "prespecified": sg.get("prespecified", True),
         "software": [f"valkit {valkit.get('version', '')}"] + [
             f"{name} {packages[name]}" for name in ("numpy", "scipy", "statsmodels") if packages.get(name)],
+        "software_validation": (results.get("tool_validation") or {}).get("statement"),
     }
 
 
