@@ -14,6 +14,7 @@ from typing import Any, Callable
 from valkit.report.sections import (
     appendix,
     calibration,
+    checklist,
     data,
     device,
     discussion,
@@ -92,6 +93,8 @@ SECTIONS: tuple[Section, ...] = (
             requires=("provenance",), appendix=True),
     Section("tool-validation", "Tool validation", "sections/tool_validation.html.j2", appendix.tool_validation,
             requires=("tool_validation",), appendix=True),
+    Section("stard-checklist", "STARD 2015 checklist", "sections/checklist.html.j2", checklist.build,
+            requires=("endpoints",), appendix=True),
     Section("per-case-listing", "Per-case listing", "sections/cases.html.j2", appendix.per_case_listing,
             appendix=True),
 )
