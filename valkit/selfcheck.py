@@ -18,6 +18,7 @@ shipped in ``valkit/reference/`` (see its PROVENANCE.md).
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -110,29 +111,34 @@ def checks() -> list[Check]:
     """The published values, each with its source (program or paper, version, where it is printed)."""
     from valkit import stats
 
-    cache: dict[str, Any] = {}
+    @functools.cache
+    def asah() -> dict[str, np.ndarray]:
+        return _asah()
 
-    def once(key: str, make: Callable[[], Any]) -> Any:
-        if key not in cache:
-            cache[key] = make()
-        return cache[key]
+    @functools.cache
+    def delong_ndka() -> Any:
+        return stats.roc_auc(asah()["y"], asah()["ndka"])
 
-    asah = lambda: once("asah", _asah)  # noqa: E731
-    delong_ndka = lambda: once("ndka", lambda: stats.roc_auc(asah()["y"], asah()["ndka"]))  # noqa: E731
-    paired = lambda: once("paired", lambda: stats.delong_test(asah()["y"], asah()["wfns"], asah()["s100b"]))  # noqa: E731
-    lrs = lambda: once("lr", lambda: stats.likelihood_ratios_from_counts(670, 202, 74, 640))  # noqa: E731
-    bcg = lambda: once("bcg", _bcg_dl)  # noqa: E731
-    vd = lambda: once("vandyke", _vandyke_or)  # noqa: E731
+    @functools.cache
+    def paired() -> Any:
+        return stats.delong_test(asah()["y"], asah()["wfns"], asah()["s100b"])
+
+    @functools.cache
+    def lrs() -> Any:
+        return stats.likelihood_ratios_from_counts(670, 202, 74, 640)
+
+    bcg = functools.cache(_bcg_dl)
+    vd = functools.cache(_vandyke_or)
     proc = "pROC 1.18 (Robin et al. 2011) on aSAH, tests/testthat/"
     return [
         Check("auc.asah.s100b", "empirical AUC, aSAH s100b", proc + "test-auc.R: auc(r.s100b)",
               0.731368563685637, lambda: stats.roc_auc(asah()["y"], asah()["s100b"], ci=None).value, 1e-12),
         Check("delong.var.asah.s100b", "DeLong variance of the AUC, aSAH s100b", proc + "test-var.R: var(r.s100b)",
               0.00266868245717244, lambda: stats.delong_covariance(asah()["y"], asah()["s100b"])[1][0, 0], 1e-15),
-        Check("delong.ci.asah.ndka.low", "DeLong 95% CI of the AUC, lower, aSAH ndka", proc + "test-ci.R: ci.auc(r.ndka)",
-              0.501244999271703, lambda: delong_ndka().interval.low, 1e-12),
-        Check("delong.ci.asah.ndka.high", "DeLong 95% CI of the AUC, upper, aSAH ndka", proc + "test-ci.R: ci.auc(r.ndka)",
-              0.722670989888189, lambda: delong_ndka().interval.high, 1e-12),
+        Check("delong.ci.asah.ndka.low", "DeLong 95% CI of the AUC, lower, aSAH ndka",
+              proc + "test-ci.R: ci.auc(r.ndka)", 0.501244999271703, lambda: delong_ndka().interval.low, 1e-12),
+        Check("delong.ci.asah.ndka.high", "DeLong 95% CI of the AUC, upper, aSAH ndka",
+              proc + "test-ci.R: ci.auc(r.ndka)", 0.722670989888189, lambda: delong_ndka().interval.high, 1e-12),
         Check("delong.paired.ci.low", "paired DeLong CI of AUC(wfns) - AUC(s100b), lower",
               proc + "test-roc.test.R: roc.test(r.wfns, r.s100b)$conf.int", 0.0104061769564846,
               lambda: paired().interval.low, 1e-12),

@@ -75,7 +75,8 @@ ITEMS: tuple[Item, ...] = (
     ("17", "Analysis", "Analyses of variability in accuracy, pre-specified or exploratory", "subgroups-and-fairness",
      _has("subgroups"), "subgroups, fairness, sites and scanners; exploratory families marked", MISSING, ""),
     ("18", "Analysis", "Intended sample size and how it was determined", "statistical-methods", lambda r: False, "",
-     MISSING, "plan it with valkit plan (Buderer or exact binomial) before the study and cite the plan in the protocol"),
+     MISSING, "plan it with valkit plan (Buderer or exact binomial) before the study and cite the plan in the "
+     "protocol"),
     ("19", "Results", "Flow of participants, using a diagram", "test-data", _has("data"),
      "STARD flow diagram of every manifest row", MISSING, ""),
     ("20", "Results", "Baseline demographic and clinical characteristics", "test-data", _has("data"),
