@@ -119,3 +119,16 @@ def test_exact_test_agrees_with_clopper_pearson_bound(xn, goal):
     x, n = xn
     r = vs.exact_binomial_test(x, n, goal=goal)
     assert (r.interval.low >= goal) == (r.p_value <= 0.025)
+
+
+@SETTINGS
+@given(n=st.integers(1, 400), data=st.data(), all_successes=st.booleans())
+def test_clustered_boundary_interval_contains_the_point_and_is_no_narrower_than_wilson(n, data, all_successes):
+    k = data.draw(st.integers(1, n))  # patients behind the n images
+    x = n if all_successes else 0
+    iv = vs.clustered_boundary_interval(x, n, k)
+    on_images = vs.wilson_interval(x, n)
+    assert 0.0 <= iv.low <= x / n <= iv.high <= 1.0
+    assert iv.low <= on_images.low + 1e-15 and iv.high >= on_images.high - 1e-15  # fewer patients: wider
+    if k == n:  # one image per patient: exactly Wilson
+        assert (iv.low, iv.high) == (on_images.low, on_images.high)
