@@ -11,7 +11,7 @@ import pytest
 
 from valkit.report.formatting import pct
 from valkit.report.render import render_html
-from valkit.report.sections.subgroups import ForestGroup, ForestItem, forest_svg
+from valkit.report.figures import ForestGroup, ForestPanel, ForestRow, forest_svg
 
 FAKE = Path(__file__).resolve().parents[1] / "data" / "fake_study" / "fake.yaml"
 
@@ -50,16 +50,16 @@ def _text(html: str) -> str:
 
 
 def test_forest_svg_is_valid_vector_with_alt_text():
-    items = [ForestItem("F", "58/165", 0.76, 0.66, 0.85), ForestItem("O", "2/3", 0.5, 0.1, 0.9, "insufficient evidence")]
-    spec = [ForestItem("F", "58/165", 0.89, 0.84, 0.93), ForestItem("O", "2/3", 0.6, 0.2, 0.9, "insufficient evidence")]
-    svg = forest_svg([ForestGroup("Sex", items, pooled=[(0.75, 0.7, 0.8), (0.88, 0.8, 0.9)])],
-                     metrics=("Sensitivity", "Specificity"), overall=(0.8, 0.9), goals=(0.7, 0.7),
-                     title="By sex", item_values=[spec])
+    items = [ForestRow("F", "58/165", 0.76, 0.66, 0.85), ForestRow("O", "2/3", 0.5, 0.1, 0.9, "insufficient evidence")]
+    spec = [ForestRow("F", "58/165", 0.89, 0.84, 0.93), ForestRow("O", "2/3", 0.6, 0.2, 0.9, "insufficient evidence")]
+    svg = forest_svg([ForestPanel("Sensitivity", items, goal=0.7, overall=0.8),
+                      ForestPanel("Specificity", spec, goal=0.7, overall=0.9)],
+                     groups=[ForestGroup("Sex", 2, pooled=[(0.75, 0.7, 0.8), (0.88, 0.8, 0.9)])], title="By sex")
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     assert root.find(f"{ns}title").text == "By sex"
     desc = root.find(f"{ns}desc").text
-    assert "F 76.0% (66.0% to 85.0%)" in desc and "O: insufficient evidence" in desc and "goal 70.0%" in desc
+    assert "F: 76.0% (66.0% to 85.0%)" in desc and "O: insufficient evidence" in desc and "goal 70.0%" in desc
     # one point per estimable cell and panel, none for the insufficient cell; a pooled diamond per panel
     assert len(root.findall(f"{ns}rect[@width='6']")) == 2
     assert len(root.findall(f"{ns}polygon")) == 2

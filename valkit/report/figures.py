@@ -24,6 +24,7 @@ INK = "#1a1a1a"
 MUTED = "#666666"
 RULE = "#bbbbbb"
 ACCENT = "#1f4e79"
+POOLED = "#8a4b00"
 
 
 def _e(text: Any) -> str:
@@ -226,11 +227,23 @@ class ForestRow:
 
 @dataclass(frozen=True)
 class ForestPanel:
-    """One metric's column of a forest plot, with its goal (dashed line) if the protocol set one."""
+    """One metric's column of a forest plot: a row per level, the protocol goal (dashed line) and
+    the overall estimate (solid line) when given."""
 
     metric: str
     rows: Sequence[ForestRow]
     goal: float | None = None
+    overall: float | None = None
+
+
+@dataclass(frozen=True)
+class ForestGroup:
+    """A titled block of ``size`` consecutive rows (e.g. the levels of one column), optionally closed
+    by a random-effects pooled estimate per panel, ``(value, low, high)``, drawn as a diamond."""
+
+    title: str
+    size: int
+    pooled: Sequence[tuple[float | None, float | None, float | None]] = ()
 
 
 def _row_desc(r: ForestRow) -> str:
@@ -241,61 +254,105 @@ def _row_desc(r: ForestRow) -> str:
     return f"{r.label}: not estimable"
 
 
-def forest_svg(panels: Sequence[ForestPanel], *, title: str, width: int = 620) -> str:
-    """Point estimates with CIs per level (site, manufacturer), one panel per metric, side by side.
+def _panel_desc(p: ForestPanel) -> str:
+    extra = (f", overall {pct(p.overall)}" if _finite(p.overall) else "") + \
+        (f" (goal {pct(p.goal)}, dashed line)" if _finite(p.goal) else "")
+    return f"{p.metric} with 95% confidence intervals{extra}: " + "; ".join(_row_desc(r) for r in p.rows) + "."
 
+
+def forest_svg(panels: Sequence[ForestPanel], *, title: str, groups: Sequence[ForestGroup] | None = None,
+               width: int = 640) -> str:
+    """Point estimates with CIs per level, one panel per metric side by side; the one forest plot
+    of the report (sites, scanners, subgroups, localisation).
+
+    ``groups`` split the rows into titled blocks (each with an optional pooled diamond); without
+    it the rows form one untitled block. Every panel has a row per level, in the same order.
     The numbers themselves are in the table printed next to the figure; the alt text repeats them.
+
+    >>> rows = [ForestRow("F", "58/165", 0.76, 0.66, 0.85), ForestRow("O", "2/3", None, None, None, "insufficient")]
+    >>> svg = forest_svg([ForestPanel("Sensitivity", rows, goal=0.7, overall=0.8)], title="By sex",
+    ...                  groups=[ForestGroup("Sex", 2, pooled=[(0.75, 0.7, 0.8)])])
+    >>> "F: 76.0% (66.0% to 85.0%)" in svg and "O: insufficient" in svg and "<polygon" in svg
+    True
     """
-    labels = panels[0].rows
-    label_w, n_w, gap = 150, 62, 30
-    plot_x0 = label_w + n_w + 8
-    panel_w = (width - plot_x0 - gap * (len(panels) - 1) - 6) / len(panels)
-    row_h, top = 20, 30
-    bottom = top + row_h * len(labels)
-    height = bottom + 36
-    desc = f"{title}. " + " ".join(
-        f"{p.metric} with 95% confidence intervals" + (f" (goal {pct(p.goal)}, dashed line)" if _finite(p.goal) else "")
-        + ": " + "; ".join(_row_desc(r) for r in p.rows) + "." for p in panels)
-    out = _open(width, height, title, desc, "forest")
+    n_rows = len(panels[0].rows)
+    groups = list(groups) if groups else [ForestGroup("", n_rows)]
+    if sum(g.size for g in groups) != n_rows or any(len(p.rows) != n_rows for p in panels):
+        raise ValueError("forest_svg: every panel needs one row per level, and the groups must cover them")
+    layout: list[tuple[str, Any]] = []  # (kind, object) per drawn row: header, item (row index), pooled
+    start = 0
+    for g in groups:
+        if g.title:
+            layout.append(("header", g.title))
+        layout.extend(("item", i) for i in range(start, start + g.size))
+        if g.pooled:
+            layout.append(("pooled", g))
+        start += g.size
+    label_w, n_w, gap, row_h, top = 170, 58, 22, 18, 30
+    x0 = label_w + n_w + 10
+    pw = (width - x0 - gap * (len(panels) - 1) - 6) / len(panels)
+    bottom = top + row_h * len(layout)
+    height = int(bottom + 40)
+    out = _open(width, height, title, f"{title}. " + " ".join(_panel_desc(p) for p in panels), "forest")
     out.append(_text(0, 16, "Level", weight="bold", size=10))
     out.append(_text(label_w + n_w, 16, "pos/neg", anchor="end", weight="bold", size=10))
-    for i, r in enumerate(labels):
+    indent = 8 if any(g.title for g in groups) else 0
+    for i, (kind, obj) in enumerate(layout):
         y = top + row_h * i + row_h / 2
-        if i % 2 == 0:
+        if kind == "item" and i % 2 == 0:
             out.append(f'<rect x="0" y="{y - row_h / 2:.1f}" width="{width}" height="{row_h}" fill="#f5f5f5"/>')
-        out.append(_text(0, y + 4, _clip(r.label, 24), size=10))
-        out.append(_text(label_w + n_w, y + 4, r.n_text, anchor="end", size=10))
+        if kind == "header":
+            out.append(_text(0, y + 4, obj, weight="bold", size=10))
+        elif kind == "item":
+            r = panels[0].rows[obj]
+            out.append(_text(indent, y + 4, _clip(r.label, 30 if indent else 24), size=10))
+            out.append(_text(label_w + n_w, y + 4, r.n_text, anchor="end", size=10))
+        else:
+            out.append(_text(indent, y + 4, "Random-effects pooled", size=10, fill=POOLED))
     for k, panel in enumerate(panels):
-        x0 = plot_x0 + k * (panel_w + gap)
-        lows = [r.low for r in panel.rows if _finite(r.low) and not r.note] + ([panel.goal] if _finite(panel.goal) else [])
+        px0 = x0 + k * (pw + gap)
+        lows = [r.low for r in panel.rows if _finite(r.low) and not r.note]
+        lows += [v for v in (panel.overall, panel.goal) if _finite(v)]
         lo_axis = min(0.5, math.floor(min(lows) * 10) / 10) if lows else 0.0
 
-        def px(v: float, x0: float = x0, lo_axis: float = lo_axis) -> float:
-            return x0 + (v - lo_axis) / (1 - lo_axis) * panel_w
+        def px(v: float, px0: float = px0, lo_axis: float = lo_axis) -> float:
+            return px0 + (min(max(v, lo_axis), 1.0) - lo_axis) / (1 - lo_axis) * pw
 
-        out.append(_text(x0 + panel_w / 2, 16, f"{panel.metric} (95% CI)", anchor="middle", weight="bold", size=10))
-        step = 1 if lo_axis >= 0.5 else 2
-        for i in range(int(round(lo_axis * 10)), 11, step):
-            v = i / 10
+        out.append(_text(px0 + pw / 2, 16, f"{panel.metric} (95% CI)", anchor="middle", weight="bold", size=10))
+        for t10 in range(int(round(lo_axis * 10)), 11, 1 if lo_axis >= 0.5 else 2):
+            v = t10 / 10
             out.append(f'<line x1="{px(v):.1f}" y1="{top}" x2="{px(v):.1f}" y2="{bottom}" stroke="#dddddd"/>')
             out.append(_text(px(v), bottom + 12, f"{v:.1f}", anchor="middle", size=9, fill=MUTED))
-        out.append(f'<line x1="{x0:.1f}" y1="{bottom}" x2="{x0 + panel_w:.1f}" y2="{bottom}" stroke="{MUTED}"/>')
+        out.append(f'<line x1="{px0:.1f}" y1="{bottom}" x2="{px0 + pw:.1f}" y2="{bottom}" stroke="{MUTED}"/>')
+        if _finite(panel.overall):
+            out.append(f'<line x1="{px(panel.overall):.1f}" y1="{top - 2}" x2="{px(panel.overall):.1f}" '
+                       f'y2="{bottom}" stroke="{ACCENT}" stroke-width="0.8"/>')
+            out.append(_text(px(panel.overall), bottom + 24, f"overall {pct(panel.overall)}", anchor="middle",
+                             size=9, fill=ACCENT))
         if _finite(panel.goal):
             out.append(f'<line x1="{px(panel.goal):.1f}" y1="{top - 2}" x2="{px(panel.goal):.1f}" y2="{bottom}" '
                        'stroke="#333333" stroke-dasharray="4 3"/>')
-            out.append(_text(px(panel.goal), bottom + 26, f"goal {pct(panel.goal)}", anchor="middle", size=9))
-        for i, r in enumerate(panel.rows):
+            out.append(_text(px(panel.goal), bottom + (35 if _finite(panel.overall) else 26),
+                             f"goal {pct(panel.goal)}", anchor="middle", size=9))
+        for i, (kind, obj) in enumerate(layout):
             y = top + row_h * i + row_h / 2
-            if r.note or not _finite(r.value):
-                note = r.note or "not estimable"
-                out.append(f'<rect x="{x0 + 2:.1f}" y="{y - 7:.1f}" width="{len(note) * 5.2 + 6:.1f}" height="14" '
-                           'fill="#ffffff"/>')
-                out.append(_text(x0 + 5, y + 4, note, size=9, fill=MUTED, extra=' font-style="italic"'))
-                continue
-            if _finite(r.low) and _finite(r.high):
-                out.append(f'<line x1="{px(max(r.low, lo_axis)):.1f}" y1="{y:.1f}" x2="{px(r.high):.1f}" '
-                           f'y2="{y:.1f}" stroke="{INK}" stroke-width="1.2"/>')
-            out.append(f'<rect x="{px(r.value) - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{ACCENT}"/>')
+            if kind == "item":
+                r = panel.rows[obj]
+                if r.note or not _finite(r.value):
+                    note = r.note or "not estimable"
+                    out.append(f'<rect x="{px0 + 2:.1f}" y="{y - 7:.1f}" width="{len(note) * 5.2 + 6:.1f}" '
+                               'height="14" fill="#ffffff"/>')
+                    out.append(_text(px0 + 5, y + 4, note, size=9, fill=MUTED, extra=' font-style="italic"'))
+                    continue
+                if _finite(r.low) and _finite(r.high):
+                    out.append(f'<line x1="{px(r.low):.1f}" y1="{y:.1f}" x2="{px(r.high):.1f}" y2="{y:.1f}" '
+                               f'stroke="{INK}" stroke-width="1.2"/>')
+                out.append(f'<rect x="{px(r.value) - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="{ACCENT}"/>')
+            elif kind == "pooled" and k < len(obj.pooled):
+                v, lo, hi = obj.pooled[k]
+                if _finite(v) and _finite(lo) and _finite(hi):
+                    out.append(f'<polygon points="{px(lo):.1f},{y:.1f} {px(v):.1f},{y - 5:.1f} {px(hi):.1f},{y:.1f} '
+                               f'{px(v):.1f},{y + 5:.1f}" fill="{POOLED}"/>')
     out.append("</svg>")
     return "".join(out)
 
