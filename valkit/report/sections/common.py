@@ -151,3 +151,38 @@ def goal_text(goal: Any, metric: str) -> str:
     if goal is None:
         return "—"
     return f"{goal:.3f}" if metric == "auc" else pct(goal)
+
+
+GAP_LABELS = {
+    "tpr_difference": "Sensitivity (TPR) difference", "tpr_ratio": "Sensitivity (TPR) ratio",
+    "fpr_difference": "False-positive rate difference", "fpr_ratio": "False-positive rate ratio",
+    "equalized_odds_difference": "Equalized-odds difference", "equalized_odds_ratio": "Equalized-odds ratio",
+    "demographic_parity_difference": "Demographic-parity difference",
+    "demographic_parity_ratio": "Demographic-parity ratio",
+}
+
+
+def column_title(name: str) -> str:
+    """A reader's name for a manifest column or an intersection ("sex x age_band" -> "Sex × Age band")."""
+    words = {"sex": "Sex", "age_band": "Age band", "site": "Site", "manufacturer": "Scanner manufacturer",
+             "model": "Scanner model", "ethnicity": "Race / ethnicity", "race": "Race"}
+    return " × ".join(words.get(p, p.replace("_", " ").capitalize()) for p in name.split(" x "))
+
+
+def criterion_label(c: dict, results: dict) -> str:
+    """A reader's name for an acceptance criterion of results.json (``criterion`` is the key).
+
+    >>> criterion_label({"kind": "fairness", "metric": "tpr_difference", "column": "age_band"}, {})
+    'Sensitivity (TPR) difference by age band'
+    >>> criterion_label({"kind": "latency", "criterion": "latency budget"}, {})
+    'Latency budget'
+    """
+    kind = c.get("kind")
+    if kind == "fairness" and c.get("metric") and c.get("column"):
+        return f"{GAP_LABELS.get(c['metric'], c['metric'])} by {column_title(c['column']).lower()}"
+    if kind == "endpoint" and c.get("metric"):
+        return metric_label(c["metric"], results)
+    if kind == "tool_validation":
+        return "Tool validation (published values re-derived by this installation; Appendix)"
+    text = str(c.get("criterion", ""))
+    return text[:1].upper() + text[1:]

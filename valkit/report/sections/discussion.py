@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from valkit.report.formatting import count
 from valkit.report.sections import reader_study
-from valkit.report.sections.common import VERDICT_WORDS, metric_label, true_reference, verdict_class
-from valkit.report.sections.subgroups import criterion_label
+from valkit.report.sections.common import (
+    VERDICT_WORDS,
+    criterion_label,
+    metric_label,
+    true_reference,
+    verdict_class,
+)
 from valkit.report.sections.summary import endpoint_rows
 
 

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from valkit.report.figures import ForestPanel, ForestRow, forest_svg
 from valkit.report.formatting import count, estimate_cells, num, pct
-from valkit.report.sections.common import method_text
+from valkit.report.sections.common import column_title, method_text
 
 CATEGORY_TITLES = {
     "true_positive": "True positives",
@@ -33,8 +33,6 @@ METHOD_NAMES = {
     "eigengradcam": "Eigen-Grad-CAM",
     "gradcam-elementwise": "element-wise Grad-CAM",
 }
-GROUP_TITLES = {"site": "Site", "manufacturer": "Scanner manufacturer", "model": "Scanner model", "sex": "Sex",
-                "age_band": "Age band", "ethnicity": "Ethnicity"}
 #: measures drawn in the forest plots (proportions; the energy fraction, a few percent, stays in the tables)
 FOREST = (("pointing_game", "Pointing game"), ("pointing_game_feature_cell", "Peak cell on lesion"))
 
@@ -137,11 +135,11 @@ def _localisation(loc: dict) -> dict:
         if not groups:
             continue
         out["groups"].append({
-            "title": GROUP_TITLES.get(col, col),
+            "title": column_title(col),
             "columns": [r["short"] for r in _estimate_rows(groups[0])],
             "rows": [{"level": g.get("group", ""), "n": count(g.get("n")), "insufficient": bool(g.get("insufficient")),
                       "cells": _estimate_rows(g)} for g in groups],
-            "forest": _forest(groups, GROUP_TITLES.get(col, col)),
+            "forest": _forest(groups, column_title(col)),
         })
     return out
 
@@ -162,7 +160,7 @@ def _border(b: dict) -> dict:
                + [_border_row(CATEGORY_TITLES.get(g.get("group"), g.get("group", "")), g) for g in by_cat]}]
     for col, groups in (b.get("by") or {}).items():
         if groups:
-            tables.append({"title": GROUP_TITLES.get(col, col), "rows": [_border_row(g.get("group", ""), g) for g in groups]})
+            tables.append({"title": column_title(col), "rows": [_border_row(g.get("group", ""), g) for g in groups]})
     rate = {g.get("group"): (g.get("peak_on_border") or {}).get("value") for g in by_cat}
     return {
         "available": True,

@@ -14,46 +14,14 @@ from markupsafe import Markup
 
 from valkit.report.figures import ForestGroup, ForestPanel, ForestRow, forest_svg
 from valkit.report.formatting import ci_text, count, estimate_cells, num, p_value, pct
-from valkit.report.sections.common import metric_label
+from valkit.report.sections.common import GAP_LABELS, column_title, metric_label
 
 TABLE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "auc")
-GAP_LABELS = {
-    "tpr_difference": "Sensitivity (TPR) difference", "tpr_ratio": "Sensitivity (TPR) ratio",
-    "fpr_difference": "False-positive rate difference", "fpr_ratio": "False-positive rate ratio",
-    "equalized_odds_difference": "Equalized-odds difference", "equalized_odds_ratio": "Equalized-odds ratio",
-    "demographic_parity_difference": "Demographic-parity difference",
-    "demographic_parity_ratio": "Demographic-parity ratio",
-}
 FLAG_WORDS = {"empty": "declared, no cases", "one_class": "one class only", "missing_value": "value not recorded",
               "undeclared_level": "not a declared level", "clustered": "patients with several images"}
 
 
 # ----------------------------------------------------------------------------- shared pieces
-def criterion_label(c: dict, results: dict) -> str:
-    """A reader's name for an acceptance criterion of results.json (``criterion`` is the key).
-
-    >>> criterion_label({"kind": "fairness", "metric": "tpr_difference", "column": "age_band"}, {})
-    'Sensitivity (TPR) difference by age band'
-    >>> criterion_label({"kind": "latency", "criterion": "latency budget"}, {})
-    'Latency budget'
-    """
-    kind = c.get("kind")
-    if kind == "fairness" and c.get("metric") and c.get("column"):
-        return f"{GAP_LABELS.get(c['metric'], c['metric'])} by {_title(c['column']).lower()}"
-    if kind == "endpoint" and c.get("metric"):
-        return metric_label(c["metric"], results)
-    if kind == "tool_validation":
-        return "Tool validation (published values re-derived by this installation; Appendix)"
-    text = str(c.get("criterion", ""))
-    return text[:1].upper() + text[1:]
-
-
-def _title(name: str) -> str:
-    words = {"sex": "Sex", "age_band": "Age band", "site": "Site", "manufacturer": "Scanner manufacturer",
-             "model": "Scanner model", "ethnicity": "Race / ethnicity", "race": "Race"}
-    return " × ".join(words.get(p, p.replace("_", " ").capitalize()) for p in name.split(" x "))
-
-
 def _level(cell: dict) -> str:
     return cell["level"].replace("missing", "not recorded")
 
@@ -151,7 +119,7 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
     fams = []
     for f in sg.get("families", []):
         cells = f.get("cells", [])
-        title = _title(f["name"])
+        title = column_title(f["name"])
         dt = f.get("difference_tests") or {}
         tests = []
         for metric in ("sensitivity", "specificity"):
@@ -168,13 +136,13 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
     worst = sg.get("worst_prespecified")
     worst_text = None
     if worst:
-        worst_text = (f"{_title(worst['family'])} = {worst['level'].replace('missing', 'not recorded')}: "
+        worst_text = (f"{column_title(worst['family'])} = {worst['level'].replace('missing', 'not recorded')}: "
                       f"{metric_label(worst['metric'], results, short=True).lower()} {pct(worst['estimate'])} "
                       f"(95% CI {ci_text(worst.get('interval'), 'proportion')}, n = {count(worst.get('n'))})")
     fair_fams = []
     for f in fairness.get("families", []):
         fair_fams.append({
-            "title": _title(f["name"]), "prespecified": bool(f.get("prespecified", True)),
+            "title": column_title(f["name"]), "prespecified": bool(f.get("prespecified", True)),
             "compared": [c.replace("missing", "not recorded") for c in f.get("compared", [])],
             "excluded": [f"{e['level'].replace('missing', 'not recorded')} ({e['reason']})" for e in f.get("excluded", [])],
             "gaps": [_gap_row(m, d) for m, d in (f.get("disparities") or {}).items()],
@@ -190,9 +158,9 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
     parts = []
     for col, m in missing.items():
         if not m.get("recorded", True):
-            parts.append(f"{_title(col).lower()} was not recorded at all (no analysis by it is possible)")
+            parts.append(f"{column_title(col).lower()} was not recorded at all (no analysis by it is possible)")
         elif m.get("n_missing"):
-            parts.append(f"{_title(col).lower()} is not recorded for {count(m['n_missing'])} of {count(sg.get('n_total'))} "
+            parts.append(f"{column_title(col).lower()} is not recorded for {count(m['n_missing'])} of {count(sg.get('n_total'))} "
                          f"cases ({pct(m.get('fraction_missing'))})")
     if parts:
         statement = ("; ".join(parts) + ". ")[0].upper() + ("; ".join(parts) + ". ")[1:] + (
@@ -240,7 +208,7 @@ def site_heterogeneity(results: dict, doc: dict) -> dict | None:
     for f in block.get("families", []):
         cells = f.get("cells", [])
         tests = f.get("tests") or {}
-        title = _title(f["name"])
+        title = column_title(f["name"])
         pooled = []
         for metric in ("sensitivity", "specificity"):
             p = (tests.get(metric) or {}).get("pooled") or {}
@@ -272,4 +240,4 @@ def site_heterogeneity(results: dict, doc: dict) -> dict | None:
     }
 
 
-__all__ = ["criterion_label", "site_heterogeneity", "subgroups_and_fairness"]
+__all__ = ["site_heterogeneity", "subgroups_and_fairness"]

@@ -5,10 +5,10 @@ from typing import Any
 
 from valkit.report.formatting import ci_text, count, estimate_cells, p_value, value_text
 from valkit.report.sections import reader_study
-from valkit.report.sections.subgroups import criterion_label
 from valkit.report.sections.common import (
     METRIC_KIND,
     VERDICT_WORDS,
+    criterion_label,
     goal_text,
     level_label,
     method_text,
