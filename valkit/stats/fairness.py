@@ -358,6 +358,8 @@ class Disparity:
     groups: tuple[int, ...]
     n_resamples_used: int
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: compared groups whose rate is 0 or 1: {"rate", "value", "group" (label, or cell index)}
+    boundary: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = _clean({k: getattr(self, k) for k in self.__dataclass_fields__})
@@ -451,17 +453,18 @@ def disparity(counts: np.ndarray, replicates: np.ndarray | None, metric: str, *,
         warns.append(f"undefined_resamples: {n_bad} of {len(reps)} resamples left {metric} undefined and were dropped.")
     low, high = float(lo[0]), float(hi[0])
     name = (lambda i: str(labels[i])) if labels is not None else (lambda i: f"group {i}")
-    at_bound = [f"{nm} = {point_rates[nm][j]:g} in {name(int(gi))}" for nm in names
-                for j, gi in enumerate(g) if point_rates[nm][j] in (0.0, 1.0)]
+    at_bound = tuple({"rate": nm, "value": float(point_rates[nm][j]), "group": name(int(gi))} for nm in names
+                     for j, gi in enumerate(g) if point_rates[nm][j] in (0.0, 1.0))
     if at_bound:
         # a group whose rate is 0 or 1 is resampled as exactly 0 or 1: the bootstrap shows none of
         # its uncertainty, so the interval is too narrow; with no spread at all it is no interval
-        warns.append(f"boundary: {', '.join(at_bound)}; the bootstrap cannot show that group's uncertainty, "
+        listed = ", ".join(f"{b['rate']} = {b['value']:g} in {b['group']}" for b in at_bound)
+        warns.append(f"boundary: {listed}; the bootstrap cannot show that group's uncertainty, "
                      "so the interval is too narrow" + ("; no interval is given" if low == high else "") + ".")
         if low == high:
             low = high = math.nan
     return Disparity(metric, value, Interval(low, high, cl, method), highest, lowest,
-                     tuple(int(x) for x in g), int(used[0]), tuple(warns))
+                     tuple(int(x) for x in g), int(used[0]), tuple(warns), at_bound)
 
 
 __all__ = [

@@ -91,21 +91,19 @@ _RATE_WORDS = {"tpr": "sensitivity (TPR)", "fpr": "false-positive rate", "select
 
 
 def _boundary_notes(disparities: dict) -> list[str]:
-    """One note per group rate at 0 or 1 (from the gaps' ``boundary`` warnings), naming the gaps it affects.
+    """One note per group rate at 0 or 1 (the gaps' ``boundary`` entries), naming the gaps it affects.
 
-    >>> _boundary_notes({"fpr_ratio": {"warnings": ["boundary: fpr = 0 in Black; ...; no interval is given."]}})
+    >>> _boundary_notes({"fpr_ratio": {"interval": {"low": None, "high": None},
+    ...                                "boundary": [{"rate": "fpr", "value": 0.0, "group": "Black"}]}})
     ['false-positive rate = 0 in Black: resampled as exactly that, so the intervals of the gaps involving it are too narrow (False-positive rate ratio: no interval given).']
     """
     affected: dict[str, list[str]] = {}
     for metric, d in disparities.items():
-        for w in d.get("warnings") or []:
-            if not w.startswith("boundary: "):
-                continue
-            label = GAP_LABELS.get(metric, metric) + (": no interval given" if "no interval" in w else "")
-            for part in w[len("boundary: "):].split(";")[0].split(", "):
-                rate, _, rest = part.partition(" = ")
-                key = f"{_RATE_WORDS.get(rate, rate)} = {rest}"
-                affected.setdefault(key, []).append(label)
+        no_interval = (d.get("interval") or {}).get("low") is None
+        label = GAP_LABELS.get(metric, metric) + (": no interval given" if no_interval else "")
+        for b in d.get("boundary") or []:
+            key = f"{_RATE_WORDS.get(b['rate'], b['rate'])} = {b['value']:g} in {b['group']}"
+            affected.setdefault(key, []).append(label)
     return [f"{k}: resampled as exactly that, so the intervals of the gaps involving it are too narrow"
             + (f" ({'; '.join(x for x in v if 'no interval' in x)})" if any("no interval" in x for x in v) else "") + "."
             for k, v in affected.items()]
