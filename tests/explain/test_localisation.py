@@ -140,7 +140,7 @@ def test_cell_pointing_game_counts_the_peak_cell():
 
 
 def test_peak_on_border_border_band_and_chance():
-    from valkit.explain.localisation import border_band, border_chance, border_energy_fraction, peak_on_border
+    from valkit.explain.localisation import border_band, border_chance, mass_share, peak_on_border
 
     h = np.zeros((32, 32))
     h[16, 16] = 1.0
@@ -152,8 +152,8 @@ def test_peak_on_border_border_band_and_chance():
     assert not peak_on_border(np.zeros((32, 32)), (8, 8))  # no positive evidence: no peak
     band = border_band((8, 8), (32, 32))
     assert band.sum() == 32 * 32 - 24 * 24 and band.mean() == border_chance((8, 8))
-    assert border_energy_fraction(np.ones((32, 32)), band) == pytest.approx(band.mean())
-    assert border_energy_fraction(np.zeros((32, 32)), band) == 0.0
+    assert mass_share(np.ones((32, 32)), band) == pytest.approx(band.mean())
+    assert mass_share(np.zeros((32, 32)), band) == 0.0
 
 
 def test_clustered_all_hits_get_the_wilson_interval_on_patients():

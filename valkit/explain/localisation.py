@@ -47,7 +47,7 @@ __all__ = [
     "peak_on_border",
     "border_band",
     "border_chance",
-    "border_energy_fraction",
+    "mass_share",
 ]
 
 
@@ -203,11 +203,20 @@ def energy_fraction(heatmap: Any, box: Box) -> float:
     >>> energy_fraction(h, Box(0, 0, 2, 2)), energy_fraction(h, Box(0, 0, 1, 0.5))
     (0.25, 0.03125)
     """
+    h = np.asarray(heatmap, dtype=np.float64)
+    return mass_share(h, box_mask(box, h.shape))
+
+
+def mass_share(heatmap: Any, weights: np.ndarray) -> float:
+    """Share of the (non-negative) heatmap's mass under ``weights`` (a mask, or per-pixel coverage in
+    [0, 1]), clipped to [0, 1]; 0 for a zero map.
+
+    >>> mass_share(np.ones((2, 2)), np.array([[1.0, 0.5], [0.0, 0.0]]))
+    0.375
+    """
     h = np.clip(np.asarray(heatmap, dtype=np.float64), 0.0, None)
     total = float(h.sum())
-    if not total > 0:
-        return 0.0
-    return float(min(max((h * box_mask(box, h.shape)).sum() / total, 0.0), 1.0))
+    return float(min(max((h * weights).sum() / total, 0.0), 1.0)) if total > 0 else 0.0
 
 
 def peak_on_border(heatmap: Any, grid: tuple[int, int]) -> bool:
@@ -249,13 +258,6 @@ def border_chance(grid: tuple[int, int]) -> float:
     gh, gw = grid
     inner = max(gh - 2, 0) * max(gw - 2, 0)
     return 1.0 - inner / (gh * gw)
-
-
-def border_energy_fraction(heatmap: Any, band: np.ndarray) -> float:
-    """Share of the (non-negative) heatmap's mass inside ``band``; 0 for a zero map."""
-    h = np.clip(np.asarray(heatmap, dtype=np.float64), 0.0, None)
-    total = float(h.sum())
-    return float(min(max(h[band].sum() / total, 0.0), 1.0)) if total > 0 else 0.0
 
 
 def _mean(x: np.ndarray) -> float:

@@ -26,12 +26,12 @@ from valkit.explain.localisation import (
     Box,
     border_band,
     border_chance,
-    border_energy_fraction,
     box_from_pixels,
     box_to_input_grid,
     cell_chance,
     energy_fraction,
     localisation_estimates,
+    mass_share,
     peak_on_border,
     pointing_game_cell_hit,
     pointing_game_hit,
@@ -216,7 +216,7 @@ def explainability_section(
             if cid in border_ids:
                 rec = {"case_id": str(cid), "cluster": text(row.get(cluster_column)) or str(cid),
                        "category": str(row["category"]), "peak_on_border": peak_on_border(h, grid),
-                       "border_energy_fraction": border_energy_fraction(h, band),
+                       "border_energy_fraction": mass_share(h, band),
                        "empty_heatmap": bool(h.max() <= 0)}
                 for col in options.border.by:
                     if col in ok.columns:
