@@ -34,7 +34,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
-from valkit.stats.mrmc.binormal_mrmcaov import fit_binormal_mrmcaov
 from valkit.stats.mrmc.fom import FomJackknife
 from valkit.stats.mrmc.options import MRMCInputError
 from valkit.stats.mrmc.trust_region import OptimiserError
@@ -54,7 +53,12 @@ class BinormalFit:
     auc: float
     degenerate: bool
     converged: bool
-    boundary: bool = False  # b ran to 0 or infinity: no finite MLE, the AUC is the limit
+    iterations: int | None = None  # of the optimiser, where it reports them (the MRMCaov emulation)
+
+    @property
+    def boundary(self) -> bool:
+        """b ran to 0 or infinity: no finite MLE, the AUC is the limit (or where an optimiser stopped)."""
+        return not self.degenerate and bool(self.b < 1e-3 or self.b > 1e3)
 
 
 def _pdf(x: np.ndarray) -> np.ndarray:
@@ -204,8 +208,7 @@ def fit_binormal_counts(neg: np.ndarray, pos: np.ndarray) -> BinormalFit:
     g = _negloglik_grad(x, neg, pos)[1]
     converged = bool(np.max(np.abs(g)) < 1e-6)
     auc = float(special.ndtr(a / math.sqrt(1.0 + b * b)))
-    boundary = bool(b < 1e-3 or b > 1e3)
-    return BinormalFit(float(a), float(b), tuple(float(v) for v in c), auc, False, converged, boundary)
+    return BinormalFit(float(a), float(b), tuple(float(v) for v in c), auc, False, converged)
 
 
 def _counts(x: np.ndarray, t: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -220,15 +223,16 @@ BINORMAL_FITS = ("limit", "mrmcaov")
 def _fit_auc(neg: np.ndarray, pos: np.ndarray, convention: str) -> tuple[float, bool, bool]:
     """(AUC, converged, boundary) of one fit under a fitting convention."""
     if convention == "mrmcaov":
+        from valkit.stats.mrmc.binormal_mrmcaov import fit_binormal_mrmcaov  # builds on BinormalFit: imported here
+
         try:
             fit = fit_binormal_mrmcaov(neg, pos)
         except OptimiserError as exc:
             raise MRMCInputError(
                 f"binormal_fit='mrmcaov': MRMCaov's fitting procedure fails on these ratings ({exc}). "
                 "Fix: use binormal_fit='limit' (valkit's maximum-likelihood fit).") from None
-        boundary = not fit.degenerate and bool(fit.b < 1e-3 or fit.b > 1e3)
         # trust stopping at its iteration limit is MRMCaov's answer too, so it is not flagged
-        return fit.auc, True, boundary
+        return fit.auc, True, fit.boundary
     fit = fit_binormal_counts(neg, pos)
     return fit.auc, fit.converged, fit.boundary
 

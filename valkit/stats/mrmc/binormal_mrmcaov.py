@@ -39,11 +39,11 @@ The AUC is Phi(a / sqrt(1 + b^2)) at the final iterate.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
 
+from valkit.stats.mrmc.binormal import BinormalFit
 from valkit.stats.mrmc.trust_region import OptimiserError, brent_fmin, trust_region
 
 _ALL_EQUAL_TOL = math.sqrt(float(np.finfo(float).eps))  # all.equal.numeric's tolerance, 1.49e-8
@@ -258,20 +258,7 @@ def initial_ab(neg: np.ndarray, pos: np.ndarray) -> tuple[float, float, bool]:
     return float(coef[0]), float(coef[1]), True
 
 
-@dataclass(frozen=True)
-class MRMCaovFit:
-    """Result of :func:`fit_binormal_mrmcaov`."""
-
-    a: float
-    b: float
-    cutoffs: tuple[float, ...]
-    auc: float
-    degenerate: bool
-    converged: bool
-    iterations: int
-
-
-def fit_binormal_mrmcaov(neg, pos) -> MRMCaovFit:
+def fit_binormal_mrmcaov(neg, pos) -> BinormalFit:
     """Binormal fit by MRMCaov's procedure from counts per rating (ascending order).
 
     Raises :class:`~valkit.stats.mrmc.trust_region.OptimiserError` (or its subclass
@@ -295,11 +282,10 @@ def fit_binormal_mrmcaov(neg, pos) -> MRMCaovFit:
     a, b, optimise = initial_ab(neg, pos)
     if not optimise:
         auc = float(special.ndtr(a / math.sqrt(1.0 + b * b)))
-        return MRMCaovFit(a, b, (), auc, True, True, 0)
+        return BinormalFit(a, b, (), auc, True, True, 0)
     cn, cp = roc_counts_collapsed(neg, pos)
     cut0 = initial_cutoffs(a, b, cn, cp)
     res = trust_region(lambda x: binormal_objective(x, cn, cp), np.concatenate(([a, b], cut0)), 1.0, 10.0)
     a, b = float(res.argument[0]), float(res.argument[1])
     auc = float(special.ndtr(a / math.sqrt(1.0 + b * b)))
-    return MRMCaovFit(a, b, tuple(float(c) for c in res.argument[2:]), auc, False, res.converged,
-                      res.iterations)
+    return BinormalFit(a, b, tuple(float(c) for c in res.argument[2:]), auc, False, res.converged, res.iterations)
