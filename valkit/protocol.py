@@ -250,6 +250,13 @@ class Analysis(_Strict):
     seed: int = 20240101
     bootstrap_resamples: int = Field(2000, ge=100, le=100_000)
     cluster_column: str = "patient_id"
+    clustering: Literal["auto", "patient", "none"] = Field(
+        "auto", description=(
+            "How several images per patient change the methods. auto: patient-clustered methods (bootstrap for "
+            "proportions, Obuchowski for AUC, cluster-robust variances for heterogeneity and difference tests, the "
+            "evidence rule counting patients) wherever some patient has several images, the protocol's method "
+            "elsewhere; patient: patient-clustered methods everywhere; none: images treated as independent "
+            "(stated as a limitation). Leaving it out uses auto and lists the switch as a deviation."))
 
 
 class Inference(_Strict):

@@ -239,12 +239,12 @@ def test_a_perfect_clustered_sensitivity_gets_an_interval_with_spread():
     """9 of 9 positive images (from 6 patients) detected: the clustered bootstrap alone would say [1, 1]."""
     import numpy as np
 
-    from valkit.analyses.accuracy import clustered_proportion_estimates
+    from valkit.analyses.estimates import ProportionEstimator
 
     y = np.array([1] * 9 + [0] * 12)
     pred = np.array([1] * 9 + [0] * 10 + [1] * 2)
     cluster = np.array([0, 0, 1, 1, 2, 2, 3, 4, 5] + list(range(6, 18)))
-    est = clustered_proportion_estimates(y, pred, cluster, seed=1, n_resamples=200)
+    est = ProportionEstimator(y, pred, cluster, seed=1, n_resamples=200).estimate().estimates
     sens = est["sensitivity"]
     assert sens.value == 1.0 and sens.method == "wilson_patients"
     assert sens.interval.high == 1.0 and 0.5 < sens.interval.low < 0.7  # Wilson for 6/6: 0.6097

@@ -8,12 +8,15 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from valkit.analyses.accuracy import accuracy_block, auc_ci_method, failures_counted_as_errors, group_rows
 from valkit.analyses.calibration import calibration_block
 from valkit.analyses.data_summary import acquisition_summary, case_flow, clustering_summary, table1
+from valkit.analyses.deviations import deviations
 from valkit.analyses.endpoints import judge_endpoints
+from valkit.analyses.estimates import ProportionEstimator
 from valkit.analyses.sites import analyse_sites
 from valkit.analyses.subgroups import CellEngine, analyse_subgroups
 from valkit.protocol import Protocol
@@ -36,35 +39,48 @@ def merge_predictions(table: pd.DataFrame, predictions: pd.DataFrame) -> pd.Data
     return merged
 
 
+def patient_codes(df: pd.DataFrame) -> np.ndarray:
+    """Integer patient code per row (the cluster unit)."""
+    _, codes = np.unique(df["patient_id"].astype(str).to_numpy(), return_inverse=True)
+    return codes.reshape(-1).astype(np.int64)
+
+
 def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice) -> dict:
     """Every analysis of the study table joined with its predictions (:func:`merge_predictions`).
 
     Returns JSON-ready dicts for results.json.
     """
     ok = (merged["status"] == "ok").to_numpy()
-    analysed = merged[ok]
+    analysed = merged[ok].reset_index(drop=True)
     y = analysed["label"].to_numpy(dtype=int)
     s = analysed["score"].to_numpy(dtype=float)
-    cluster = analysed["patient_id"].to_numpy()
-    seed = protocol.analysis.seed
+    a = protocol.analysis
+    seed = a.seed
     sg = protocol.subgroups
     clustering = clustering_summary(analysed)
+    clustering_stated = "clustering" in a.model_fields_set
+    # every proportion of every section comes from this one estimator: one interval per set of counts
+    estimator = ProportionEstimator(y, (s >= op.threshold).astype(int), patient_codes(analysed),
+                                    clustering=a.clustering, seed=seed, n_resamples=a.bootstrap_resamples)
+    clustered = estimator.uses_clusters(np.arange(len(y)))
     with warnings.catch_warnings():
         # not-estimable quantities are recorded in each Estimate's warnings and shown in the report
         warnings.simplefilter("ignore", NotEstimableWarning)
         # calibration only makes sense for probabilities (a vendor's 0-100 scores are not)
         calibration = calibration_block(y, s) if len(s) and s.min() >= 0 and s.max() <= 1 else None
-        primary = accuracy_block(y, s, op.threshold, cluster, seed=seed, with_curve=True)
+        primary = accuracy_block(estimator, s, op.threshold, with_curve=True)
         both_ways = failures_counted_as_errors(merged["label"].to_numpy(dtype=int),
-                                               merged["score"].fillna(0).to_numpy(dtype=float), ok, op.threshold)
-        endpoints = judge_endpoints(protocol.endpoints, y, s, op.threshold, cluster, seed=seed,
-                                    n_resamples=protocol.analysis.bootstrap_resamples)
+                                               merged["score"].fillna(0).to_numpy(dtype=float), ok, op.threshold,
+                                               patient_codes(merged), clustering=a.clustering, seed=seed,
+                                               n_resamples=a.bootstrap_resamples)
+        endpoints = judge_endpoints(protocol.endpoints, estimator, s, clustering_stated=clustering_stated,
+                                    n_resamples=a.bootstrap_resamples)
         by = {
-            col: group_rows(analysed, col, op.threshold, min_positives=sg.min_positives,
-                            min_negatives=sg.min_negatives, seed=seed)
-            for col in ("site", "manufacturer")
+            col: group_rows(analysed, col, estimator, op.threshold, min_positives=sg.min_positives,
+                            min_negatives=sg.min_negatives)
+            for col in ("site", "manufacturer") if col in analysed.columns and _recorded(analysed[col])
         }
-    engine = CellEngine(analysed, op.threshold, protocol)  # subgroup cells, shared by the two sections below
+    engine = CellEngine(analysed, op.threshold, protocol, estimator=estimator)  # subgroup cells, shared by the two sections below
     sections = analyse_subgroups(analysed, protocol, op.threshold, primary=primary, engine=engine)
     sections["sites_and_scanners"] = analyse_sites(analysed, protocol, op.threshold, engine=engine)
     return {
@@ -82,19 +98,29 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice) 
         "failures_counted_as_errors": both_ways,
         "calibration": calibration,
         "endpoints": endpoints,
-        "by_site": by["site"],
-        "by_manufacturer": by["manufacturer"],
+        "by_site": by.get("site", []),
+        "by_manufacturer": by.get("manufacturer", []),
         **sections,  # subgroups, fairness, sites_and_scanners
         "methods": {
-            "proportion_ci": "cluster_bootstrap_percentile" if clustering["clustered"] else "wilson",
-            "auc_ci": auc_ci_method("delong", clustering["clustered"]),
-            "clustered": clustering["clustered"],
+            "proportion_ci": "cluster_bootstrap_percentile" if clustered else "wilson",
+            "auc_ci": auc_ci_method("delong", clustered),
+            "clustered": clustered,
+            "clustering_rule": a.clustering,
+            "clustering_rule_stated": clustering_stated,
+            "evidence_unit": "patients" if clustered else "images",
             "cluster_unit": "patient",
             "seed": seed,
-            "bootstrap_resamples": protocol.analysis.bootstrap_resamples,
+            "bootstrap_resamples": a.bootstrap_resamples,
             "positive_rule": "score >= threshold",
         },
+        "deviations": deviations(protocol, endpoints, clustering_stated=clustering_stated),
     }
+
+
+def _recorded(values: pd.Series) -> bool:
+    """A column with at least one value (an all-empty column is not reported as a grouping)."""
+    v = values.astype(object)
+    return bool(v.notna().any() and (v.astype(str).str.strip().replace({"nan": "", "None": ""}) != "").any())
 
 
 __all__ = ["analyse", "merge_predictions", "OperatingPointChoice"]

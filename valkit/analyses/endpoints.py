@@ -4,45 +4,66 @@ from __future__ import annotations
 import numpy as np
 
 from valkit import stats
-from valkit.analyses.accuracy import auc_estimate, clustered_proportion_estimates
+from valkit.analyses.accuracy import auc_estimate
+from valkit.analyses.estimates import ProportionEstimator
 
 # results.json / report spelling of the engine's decisions
 DECISION_LABEL = {"PASS": "PASS", "FAIL": "FAIL", "NOT_ESTIMABLE": "NOT ESTIMABLE"}
 
 
-def judge_endpoints(endpoints, y: np.ndarray, s: np.ndarray, threshold: float, cluster: np.ndarray, *,
-                    seed: int, n_resamples: int) -> list[dict]:
+def method_note(requested: str, used: str | None, clustering: str, clustering_stated: bool) -> str | None:
+    """Why the interval's method differs from the one the protocol asked for (None when it does not).
+
+    >>> method_note("wilson", "cluster_bootstrap_percentile", "auto", True)
+    'wilson requested; patients have several images and the protocol says clustering: auto, so the patient-clustered method (cluster_bootstrap_percentile) is used'
+    >>> method_note("wilson", "wilson", "auto", True) is None
+    True
+    """
+    if used is None or used == requested:
+        return None
+    if used == "wilson_patients":
+        return (f"{requested} requested; every patient-clustered resample gave the same proportion, so the Wilson "
+                "interval on patients (wilson_patients, conservative) is used")
+    if used == "delong" and requested == "clustered":
+        return None
+    why = (f"the protocol says clustering: {clustering}" if clustering_stated else
+           "the protocol does not say how to handle several images per patient (analysis.clustering), so valkit's "
+           "default rule (auto) applies")
+    return f"{requested} requested; patients have several images and {why}, so the patient-clustered method ({used}) is used"
+
+
+def judge_endpoints(endpoints, estimator: ProportionEstimator, s: np.ndarray, *, clustering_stated: bool,
+                    n_resamples: int) -> list[dict]:
     """Each endpoint's estimate, CI and verdict (PASS when the lower bound >= goal)."""
     out = []
-    pred = (s >= threshold).astype(int)
-    clustered = stats.has_clusters(cluster)
+    y = estimator.y
     for e in endpoints:
         if e.metric == "auc":
-            est = auc_estimate(y, s, cluster, ci=e.ci_method, confidence_level=e.confidence_level, seed=seed,
-                               n_resamples=n_resamples)
+            cluster = estimator.patient if estimator.uses_clusters(np.arange(len(y))) else None
+            est = auc_estimate(y, s, cluster, ci=e.ci_method, confidence_level=e.confidence_level,
+                               seed=estimator.seed, n_resamples=n_resamples)
         else:
-            est = clustered_proportion_estimates(y, pred, cluster, ci=e.ci_method, seed=seed, n_resamples=n_resamples,
-                                                 confidence_level=e.confidence_level)[e.metric]
+            est = estimator.estimate(ci=e.ci_method, confidence_level=e.confidence_level).estimates[e.metric]
+        used = est.interval.method if est.interval is not None else None
         row = {
             "id": e.id,
             "metric": e.metric,
             "primary": e.primary,
             "goal": e.goal,
             "confidence_level": e.confidence_level,
-            "ci_method": est.interval.method if est.interval is not None else e.ci_method,
+            "ci_method": used or e.ci_method,
             "estimate": est.to_dict(),
             "ci_method_requested": e.ci_method,
-            "ci_note": (f"{e.ci_method} requested; patients have several images, so the patient-clustered "
-                        f"method ({est.interval.method}) is used") if clustered and est.interval is not None
-                       and est.interval.method != e.ci_method else None,
+            "ci_note": method_note(e.ci_method, used, estimator.clustering, clustering_stated),
             "verdict": "NO GOAL",
             "judged_on": None,
         }
         if e.goal is not None:
             v = stats.endpoint_verdict(est, goal=e.goal)
             row["verdict"], row["judged_on"] = DECISION_LABEL[v.decision], v.rule
-            if e.metric != "auc" and est.denominator:
+            if e.metric != "auc" and est.denominator and not estimator.uses_clusters(np.arange(len(y))):
                 # supporting evidence next to the CI verdict: one-sided exact test of H0: p <= goal
+                # (only for independent images: on clustered images its p-value would be too small)
                 test = stats.exact_binomial_test(int(est.numerator), int(est.denominator), goal=e.goal)
                 row["exact_binomial_p"] = test.p_value
         out.append(row)

@@ -8,11 +8,13 @@ Every cell carries its 2x2 counts; a cell below the protocol's evidence rule is 
 
 Fairness gaps and criteria: :mod:`valkit.analyses.fairness`.
 
-Intervals: proportions use Wilson unless some patient has several images in the cell,
-then the patient-clustered bootstrap percentile interval; AUC uses DeLong, or Obuchowski's
-clustered variance. Bootstrap replicates come from one plan per family
-(:func:`valkit.stats.fairness.bootstrap_cell_counts`, stratified by cell and outcome), and
-the same replicates give the fairness gaps' intervals.
+Intervals: every cell's proportions come from :class:`valkit.analyses.estimates.ProportionEstimator`
+(the same interval for the same cases, whichever family or section shows them): Wilson unless
+some patient has several images in the cell (protocol ``analysis.clustering``), then the
+patient-clustered bootstrap percentile interval; AUC uses DeLong, or Obuchowski's clustered
+variance. Under clustering the evidence rule counts patients. The fairness gaps take their
+intervals from one bootstrap plan per family (:func:`valkit.stats.fairness.bootstrap_cell_counts`,
+stratified by cell and outcome), which keeps the groups' joint variation.
 """
 from __future__ import annotations
 
@@ -25,14 +27,14 @@ import numpy as np
 import pandas as pd
 
 from valkit import stats
-from valkit.analyses.accuracy import BOUNDARY_NOTE, DENOMINATOR_CASES, auc_estimate
+from valkit.analyses.accuracy import auc_estimate
+from valkit.analyses.estimates import ProportionEstimator, withhold_if_insufficient
 from valkit.protocol import Protocol, Subgroups
-from valkit.stats.fairness import CellCountReplicates, bootstrap_cell_counts, percentile_interval, rates
-from valkit.stats.types import Estimate, Interval, NotEstimableWarning
+from valkit.stats.fairness import bootstrap_cell_counts
+from valkit.stats.types import Estimate, NotEstimableWarning
 from valkit.study import MISSING, age_band_labels
 
 SEP = " × "
-PROPORTIONS = {"sensitivity": ("tpr", 0, 2), "specificity": ("tnr", 3, 1), "ppv": ("ppv", 0, 1), "npv": ("npv", 3, 2)}
 
 
 # ----------------------------------------------------------------------------- cells of a family
@@ -99,68 +101,25 @@ def _family_seed(seed: int, name: str) -> list[int]:
     return [int(seed), zlib.crc32(name.encode())]
 
 
-def _boot_estimate(num: float, den: float, reps: np.ndarray, cl: float) -> Estimate:
-    lo, hi, used = percentile_interval(reps[:, None], confidence_level=cl)
-    method = "cluster_bootstrap_percentile"
-    if den == 0:
-        return Estimate(math.nan, Interval(math.nan, math.nan, cl, method), 0, num, 0, method,
-                        ("not_estimable: denominator is 0.",))
-    warns = ()
-    if used[0] < len(reps):
-        warns = (f"undefined_resamples: {len(reps) - int(used[0])} of {len(reps)} resamples had no cases "
-                 "for this proportion and were dropped.",)
-    return Estimate(num / den, Interval(float(lo[0]), float(hi[0]), cl, method), int(den), num, den, method, warns)
+def cell_rows(fam: FamilyCells, s: np.ndarray, estimator: ProportionEstimator, sg: Subgroups, *,
+              cl: float = 0.95) -> list[dict]:
+    """One dict per cell: counts, flags, status and estimates (results.json rows).
 
-
-def _proportions(counts: np.ndarray, reps: np.ndarray | None, clustered: bool, cl: float,
-                 cell: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict[str, Estimate]:
-    """Per-cell proportions; ``cell`` = (y, pred, patient) of the cell's cases, for the patient count
-    behind a boundary proportion (0 or n of n), where the bootstrap interval has no spread."""
-    tp, fp, fn, tn = (int(x) for x in counts)
-    if not clustered or reps is None:
-        return {
-            "sensitivity": stats.sensitivity_from_counts(tp, fn, confidence_level=cl),
-            "specificity": stats.specificity_from_counts(tn, fp, confidence_level=cl),
-            "ppv": stats.ppv_from_counts(tp, fp, confidence_level=cl),
-            "npv": stats.npv_from_counts(tn, fn, confidence_level=cl),
-        }
-    r = rates(reps)
-    out = {}
-    for metric, (rate, a, b) in PROPORTIONS.items():
-        num, den = counts[a], counts[a] + counts[b]
-        if den > 0 and num in (0, den) and cell is not None:
-            y, pred, pats = cell
-            n_pat = len(np.unique(pats[DENOMINATOR_CASES[metric](y, pred)]))
-            iv = stats.clustered_boundary_interval(int(num), int(den), n_pat, confidence_level=cl)
-            out[metric] = Estimate(num / den, iv, int(den), float(num), float(den), iv.method, (BOUNDARY_NOTE,))
-            continue
-        out[metric] = _boot_estimate(float(num), float(den), r[rate], cl)
-    return out
-
-
-def cell_rows(fam: FamilyCells, y: np.ndarray, s: np.ndarray, pred: np.ndarray, patient: np.ndarray,
-              boot: CellCountReplicates | None, sg: Subgroups, *, cl: float = 0.95) -> list[dict]:
-    """One dict per cell: counts, flags, status and estimates (results.json rows)."""
+    The proportions come from ``estimator`` (one interval per case set, whichever family asks);
+    the evidence rule counts patients when the cell is clustered."""
     rows = []
+    order = np.argsort(fam.codes, kind="stable")
+    bounds = np.searchsorted(fam.codes[order], np.arange(len(fam.cells) + 1))
     for i, levels in enumerate(fam.cells):
-        m = fam.codes == i
-        if boot is not None:
-            counts = boot.counts[i]
-        else:
-            c = stats.confusion_counts(y[m], pred[m])
-            counts = np.asarray([c.tp, c.fp, c.fn, c.tn])
-        tp, fp, fn, tn = (int(x) for x in counts)
-        n, n_pos = tp + fp + fn + tn, tp + fn
-        n_neg = n - n_pos
-        pats = patient[m]  # integer patient codes: unique() on ints, not strings
-        n_pat = int(len(pd.unique(pats)))
-        clustered = n_pat < n
+        idx = order[bounds[i]:bounds[i + 1]]
+        cs = estimator.estimate(idx, confidence_level=cl)
+        n, n_pos, n_neg = cs.n, cs.n_positive, cs.n_negative
         flags = []
         if n == 0:
             flags.append("empty")
         elif n_pos == 0 or n_neg == 0:
             flags.append("one_class")
-        enough = n_pos >= sg.min_positives and n_neg >= sg.min_negatives
+        enough = cs.evidence(min_positives=sg.min_positives, min_negatives=sg.min_negatives)
         if not enough:
             flags.append("insufficient_evidence")
         if MISSING in levels:
@@ -168,31 +127,33 @@ def cell_rows(fam: FamilyCells, y: np.ndarray, s: np.ndarray, pred: np.ndarray, 
         if any(lvl != MISSING and declared_levels(sg, c) and lvl not in declared_levels(sg, c)
                for c, lvl in zip(fam.columns, levels)):
             flags.append("undeclared_level")
-        if clustered:
+        if cs.clustered:
             flags.append("clustered")
-        reps = boot.replicates[:, i, :] if boot is not None else None
-        props = _proportions(counts, reps, clustered, cl, (y[m], pred[m], pats))
-        auc = auc_estimate(y[m], s[m], pats, confidence_level=cl) if n_pos and n_neg else Estimate(
-            math.nan, None, n, None, None, None, ("not_estimable: AUC needs positives and negatives.",))
-        rows.append({
+        y = estimator.y[idx]
+        auc = auc_estimate(y, s[idx], estimator.patient[idx] if cs.clustered else None, confidence_level=cl) \
+            if n_pos and n_neg else Estimate(math.nan, None, n, None, None, None,
+                                             ("not_estimable: AUC needs positives and negatives.",))
+        rows.append(withhold_if_insufficient({
             "level": SEP.join(levels),
             "levels": dict(zip(fam.columns, levels)),
-            "n": n, "n_patients": n_pat, "n_positive": n_pos, "n_negative": n_neg,
-            "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn},
+            "n": n, "n_patients": cs.n_patients, "n_positive": n_pos, "n_negative": n_neg,
+            "n_positive_patients": cs.n_positive_patients, "n_negative_patients": cs.n_negative_patients,
+            "confusion": dict(cs.confusion),
             "status": "empty" if n == 0 else ("estimated" if enough else "insufficient_evidence"),
             "declared": bool(fam.declared[i]),
             "sufficient_evidence": bool(enough),
             "flags": flags,
-            **{k: v.to_dict() for k, v in props.items()},
+            **{k: v.to_dict() for k, v in cs.estimates.items() if k != "accuracy"},
             "auc": auc.to_dict(),
-        })
+        }, enough))
     return rows
 
 
 class CellEngine:
     """Builds (and caches) a family's cells, bootstrap and rows for one analysed table."""
 
-    def __init__(self, analysed: pd.DataFrame, threshold: float, protocol: Protocol):
+    def __init__(self, analysed: pd.DataFrame, threshold: float, protocol: Protocol, *,
+                 estimator: ProportionEstimator | None = None):
         self.df = analysed.reset_index(drop=True)
         self.sg = protocol.subgroups
         self.seed = protocol.analysis.seed
@@ -202,6 +163,9 @@ class CellEngine:
         self.pred = (self.s >= threshold).astype(int)
         _, codes = np.unique(self.df["patient_id"].astype(str).to_numpy(), return_inverse=True)
         self.patient_code = codes.reshape(-1).astype(np.int64)
+        self.estimator = estimator or ProportionEstimator(
+            self.y, self.pred, self.patient_code, clustering=protocol.analysis.clustering, seed=self.seed,
+            n_resamples=self.n_resamples)
         self._cache: dict[str, dict] = {}
 
     def family(self, name: str, columns: tuple[str, ...], prespecified: bool) -> dict:
@@ -209,9 +173,10 @@ class CellEngine:
             return self._cache[name]
         fam = family_cells(self.df, name, columns, prespecified, self.sg)
         boot = bootstrap_cell_counts(self.y, self.pred, fam.codes, n_cells=len(fam.cells),
-                                     cluster=self.patient_code, strata="cell_outcome",
+                                     cluster=None if self.estimator.clustering == "none" else self.patient_code,
+                                     strata="cell_outcome",
                                      n_resamples=self.n_resamples, seed=_family_seed(self.seed, name))
-        rows = cell_rows(fam, self.y, self.s, self.pred, self.patient_code, boot, self.sg)
+        rows = cell_rows(fam, self.s, self.estimator, self.sg)
         out = {"fam": fam, "boot": boot, "rows": rows}
         self._cache[name] = out
         return out
@@ -294,7 +259,8 @@ def _worst(families: list[dict]) -> dict | None:
                 low = iv.get("low")
                 if low is not None and (best is None or low < best["lower_bound"]):
                     best = {"family": fam["name"], "level": r["level"], "metric": metric,
-                            "estimate": r[metric]["value"], "lower_bound": low, "interval": iv, "n": r["n"]}
+                            "estimate": r[metric]["value"], "lower_bound": low, "interval": iv,
+                            "numerator": r[metric].get("numerator"), "n": r[metric].get("denominator")}
     return best
 
 
@@ -332,8 +298,13 @@ def subgroups_section(engine: CellEngine, protocol: Protocol, primary: dict | No
     return {
         "evidence_rule": {
             "min_positives": sg.min_positives, "min_negatives": sg.min_negatives,
-            "text": f"a cell needs at least {sg.min_positives} positive and {sg.min_negatives} negative cases; "
-                    "below that it is reported as insufficient evidence with its counts",
+            "unit": "patients" if engine.estimator.uses_clusters(np.arange(len(engine.y))) else "images",
+            "text": (f"a cell needs at least {sg.min_positives} patients with a positive image and "
+                     f"{sg.min_negatives} with a negative image (patients, not images, because some patients have "
+                     "several images); below that it is reported as insufficient evidence with its counts only"
+                     if engine.estimator.uses_clusters(np.arange(len(engine.y))) else
+                     f"a cell needs at least {sg.min_positives} positive and {sg.min_negatives} negative cases; "
+                     "below that it is reported as insufficient evidence with its counts only"),
         },
         "n_total": int(len(engine.df)),
         "n_patients": int(len(np.unique(engine.patient_code))),
@@ -343,9 +314,13 @@ def subgroups_section(engine: CellEngine, protocol: Protocol, primary: dict | No
         "overall": overall,
         "goals": _goals(protocol),
         "methods": {
-            "proportion_ci": "wilson; cluster_bootstrap_percentile in cells where a patient has several images",
+            "proportion_ci": "wilson; cluster_bootstrap_percentile in cells where a patient has several images "
+                             f"(clustering rule: {engine.estimator.clustering}); one interval per set of cases, "
+                             "shared by every section",
             "auc_ci": "delong; clustered (Obuchowski 1997) in cells where a patient has several images",
-            "bootstrap": "patients resampled within strata = each patient's set of (cell, outcome) pairs",
+            "bootstrap": "cells: patients of the cell resampled within outcome strata, seeded by the analysis seed "
+                         "and a digest of the cell's cases; fairness gaps: one plan per family, patients resampled "
+                         "within strata = each patient's set of (cell, outcome) pairs",
             "n_resamples": engine.n_resamples, "seed": engine.seed,
             "family_seed": "numpy default_rng([seed, crc32(family name)])",
             "difference_test": "Cochran's Q across cells with sufficient evidence, logit scale; "

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from valkit.errors import InputError
+from valkit.analyses.estimates import withhold_if_insufficient
 from valkit.explain.config import ExplainabilityOptions
 from valkit.explain.images import overlay_rgb, save_png, tile_rows
 from valkit.explain.localisation import (
@@ -368,8 +369,9 @@ def _localisation_block(per_case: list[dict], plan: CasePlan, ok: pd.DataFrame, 
         groups = []
         for level in sorted({r[col] for r in per_case}):
             sub = [r for r in per_case if r[col] == level]
-            groups.append({"group": level, "insufficient": len(sub) < loc.min_group_size,
-                           **_estimates(sub, options, seed)})
+            groups.append(withhold_if_insufficient({"group": level, "insufficient": len(sub) < loc.min_group_size,
+                                                    **_estimates(sub, options, seed)},
+                                                   len(sub) >= loc.min_group_size))
         by[col] = groups
     block["by"] = by
     block["min_group_size"] = loc.min_group_size
@@ -416,8 +418,10 @@ def _border_block(records: list[dict], options: ExplainabilityOptions, grid: tup
     def row(group: str, sub: list[dict]) -> dict:
         est = _border_estimates(sub, options, seed)
         low = (est["peak_on_border"].get("interval") or {}).get("low")
-        return {"group": group, "insufficient": len(sub) < b.min_group_size, **est,
-                "flagged": bool(len(sub) >= b.min_group_size and low is not None and low > chance)}
+        return withhold_if_insufficient(
+            {"group": group, "insufficient": len(sub) < b.min_group_size, **est,
+             "flagged": bool(len(sub) >= b.min_group_size and low is not None and low > chance)},
+            len(sub) >= b.min_group_size)
 
     block["overall"] = row("all explained cases", records)
     block["by_category"] = [row(cat, [r for r in records if r["category"] == cat])

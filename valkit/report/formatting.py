@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 NOT_ESTIMABLE = "not estimable"
+INSUFFICIENT = "insufficient evidence"
 
 #: How each kind of estimate is printed: proportions as percents, AUC and ratios as numbers.
 KINDS = ("proportion", "auc", "ratio")
@@ -100,13 +101,27 @@ def estimate_cells(est: dict | None, kind: str = "proportion") -> dict[str, Any]
     """The printed pieces of one Estimate dict from results.json.
 
     Returns ``value``, ``ci``, ``counts`` (numerator/denominator), ``n``, ``method``,
-    ``level`` and ``warnings``; ``estimable`` is False when the value is null.
+    ``level`` and ``warnings``; ``estimable`` is False when the value is null. An estimate
+    marked ``insufficient_evidence`` (below the evidence rule) gives its counts only:
+
+    >>> c = estimate_cells({"value": 0.4286, "interval": {"low": 0.4286, "high": 0.4286},
+    ...                     "numerator": 3, "denominator": 7, "insufficient_evidence": True})
+    >>> c["value"], c["ci"], c["counts"], c["insufficient"]
+    ('insufficient evidence', '', '3/7', True)
     """
     est = est or {}
     value = est.get("value")
-    estimable = _is_number(value)
     interval = est.get("interval")
+    if est.get("insufficient_evidence"):
+        # below the evidence rule: the counts only, never a value or interval that looks precise
+        return {
+            "estimable": False, "insufficient": True, "value": INSUFFICIENT, "ci": "",
+            "counts": fraction(est.get("numerator"), est.get("denominator")), "n": count(est.get("n")),
+            "method": "", "level": level_text((interval or {}).get("confidence_level")), "warnings": [],
+        }
+    estimable = _is_number(value)
     return {
+        "insufficient": False,
         "estimable": estimable,
         "value": value_text(value, kind),
         "ci": ci_text(interval, kind) if estimable else "",

@@ -41,6 +41,7 @@ from valkit.stats.intervals import (
     PROPORTION_CI_METHODS,
     clopper_pearson_interval,
     clustered_boundary_interval,
+    wilson_patients_interval,
     proportion_interval,
     wilson_interval,
 )
@@ -91,5 +92,5 @@ __all__ = [
     "mcnemar_from_counts", "non_inferiority", "npv", "npv_from_counts", "paired_proportion_difference",
     "paired_proportion_difference_from_counts", "ppv", "ppv_from_counts", "proportion", "proportion_difference",
     "proportion_interval", "roc_auc", "roc_curve", "sensitivity", "sensitivity_from_counts", "specificity",
-    "specificity_from_counts", "tango_score_test", "wilson_interval", "clustered_boundary_interval",
+    "specificity_from_counts", "tango_score_test", "wilson_interval", "clustered_boundary_interval", "wilson_patients_interval",
 ]

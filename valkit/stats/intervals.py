@@ -102,16 +102,68 @@ def wilson_interval(successes: int, n: int, *, confidence_level: float = 0.95) -
     return proportion_interval(successes, n, ci="wilson", confidence_level=confidence_level)
 
 
+def wilson_patients_interval(successes: int, n: int, n_clusters: int, *,
+                             confidence_level: float = 0.95) -> Interval:
+    """Wilson interval with the patients as the sample size, for a clustered proportion whose
+    patient-clustered bootstrap has no spread.
+
+    The bootstrap percentile interval collapses to a point when every resample gives the same
+    proportion: 0 or ``n`` of ``n`` (every image has the same outcome), or every patient in the
+    denominator has the same within-patient proportion (one patient with 3 of 7 images positive).
+    The within-patient correlation cannot be estimated from such data, so the conservative
+    choice is used: the design effect is taken at its largest possible value, the mean number
+    of images per patient, which makes the effective sample size the number of patients
+    (Kish 1965, Survey Sampling, sec. 8.2; Donner A, Klar N (2000) Design and Analysis of
+    Cluster Randomization Trials, ch. 5). The interval is Wilson's score interval for the
+    observed proportion ``successes / n`` with ``n_clusters`` observations, written out with a
+    fractional success count (the score interval is defined for any p̂ in [0, 1]).
+
+    Examples
+    --------
+    9 of 9 images from 7 patients: Wilson for 7 of 7.
+
+    >>> iv = wilson_patients_interval(9, 9, 7)
+    >>> round(iv.low, 4), iv.high, iv.method
+    (0.6457, 1.0, 'wilson_patients')
+
+    3 of 7 images, all of one patient: the interval is wide, never a point.
+
+    >>> iv = wilson_patients_interval(3, 7, 1)
+    >>> round(iv.low, 3), round(iv.high, 3)
+    (0.041, 0.93)
+
+    With one image per patient it is the ordinary Wilson interval (statsmodels, 3 of 7):
+
+    >>> a, b = wilson_patients_interval(3, 7, 7), wilson_interval(3, 7)
+    >>> abs(a.low - b.low) < 1e-12 and abs(a.high - b.high) < 1e-12
+    True
+    """
+    from scipy.stats import norm
+
+    cl = check_confidence_level(confidence_level)
+    x = as_count(successes, name="successes")
+    n = as_count(n, name="n")
+    if n == 0 or x > n:
+        raise StatsInputError(f"successes: expected 0..n with n >= 1, found {x} of {n}.")
+    if not 1 <= n_clusters <= n:
+        raise ValueError(f"n_clusters: expected 1..{n}, found {n_clusters}")
+    if x in (0, n):  # the same numbers statsmodels gives for integer counts
+        iv = wilson_interval(0 if x == 0 else n_clusters, n_clusters, confidence_level=cl)
+        return Interval(iv.low, iv.high, iv.confidence_level, "wilson_patients")
+    p, m = x / n, float(n_clusters)
+    z = float(norm.ppf(1 - (1 - cl) / 2))
+    centre = (p + z * z / (2 * m)) / (1 + z * z / m)
+    half = z / (1 + z * z / m) * math.sqrt(p * (1 - p) / m + z * z / (4 * m * m))
+    return Interval(max(0.0, centre - half), min(1.0, centre + half), cl, "wilson_patients")
+
+
 def clustered_boundary_interval(successes: int, n: int, n_clusters: int, *,
                                 confidence_level: float = 0.95) -> Interval:
     """Interval for a proportion at 0 or 1 when the images are clustered within patients.
 
     When every one of ``n`` images has the same outcome (0 or ``n`` successes), a patient-
     clustered bootstrap has no spread and returns the point itself ([1, 1] for 9/9), an interval
-    that claims certainty the data cannot give. Within-patient correlation cannot be estimated
-    from such data either, so the conservative choice is used: one observation per patient,
-    the Wilson score interval for 0 or ``n_clusters`` successes out of ``n_clusters``
-    (design effect = mean images per patient, its largest possible value).
+    that claims certainty the data cannot give; :func:`wilson_patients_interval` is used instead.
 
     >>> iv = clustered_boundary_interval(9, 9, 7)
     >>> round(iv.low, 4), iv.high, iv.method
@@ -121,10 +173,7 @@ def clustered_boundary_interval(successes: int, n: int, n_clusters: int, *,
     """
     if successes not in (0, n) or n == 0:
         raise ValueError(f"expected 0 or {n} successes out of {n}, found {successes}: use the bootstrap interval")
-    if not 1 <= n_clusters <= n:
-        raise ValueError(f"n_clusters: expected 1..{n}, found {n_clusters}")
-    iv = wilson_interval(0 if successes == 0 else n_clusters, n_clusters, confidence_level=confidence_level)
-    return Interval(iv.low, iv.high, iv.confidence_level, "wilson_patients")
+    return wilson_patients_interval(successes, n, n_clusters, confidence_level=confidence_level)
 
 
 def clopper_pearson_interval(successes: int, n: int, *, confidence_level: float = 0.95) -> Interval:

@@ -36,10 +36,40 @@ CI_METHODS = {
     "cluster_bootstrap_percentile": "patient-clustered, outcome-stratified percentile bootstrap "
                                     "(Davison & Hinkley 1997)",
     "cluster_bootstrap_bca": "patient-clustered, outcome-stratified BCa bootstrap (Efron 1987)",
-    "wilson_patients": "Wilson score interval on patients: every case has the same outcome, so the clustered "
-                       "bootstrap has no spread (Wilson 1927)",
+    "wilson_patients": "Wilson score interval with the patients as the sample size: the patient-clustered "
+                       "bootstrap had no spread (0 or n of n, or every patient with the same proportion), so the "
+                       "largest design effect is assumed (Wilson 1927; Kish 1965)",
     "simel_log": "log method for likelihood ratios (Simel, Samsa & Matchar 1991)",
 }
+
+#: short names, for a table cell beside an estimate
+CI_METHODS_SHORT = {
+    "wilson": "Wilson", "clopper_pearson": "Clopper–Pearson", "jeffreys": "Jeffreys", "agresti_coull": "Agresti–Coull",
+    "delong": "DeLong", "clustered": "patient-clustered (Obuchowski)", "bootstrap": "bootstrap",
+    "bootstrap_percentile": "bootstrap", "cluster_bootstrap_percentile": "patient-clustered bootstrap",
+    "cluster_bootstrap_bca": "patient-clustered BCa bootstrap", "wilson_patients": "Wilson on patients",
+}
+
+
+def method_used_text(used: str | None, requested: str | None, clustering: str | None = None) -> str:
+    """The method actually used, and the protocol's when it differs (with the protocol's clustering
+    rule when that rule, not a deviation, made the difference).
+
+    >>> method_used_text("cluster_bootstrap_percentile", "wilson")
+    'patient-clustered bootstrap (protocol: Wilson)'
+    >>> method_used_text("cluster_bootstrap_percentile", "wilson", "auto")
+    'patient-clustered bootstrap (protocol: Wilson, clustering: auto)'
+    >>> method_used_text("wilson", "wilson")
+    'Wilson'
+    """
+    if not used:
+        return ""
+    text = CI_METHODS_SHORT.get(used, used)
+    if requested and requested != used:
+        rule = f", clustering: {clustering}" if clustering and used != "wilson_patients" else ""
+        text += f" (protocol: {CI_METHODS_SHORT.get(requested, requested)}{rule})"
+    return text
+
 
 VERDICT_WORDS = {
     "PASS": "PASS",

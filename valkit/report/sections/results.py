@@ -50,6 +50,9 @@ def statistical_methods(results: dict, doc: dict) -> dict:
         "auc_ci": method_text(m.get("auc_ci")),
         "clustered": bool(m.get("clustered")),
         "cluster_unit": m.get("cluster_unit") or "patient",
+        "clustering_rule": m.get("clustering_rule") or "auto",
+        "clustering_stated": bool(m.get("clustering_rule_stated", True)),
+        "evidence_unit": m.get("evidence_unit") or "cases",
         "seed": m.get("seed"),
         "bootstrap_resamples": count(m.get("bootstrap_resamples")),
         "positive_rule": m.get("positive_rule") or "score >= threshold",
@@ -93,6 +96,7 @@ def primary_results(results: dict, doc: dict) -> dict:
         "auc_label": auc_label,
         "threshold": op.get("threshold", (results.get("operating_point") or {}).get("threshold")),
         "endpoints": endpoint_rows(results),
+        "clustered": bool((results.get("methods") or {}).get("clustered")),
         "both_ways": {
             "table": two_by_two(both),
             "rows": [estimate_row(m, both.get(m), results) for m in ("sensitivity", "specificity") if both.get(m)],

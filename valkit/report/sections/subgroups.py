@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from valkit.report.figures import ForestGroup, ForestPanel, ForestRow, forest_svg
-from valkit.report.formatting import ci_text, count, estimate_cells, num, p_value, pct
+from valkit.report.formatting import ci_text, count, estimate_cells, fraction, num, p_value, pct
 from valkit.report.sections.common import GAP_LABELS, column_title, metric_label
 
 TABLE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "auc")
@@ -136,7 +136,8 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
     if worst:
         worst_text = (f"{column_title(worst['family'])} = {worst['level'].replace('missing', 'not recorded')}: "
                       f"{metric_label(worst['metric'], results, short=True).lower()} {pct(worst['estimate'])} "
-                      f"(95% CI {ci_text(worst.get('interval'), 'proportion')}, n = {count(worst.get('n'))})")
+                      f"(95% CI {ci_text(worst.get('interval'), 'proportion')}, "
+                      f"{fraction(worst.get('numerator'), worst.get('n')) or 'n = ' + count(worst.get('n'))})")
     fair_fams = []
     for f in fairness.get("families", []):
         fair_fams.append({

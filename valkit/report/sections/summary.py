@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from valkit.report.formatting import ci_text, count, estimate_cells, p_value, value_text
 from valkit.report.sections import reader_study
 from valkit.report.sections.common import (
@@ -12,6 +14,7 @@ from valkit.report.sections.common import (
     goal_text,
     level_label,
     method_text,
+    method_used_text,
     metric_label,
     verdict_class,
 )
@@ -19,6 +22,8 @@ from valkit.report.sections.common import (
 
 def endpoint_rows(results: dict) -> list[dict[str, Any]]:
     rows = []
+    m = results.get("methods") or {}
+    stated_rule = m.get("clustering_rule") if m.get("clustering_rule_stated") else None
     for e in results.get("endpoints") or []:
         metric = e.get("metric", "")
         kind = METRIC_KIND.get(metric, "proportion")
@@ -34,6 +39,10 @@ def endpoint_rows(results: dict) -> list[dict[str, Any]]:
             **cells,
             "ci_label": level_label(e.get("confidence_level")),
             "method_text": method_text(e.get("ci_method") or cells["method"]),
+            "method_requested_text": method_text(e.get("ci_method_requested") or e.get("ci_method")),
+            "method_used": method_used_text(e.get("ci_method") or cells["method"], e.get("ci_method_requested"),
+                                            stated_rule),
+            "ci_note": e.get("ci_note") or "",
             "goal": goal_text(e.get("goal"), metric),
             "lower": value_text(interval.get("low"), kind) if cells["estimable"] else "—",
             "verdict": VERDICT_WORDS.get(verdict, verdict),
@@ -135,9 +144,31 @@ def objectives(results: dict, doc: dict) -> dict:
     rows += reader_study.endpoint_rows(results)  # carries its own h0/h1
     return {
         "title": (results.get("protocol") or {}).get("title", ""),
+        "clustering_text": clustering_text(results.get("methods") or {}),
         "endpoints": rows,
         "n_primary": sum(r["primary"] for r in rows),
     }
 
 
-__all__ = ["executive_summary", "intended_use", "objectives", "endpoint_rows", "ci_text"]
+def clustering_text(m: dict) -> str:
+    """What the protocol fixed about several images per patient, and what that meant in this run."""
+    rule = m.get("clustering_rule")
+    if not rule:
+        return ""
+    stated = ("The protocol fixes" if m.get("clustering_rule_stated") else
+              "The protocol does not say how several images per patient are handled, so valkit's default applies:")
+    meaning = {
+        "auto": "patient-clustered methods wherever some patient has several images (bootstrap over patients for "
+                "proportions, Obuchowski's variance for AUC, cluster-robust variances for heterogeneity tests, the "
+                "evidence rule counting patients), the interval method named per endpoint elsewhere",
+        "patient": "patient-clustered methods for every estimate, whether or not a patient has several images",
+        "none": "images treated as independent, as the protocol asks; where patients have several images the "
+                "intervals may be too narrow (see Limitations)",
+    }.get(rule, rule)
+    happened = (" In this study some patients have several images, so the patient-clustered methods are used; the "
+                "method actually used is stated beside each endpoint." if m.get("clustered") else "")
+    return Markup(f"{escape(stated)} <code>analysis.clustering: {escape(rule)}</code>: {escape(meaning)}."
+                  f"{escape(happened)}")
+
+
+__all__ = ["clustering_text", "executive_summary", "intended_use", "objectives", "endpoint_rows", "ci_text"]
