@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +212,26 @@ class PreprocessingSpec(_Frozen):
         if not isinstance(value, (list, tuple)) or len(value) != 2:
             raise _custom("size", f"expected [height, width] in pixels, e.g. [128, 128]; found {value!r}.")
         return value
+
+    @property
+    def sha256(self) -> str:
+        """A stable digest of these settings, recorded with every prediction made under them.
+
+        It hashes the canonical JSON of every field, defaults included, so a card that spells
+        out a default and one that omits it give the same digest, and key order in the YAML
+        does not matter. The pixel decoder is not part of it: valkit only picks among decoders
+        whose output is identical (:mod:`valkit.latency.decoders`).
+
+        Examples
+        --------
+        >>> a = PreprocessingSpec(size=(64, 64))
+        >>> a.sha256 == PreprocessingSpec(size=[64, 64], resize="bilinear").sha256
+        True
+        >>> a.sha256 == PreprocessingSpec(size=(64, 64), resize="area").sha256
+        False
+        """
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class Output(_Frozen):

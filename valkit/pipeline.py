@@ -172,33 +172,36 @@ def _operating_point(loaded: LoadedProtocol, model: dict, merged_ok: pd.DataFram
                                 f"from the model card, chosen on: {model.get('threshold_tuning_set', 'n/a')}")
 
 
-def _rows_to_predict(table: pd.DataFrame, run_dir: Path) -> bool:
-    """True when some manifest row has no saved prediction yet (a resumed run may have none to do)."""
-    from valkit.runner import read_predictions
+def _rows_to_predict(table: pd.DataFrame, run_dir: Path, *, model_sha256: str, preprocessing_sha256: str) -> bool:
+    """True when some manifest row has no current saved prediction (a resumed run may have none to do)."""
+    from valkit.runner import plan_reuse
 
-    done = read_predictions(run_dir)
-    return bool(len(set(table["case_id"]) - set(done["case_id"])))
+    plan = plan_reuse(table, run_dir, model_sha256=model_sha256, preprocessing_sha256=preprocessing_sha256)
+    return bool(len(plan.todo))
 
 
 def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Path, progress: bool):
     from valkit.predictor import load_predictor
     from valkit.preprocess import preprocess_file
-    from valkit.runner import run_inference
+    from valkit.runner import image_digests, run_inference
 
     p = loaded.protocol
     predictor = load_predictor(card_path, device=p.inference.device)
-    preprocess: Any = functools.partial(preprocess_file, spec=predictor.card.preprocessing)
+    spec = predictor.card.preprocessing
+    # images the manifest gives no digest for are hashed here, once, for matching saved predictions
+    table = study.table.assign(sha256=image_digests(study.table))
+    preprocess: Any = functools.partial(preprocess_file, spec=spec)
     decoders = None
-    if p.inference.pixel_decoder == "fastest" and _rows_to_predict(study.table, run_dir):
+    if p.inference.pixel_decoder == "fastest" and _rows_to_predict(
+            table, run_dir, model_sha256=predictor.weights_sha256, preprocessing_sha256=spec.sha256):
         from valkit.latency.decoders import choose_decoders, plugin_map, preprocess_with_decoders, sample_paths
 
-        decoders = choose_decoders(sample_paths(study.table))
-        preprocess = functools.partial(preprocess_with_decoders, spec=predictor.card.preprocessing,
-                                       plugins=plugin_map(decoders))
+        decoders = choose_decoders(sample_paths(table))
+        preprocess = functools.partial(preprocess_with_decoders, spec=spec, plugins=plugin_map(decoders))
     summary = run_inference(
-        study.table, run_dir,
+        table, run_dir,
         preprocess=preprocess,
-        predict=predictor.predict, model_sha256=predictor.weights_sha256,
+        predict=predictor.predict, model_sha256=predictor.weights_sha256, preprocessing_sha256=spec.sha256,
         batch_size=p.inference.batch_size, num_workers=p.inference.num_workers,
         device=str(predictor.device), progress=progress,
     )
@@ -221,7 +224,11 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
         summary, predictor, decoders = _predict(loaded, study, card_path, run_dir, progress)
         device = str(predictor.device)
         predictions = pd.read_parquet(summary.predictions_path)
+        # resumed_rows: saved predictions reused; rescored: cases whose saved prediction was stale
+        # and was scored again, by reason (valkit.runner.RESCORE_REASONS)
         inference = {"device": device, "seconds": round(summary.seconds, 3), "resumed_rows": summary.n_resumed,
+                     "rescored": dict(summary.rescored),
+                     "preprocessing_sha256": predictor.card.preprocessing.sha256,
                      "batch_size": p.inference.batch_size, "num_workers": p.inference.num_workers,
                      "pixel_decoder": p.inference.pixel_decoder,
                      "decoders": None if decoders is None else {

@@ -4,8 +4,16 @@ This is the only stage that touches torch and pixels. It decodes and preprocesse
 DataLoader worker processes, runs the model batch by batch, and appends each batch's
 predictions to ``<run>/predictions.parts/`` as a small parquet file written atomically
 (temp file + rename). A killed run therefore leaves only whole batches behind; running
-again skips every case that already has a row, so nothing is lost or duplicated. When
-all rows are done the parts are consolidated into ``<run>/predictions.parquet``.
+again skips every case that already has a current row, so nothing is lost or duplicated.
+When all rows are done the parts are consolidated into ``<run>/predictions.parquet``.
+
+Each row records what it was computed from: the model weights (``model_sha256``), the
+image file (``image_sha256``: the manifest's digest, or the file's when the manifest has
+none) and the preprocessing settings (``preprocessing_sha256``, see
+:attr:`valkit.model_card.PreprocessingSpec.sha256`). A saved row is reused only when all
+three match the current run; otherwise the case is scored again and the stale row is
+dropped at consolidation (see :func:`plan_reuse` for the reasons counted). Rows saved
+before these digests were recorded cannot be checked and are scored again.
 
 Every manifest row ends as exactly one row: ``status`` "ok" with a score, or "failed"
 with the reason in ``error`` (unreadable file, digest mismatch, NaN score, ...).
@@ -15,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -24,11 +32,22 @@ import pandas as pd
 
 from valkit.errors import InputError
 
-PREDICTION_COLUMNS = ("case_id", "score", "model_sha256", "status", "error")
+PREDICTION_COLUMNS = ("case_id", "score", "model_sha256", "image_sha256", "preprocessing_sha256", "status", "error")
+#: What a prediction was computed from; a saved row is reused only when all of these match.
+INPUT_DIGESTS = ("model_sha256", "image_sha256", "preprocessing_sha256")
+#: Why a saved prediction was not reused (keys of :attr:`InferenceSummary.rescored`).
+RESCORE_REASONS = ("image_changed", "model_or_preprocessing_changed", "saved_without_digests")
 
 
 @dataclass(frozen=True)
 class InferenceSummary:
+    """What a call of :func:`run_inference` did.
+
+    ``n_resumed`` saved predictions were reused; ``rescored`` counts, by reason
+    (:data:`RESCORE_REASONS`), the cases that had a saved prediction which was not reused
+    and were scored again.
+    """
+
     n_total: int
     n_ok: int
     n_failed: int
@@ -36,6 +55,23 @@ class InferenceSummary:
     seconds: float
     device: str
     predictions_path: Path
+    rescored: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESCORE_REASONS, 0))
+
+
+@dataclass(frozen=True)
+class ReusePlan:
+    """Which saved predictions a run reuses and which cases it scores.
+
+    ``wanted`` maps every case id, in manifest order, to the digests its prediction must carry
+    (model, image, preprocessing); ``reused`` are the saved rows that carry them (one per case);
+    ``todo`` are the table rows to score, with their ``image_sha256``; ``rescored`` counts the
+    cases in ``todo`` that had a stale saved prediction, by reason.
+    """
+
+    wanted: dict[str, tuple[str, str, str]]
+    reused: pd.DataFrame
+    todo: pd.DataFrame
+    rescored: dict[str, int]
 
 
 class _ImageDataset:
@@ -82,7 +118,12 @@ def _collate(items: list[dict]) -> dict:
 
 
 def read_predictions(run_dir: Path) -> pd.DataFrame:
-    """All predictions recorded so far: the consolidated file plus any parts."""
+    """All predictions recorded so far: the consolidated file plus any parts.
+
+    A case can have more than one row here (a stale one and its re-score); rows computed
+    from the same inputs appear once. Rows saved before the input digests were recorded
+    have ``None`` in ``image_sha256`` and ``preprocessing_sha256``.
+    """
     frames = []
     final = run_dir / "predictions.parquet"
     if final.exists():
@@ -92,10 +133,73 @@ def read_predictions(run_dir: Path) -> pd.DataFrame:
         frames += [pd.read_parquet(p) for p in sorted(parts.glob("part-*.parquet"))]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c == "score" else "object") for c in PREDICTION_COLUMNS})
+    frames = [f.reindex(columns=list(PREDICTION_COLUMNS)).astype({c: "object" for c in INPUT_DIGESTS})
+              for f in frames]
     df = pd.concat(frames, ignore_index=True)
     # A part can repeat a consolidated row only if consolidation was killed between
     # writing the final file and deleting the parts; the rows are identical then.
-    return df.drop_duplicates(subset="case_id", keep="first").reset_index(drop=True)
+    return df.drop_duplicates(subset=["case_id", *INPUT_DIGESTS], keep="first").reset_index(drop=True)
+
+
+def image_digests(table: pd.DataFrame) -> list[str]:
+    """The sha256 of each row's image: the manifest's ``sha256``, else the file's ('' if unreadable)."""
+    from valkit.digests import file_sha256
+
+    given = table["sha256"].fillna("").astype(str) if "sha256" in table.columns else [""] * len(table)
+    out = []
+    for digest, path in zip(given, table["abs_path"]):
+        if not digest:
+            try:
+                digest = file_sha256(path)
+            except OSError:  # a missing file is recorded as a failure by the runner
+                digest = ""
+        out.append(digest)
+    return out
+
+
+def _stale_reason(saved: tuple, wanted: tuple[str, str, str]) -> str:
+    model, image, prep = saved
+    if not isinstance(image, str) or not isinstance(prep, str):
+        return "saved_without_digests"
+    if model != wanted[0] or prep != wanted[2]:
+        return "model_or_preprocessing_changed"
+    return "image_changed"
+
+
+def plan_reuse(table: pd.DataFrame, run_dir: Path, *, model_sha256: str, preprocessing_sha256: str) -> ReusePlan:
+    """Match saved predictions to ``table`` (case_id, abs_path, optional sha256) by case and inputs.
+
+    A saved row is reused only when its case id, model weights, image digest and preprocessing
+    digest all equal the current ones. A case whose saved rows all differ is scored again and
+    counted under the reason of its newest saved row: ``saved_without_digests`` (written before
+    the digests were recorded), ``model_or_preprocessing_changed``, or ``image_changed``.
+    """
+    table = table.assign(image_sha256=image_digests(table))
+    wanted = {c: (model_sha256, img, preprocessing_sha256) for c, img in zip(table["case_id"], table["image_sha256"])}
+    saved = read_predictions(run_dir)
+    keep, stale = _match(saved, wanted)
+    reused = saved.loc[list(keep.values())]
+    rescored = dict.fromkeys(RESCORE_REASONS, 0)
+    for case_id, reason in stale.items():
+        if case_id not in keep:
+            rescored[reason] += 1
+    return ReusePlan(wanted=wanted, reused=reused, todo=table[~table["case_id"].isin(keep)], rescored=rescored)
+
+
+def _match(saved: pd.DataFrame, wanted: dict[str, tuple[str, str, str]]) -> tuple[dict[str, int], dict[str, str]]:
+    """Index of the current saved row per case, and the stale reason of each case's newest other row."""
+    keep: dict[str, int] = {}
+    stale: dict[str, str] = {}
+    digests = zip(*(saved[c] for c in INPUT_DIGESTS))
+    for i, case_id, got in zip(saved.index, saved["case_id"], digests):
+        want = wanted.get(case_id)
+        if want is None:  # no longer in the manifest
+            continue
+        if got == want:
+            keep.setdefault(case_id, i)
+        else:
+            stale[case_id] = _stale_reason(got, want)
+    return keep, stale
 
 
 def _write_part(run_dir: Path, rows: list[dict]) -> None:
@@ -107,13 +211,16 @@ def _write_part(run_dir: Path, rows: list[dict]) -> None:
     os.replace(tmp, parts / name)
 
 
-def consolidate(run_dir: Path, case_order: Sequence[str]) -> pd.DataFrame:
-    """Merge parts into predictions.parquet (in manifest order) and remove the parts."""
+def consolidate(run_dir: Path, wanted: dict[str, tuple[str, str, str]]) -> pd.DataFrame:
+    """Merge parts into predictions.parquet and remove the parts.
+
+    ``wanted`` maps each case id, in manifest order, to the (model, image, preprocessing)
+    digests of its current prediction; only those rows are kept, so stale rows and cases no
+    longer in the manifest are dropped and each case has at most one row.
+    """
     df = read_predictions(run_dir)
-    order = {c: i for i, c in enumerate(case_order)}
-    df = df[df["case_id"].isin(order)].copy()
-    df["_o"] = df["case_id"].map(order)
-    df = df.sort_values("_o").drop(columns="_o").reset_index(drop=True)
+    keep, _ = _match(df, wanted)
+    df = df.loc[[keep[c] for c in wanted if c in keep]].reset_index(drop=True)
     final = run_dir / "predictions.parquet"
     tmp = run_dir / "predictions.parquet.tmp"
     df.to_parquet(tmp, index=False)
@@ -133,6 +240,7 @@ def run_inference(
     preprocess: Callable[[str], np.ndarray],
     predict: Callable[["object"], np.ndarray],
     model_sha256: str,
+    preprocessing_sha256: str,
     batch_size: int = 16,
     num_workers: int = 2,
     device: str = "cpu",
@@ -142,24 +250,25 @@ def run_inference(
     """Predict every row of ``table`` (columns case_id, abs_path, sha256), resuming if possible.
 
     ``preprocess(path) -> (C, H, W) float32`` must be picklable (it runs in workers);
-    ``predict(batch_tensor) -> probabilities``.
+    ``predict(batch_tensor) -> probabilities``. ``model_sha256`` and ``preprocessing_sha256``
+    identify the weights and the preprocessing settings; saved predictions are reused only
+    when they, the case id and the image digest match (:func:`plan_reuse`).
     """
     import torch
     from torch.utils.data import DataLoader
 
     run_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    done = read_predictions(run_dir)
-    stale = done[done["model_sha256"] != model_sha256]
-    if len(stale):
-        raise InputError(
-            f"{run_dir}: {len(stale)} existing prediction(s) were made by another model "
-            f"(weights sha256 {str(stale['model_sha256'].iloc[0])[:12]}…, now {model_sha256[:12]}…). "
-            "Delete the run folder to start over, or give the protocol a new id."
-        )
-    done_ids = set(done["case_id"])
-    todo = table[~table["case_id"].isin(done_ids)]
-    rows = list(zip(todo["case_id"], todo["abs_path"], todo.get("sha256", pd.Series([""] * len(todo)))))
+    plan = plan_reuse(table, run_dir, model_sha256=model_sha256, preprocessing_sha256=preprocessing_sha256)
+    todo = plan.todo
+    # the workers check each file against the digest that its prediction will record
+    rows = list(zip(todo["case_id"], todo["abs_path"], todo["image_sha256"]))
+    image_of = dict(zip(todo["case_id"], todo["image_sha256"]))
+
+    def row(case_id: str, score: float, error: str) -> dict:
+        return {"case_id": case_id, "score": score, "model_sha256": model_sha256, "image_sha256": image_of[case_id],
+                "preprocessing_sha256": preprocessing_sha256, "status": "failed" if error else "ok", "error": error}
+
     n_ok = n_failed = 0
     if rows:
         loader = DataLoader(
@@ -179,20 +288,15 @@ def run_inference(
             torch.set_num_threads(max(1, _usable_cores() - num_workers))
         try:
             for batch in loader:
-                out = [
-                    {"case_id": c, "score": math.nan, "model_sha256": model_sha256, "status": "failed", "error": e}
-                    for c, e in batch["failed"]
-                ]
+                out = [row(c, math.nan, e) for c, e in batch["failed"]]
                 if batch["x"] is not None:
                     scores = np.asarray(predict(batch["x"]), dtype=np.float64).reshape(-1)
                     for c, s in zip(batch["ok_ids"], scores):
-                        bad = not math.isfinite(s) or not 0.0 <= s <= 1.0
-                        out.append({
-                            "case_id": c, "score": math.nan if bad else float(s), "model_sha256": model_sha256,
-                            "status": "failed" if bad else "ok",
-                            "error": f"model returned an invalid score ({s}); expected a probability in [0, 1]"
-                            if bad else "",
-                        })
+                        if math.isfinite(s) and 0.0 <= s <= 1.0:
+                            out.append(row(c, float(s), ""))
+                        else:
+                            out.append(row(c, math.nan, f"model returned an invalid score ({s}); "
+                                                        "expected a probability in [0, 1]"))
                 _write_part(run_dir, out)
                 n_failed += sum(r["status"] == "failed" for r in out)
                 n_ok += sum(r["status"] == "ok" for r in out)
@@ -202,14 +306,15 @@ def run_inference(
             torch.set_num_threads(threads)
             if bar is not None:
                 bar[0].stop()
-    final = consolidate(run_dir, list(table["case_id"]))
+    final = consolidate(run_dir, plan.wanted)
     missing = set(table["case_id"]) - set(final["case_id"])
     if missing:  # cannot happen unless a worker lost a row; never let it pass silently
         raise RuntimeError(f"{len(missing)} manifest row(s) have no prediction after the run, e.g. {min(missing)}")
     return InferenceSummary(
         n_total=len(table), n_ok=int((final["status"] == "ok").sum()),
-        n_failed=int((final["status"] == "failed").sum()), n_resumed=len(done_ids & set(table["case_id"])),
+        n_failed=int((final["status"] == "failed").sum()), n_resumed=len(plan.reused),
         seconds=time.perf_counter() - t0, device=device, predictions_path=run_dir / "predictions.parquet",
+        rescored=plan.rescored,
     )
 
 
@@ -234,7 +339,11 @@ def _progress(enabled: bool, total: int):
 
 def external_predictions(table: pd.DataFrame, path: Path, *, case_id_column: str, score_column: str,
                          digest: str) -> pd.DataFrame:
-    """Predictions from a vendor file (CSV or parquet) aligned to the manifest, one row per case."""
+    """Predictions from a vendor file (CSV or parquet) aligned to the manifest, one row per case.
+
+    ``digest`` (the file's sha256) stands in for the model weights; the image digest is the
+    manifest's, and the preprocessing digest is empty (valkit did not preprocess anything).
+    """
     if not path.is_file():
         raise InputError(f"{path}: predictions file not found.")
     ext = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={case_id_column: str})
@@ -246,13 +355,14 @@ def external_predictions(table: pd.DataFrame, path: Path, *, case_id_column: str
     if len(dup):
         raise InputError(f"{path}: case id '{dup.iloc[0]}' has more than one score ({len(dup)} duplicates).")
     scores = dict(zip(ext[case_id_column].astype(str), pd.to_numeric(ext[score_column], errors="coerce")))
+    images = table["sha256"].fillna("").astype(str) if "sha256" in table.columns else [""] * len(table)
     rows = []
-    for cid in table["case_id"]:
+    for cid, image in zip(table["case_id"], images):
         s = scores.get(cid)
         if s is None:
-            rows.append((cid, math.nan, digest, "failed", "no score for this case in the predictions file"))
+            rows.append((cid, math.nan, digest, image, "", "failed", "no score for this case in the predictions file"))
         elif not math.isfinite(s):
-            rows.append((cid, math.nan, digest, "failed", f"invalid score {s!r} (NaN or infinite)"))
+            rows.append((cid, math.nan, digest, image, "", "failed", f"invalid score {s!r} (NaN or infinite)"))
         else:
-            rows.append((cid, float(s), digest, "ok", ""))
+            rows.append((cid, float(s), digest, image, "", "ok", ""))
     return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))

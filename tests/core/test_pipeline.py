@@ -127,3 +127,96 @@ def test_calibration_recorded_and_matches_the_engine(run):
     slope = stats.calibration_slope(m["label"].to_numpy(), m["score"].to_numpy())
     assert r["calibration"]["calibration_slope"]["value"] == pytest.approx(slope.value, rel=1e-9)
     assert sum(r["calibration"]["curve"]["counts"]) == r["data"]["flow"]["analysed"]
+
+
+# --- a run with a model: saved predictions are reused only for unchanged inputs (issue #11 item 8) ---
+
+MODEL_PROTOCOL = """\
+id: rerun
+version: "1.0"
+title: Rerun test
+intended_use: tests only
+regulatory: {targets: [FDA], document_id: VK-TEST, revision: A}
+model: {card: model/model.yaml}
+datasets:
+  - manifest: manifest.csv
+reference_standard: {column: label, description: test labels}
+operating_point: {source: fixed, threshold: 0.5}
+endpoints:
+  - {id: sensitivity, metric: sensitivity}
+inference: {batch_size: 4, num_workers: 0, device: cpu}
+report: {formats: [html]}
+"""
+
+
+def _image(i: int, *, bright: bool = False) -> np.ndarray:
+    rng = np.random.default_rng(i)
+    low = 2500 if bright else 0
+    return rng.integers(low, low + 1500, size=(40, 40))
+
+
+def _model_study(root: Path, n: int = 10) -> Path:
+    """DICOMs with fixed case ids, a manifest built from them, a tiny model, a protocol; returns the protocol."""
+    from valkit.manifest import build_manifest
+    from valkit.testing import write_dicom, write_tiny_model
+
+    (root / "dicom").mkdir()
+    labels = ["path,label,case_id"]
+    for i in range(n):
+        write_dicom(root / "dicom" / f"img{i}.dcm", _image(i), patient_id=f"P{i}")
+        labels.append(f"dicom/img{i}.dcm,{i % 2},C{i:03d}")
+    (root / "labels.csv").write_text("\n".join(labels) + "\n")
+    build_manifest(root / "dicom", out=root / "manifest.csv", labels=root / "labels.csv")
+    write_tiny_model(root / "model", window="{source: dicom}", target_layer=None)
+    (root / "p.yaml").write_text(MODEL_PROTOCOL)
+    return root / "p.yaml"
+
+
+def _run_model(protocol: Path, runs: Path, *, report: bool = False) -> tuple[dict, pd.DataFrame]:
+    args = ["run", str(protocol), "--runs-dir", str(runs), "--no-progress"] + ([] if report else ["--no-report"])
+    assert main(args) in (0, 1)
+    return (json.loads((runs / "rerun" / "results.json").read_text()),
+            pd.read_parquet(runs / "rerun" / "predictions.parquet").set_index("case_id"))
+
+
+@pytest.mark.slow
+def test_rerun_after_images_changed_rescores_them(tmp_path):
+    from valkit.manifest import build_manifest
+    from valkit.testing import write_dicom
+
+    protocol = _model_study(tmp_path)
+    _, first = _run_model(protocol, tmp_path / "runs")
+    changed = ["C002", "C005", "C008"]
+    for i in (2, 5, 8):  # new pixels behind the same case ids, manifest rebuilt
+        write_dicom(tmp_path / "dicom" / f"img{i}.dcm", _image(i, bright=True), patient_id=f"P{i}")
+    build_manifest(tmp_path / "dicom", out=tmp_path / "manifest.csv", labels=tmp_path / "labels.csv")
+
+    results, second = _run_model(protocol, tmp_path / "runs", report=True)
+    inf = results["inference"]
+    assert inf["resumed_rows"] == 7
+    assert inf["rescored"] == {"image_changed": 3, "model_or_preprocessing_changed": 0, "saved_without_digests": 0}
+    assert list(second.index) == list(first.index) and second.index.is_unique
+    assert not np.isclose(second.score[changed], first.score[changed], rtol=0, atol=1e-6).any()
+    assert second.drop(index=changed).score.equals(first.drop(index=changed).score)
+    manifest = pd.read_csv(tmp_path / "manifest.csv", dtype=str).set_index("case_id")
+    assert (second["image_sha256"] == manifest.loc[second.index, "sha256"]).all()
+    _, fresh = _run_model(protocol, tmp_path / "fresh")  # same as a run from scratch on the new images
+    assert np.allclose(second.score, fresh.score, rtol=0, atol=1e-6)
+    html = (tmp_path / "runs" / "rerun" / "report.html").read_text()
+    assert ("3 predictions from an earlier run were not reused because their image had changed; "
+            "they were re-scored.") in html
+
+
+@pytest.mark.slow
+def test_rerun_after_preprocessing_changed_rescores_everything(tmp_path):
+    protocol = _model_study(tmp_path)
+    _, first = _run_model(protocol, tmp_path / "runs")
+    card = tmp_path / "model" / "model.yaml"
+    card.write_text(card.read_text().replace("window: {source: dicom}", "window: {source: percentile}"))
+    results, second = _run_model(protocol, tmp_path / "runs")
+    inf = results["inference"]
+    assert inf["resumed_rows"] == 0
+    assert inf["rescored"] == {"image_changed": 0, "model_or_preprocessing_changed": 10, "saved_without_digests": 0}
+    assert not np.allclose(second.score, first.score, rtol=0, atol=1e-6)
+    assert (second["preprocessing_sha256"] == inf["preprocessing_sha256"]).all()
+    assert second.index.is_unique and len(second) == 10

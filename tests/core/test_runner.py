@@ -15,7 +15,7 @@ import pytest
 
 from valkit.errors import InputError
 from valkit.digests import file_sha256
-from valkit.runner import external_predictions, read_predictions, run_inference
+from valkit.runner import PREDICTION_COLUMNS, external_predictions, read_predictions, run_inference
 
 
 def fake_preprocess(path: str) -> np.ndarray:
@@ -49,8 +49,18 @@ def make_table(tmp_path: Path, n: int, corrupt=(), missing=(), nan=()) -> pd.Dat
 def _run(table, run_dir, **kw):
     kw.setdefault("batch_size", 4)
     kw.setdefault("num_workers", 0)
-    return run_inference(table, run_dir, preprocess=fake_preprocess, predict=fake_predict,
-                         model_sha256="abc", progress=False, **kw)
+    kw.setdefault("model_sha256", "abc")
+    kw.setdefault("preprocessing_sha256", "pre1")
+    return run_inference(table, run_dir, preprocess=fake_preprocess, predict=fake_predict, progress=False, **kw)
+
+
+def swap_images(table: pd.DataFrame, rows, *, digests: bool = True) -> pd.DataFrame:
+    """New pixel content behind the same case ids (as if the files were replaced), manifest rebuilt."""
+    for i in rows:
+        Path(table.abs_path[i]).write_bytes(f"replacement image {i}".encode())
+    table = table.copy()
+    table["sha256"] = [file_sha256(p) for p in table["abs_path"]] if digests else ""
+    return table
 
 
 def test_every_row_ends_as_one_prediction_or_failure(tmp_path):
@@ -83,12 +93,61 @@ def test_rerun_recomputes_nothing(tmp_path):
     assert pd.read_parquet(second.predictions_path).equals(pd.read_parquet(first.predictions_path))
 
 
-def test_predictions_from_another_model_are_refused(tmp_path):
-    table = make_table(tmp_path, 2)
+def test_changed_image_is_rescored_and_the_rest_reused(tmp_path):
+    # issue #11 item 8: three images swapped behind their case ids, manifest rebuilt, rerun into the
+    # same folder; the old scores of those three must not be reused
+    table = make_table(tmp_path, 10)
+    first = pd.read_parquet(_run(table, tmp_path / "run").predictions_path).set_index("case_id")
+    table2 = swap_images(table, [1, 4, 7])
+    s = _run(table2, tmp_path / "run")
+    df = pd.read_parquet(s.predictions_path)
+    assert list(df["case_id"]) == list(table["case_id"])  # one row per manifest row, manifest order
+    assert s.n_resumed == 7
+    assert s.rescored == {"image_changed": 3, "model_or_preprocessing_changed": 0, "saved_without_digests": 0}
+    fresh = pd.read_parquet(_run(table2, tmp_path / "fresh").predictions_path).set_index("case_id")
+    after = df.set_index("case_id")
+    changed = ["C001", "C004", "C007"]
+    assert np.allclose(after.score, fresh.score)  # as if run from scratch on the new images
+    assert not np.isclose(after.score[changed], first.score[changed]).any()
+    assert after.drop(index=changed).score.equals(first.drop(index=changed).score)
+    assert list(df["image_sha256"]) == list(table2["sha256"])
+    assert (df["preprocessing_sha256"] == "pre1").all()
+
+
+def test_changed_image_without_manifest_digest_is_rescored(tmp_path):
+    table = make_table(tmp_path, 4).drop(columns="sha256")  # a hand-made manifest with no sha256 column
     _run(table, tmp_path / "run")
-    with pytest.raises(InputError, match="made by another model"):
-        run_inference(table, tmp_path / "run", preprocess=fake_preprocess, predict=fake_predict,
-                      model_sha256="other", progress=False, num_workers=0)
+    swap_images(table, [2], digests=False)
+    s = _run(table.drop(columns="sha256", errors="ignore"), tmp_path / "run")
+    assert (s.n_resumed, s.rescored["image_changed"]) == (3, 1)
+    df = pd.read_parquet(s.predictions_path)
+    assert df.image_sha256[2] == file_sha256(table.abs_path[2])  # computed from the file
+
+
+@pytest.mark.parametrize("change", [{"preprocessing_sha256": "pre2"}, {"model_sha256": "other"}])
+def test_changed_model_or_preprocessing_rescores_everything(tmp_path, change):
+    table = make_table(tmp_path, 6)
+    _run(table, tmp_path / "run")
+    s = _run(table, tmp_path / "run", **change)
+    assert s.n_resumed == 0
+    assert s.rescored == {"image_changed": 0, "model_or_preprocessing_changed": 6, "saved_without_digests": 0}
+    df = pd.read_parquet(s.predictions_path)
+    assert df["case_id"].is_unique and len(df) == 6
+    key, value = next(iter(change.items()))
+    assert (df[key] == value).all()
+
+
+def test_predictions_saved_without_digests_are_rescored(tmp_path):
+    # a run folder from before predictions recorded their image and preprocessing digests
+    table = make_table(tmp_path, 5)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    pd.DataFrame({"case_id": table.case_id, "score": 0.123, "model_sha256": "abc", "status": "ok",
+                  "error": ""}).to_parquet(run_dir / "predictions.parquet", index=False)
+    s = _run(table, run_dir)
+    assert s.n_resumed == 0
+    assert s.rescored == {"image_changed": 0, "model_or_preprocessing_changed": 0, "saved_without_digests": 5}
+    assert not np.isclose(pd.read_parquet(s.predictions_path).score, 0.123).any()
 
 
 KILL_SCRIPT = textwrap.dedent("""
@@ -102,24 +161,30 @@ KILL_SCRIPT = textwrap.dedent("""
         time.sleep(0.15)
         return t.fake_predict(x)
     run_inference(table, __import__("pathlib").Path(sys.argv[3]), preprocess=t.fake_preprocess, predict=slow,
-                  model_sha256="abc", batch_size=2, num_workers=0, progress=False)
+                  model_sha256="abc", preprocessing_sha256="pre1", batch_size=2, num_workers=0, progress=False)
 """)
+
+
+def _kill_mid_run(tmp_path, table, run_dir) -> pd.DataFrame:
+    """Run the KILL_SCRIPT on ``table``, SIGKILL it after a few batches; the predictions saved by then."""
+    table.to_pickle(tmp_path / "table.pkl")
+    script = tmp_path / "kill_me.py"
+    script.write_text(KILL_SCRIPT)
+    parts = run_dir / "predictions.parts"
+    n_parts = len(list(parts.glob("part-*.parquet")))
+    proc = subprocess.Popen([sys.executable, str(script), __file__, str(tmp_path / "table.pkl"), str(run_dir)])
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(parts.glob("part-*.parquet"))) < n_parts + 3:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return read_predictions(run_dir)
 
 
 def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     table = make_table(tmp_path, 40, corrupt={3})
-    table.to_pickle(tmp_path / "table.pkl")
     run_dir = tmp_path / "run"
-    script = tmp_path / "kill_me.py"
-    script.write_text(KILL_SCRIPT)
-    proc = subprocess.Popen([sys.executable, str(script), __file__, str(tmp_path / "table.pkl"), str(run_dir)])
-    parts = run_dir / "predictions.parts"
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = read_predictions(run_dir)
+    before = _kill_mid_run(tmp_path, table, run_dir)
     assert 6 <= len(before) < 40, "the kill must land mid-run"
     s = _run(table, run_dir)
     df = pd.read_parquet(s.predictions_path)
@@ -131,6 +196,25 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     assert np.allclose(merged.score_before.fillna(-1), merged.score_after.fillna(-1))
 
 
+def test_rescoring_rerun_killed_midway_keeps_only_current_rows(tmp_path):
+    # stale rows in predictions.parquet and fresh rows in the parts for the same case ids:
+    # the resumed run keeps the fresh ones, scores the rest, and ends with one row per case
+    table = make_table(tmp_path, 40)
+    run_dir = tmp_path / "run"
+    _run(table, run_dir)
+    table2 = swap_images(table, range(40))
+    saved = _kill_mid_run(tmp_path, table2, run_dir)
+    n_fresh = int((saved["image_sha256"].isin(table2["sha256"])).sum())
+    assert 6 <= n_fresh < 40, "the kill must land mid-run"
+    s = _run(table2, run_dir)
+    assert (s.n_resumed, s.rescored["image_changed"]) == (n_fresh, 40 - n_fresh)
+    df = pd.read_parquet(s.predictions_path)
+    assert list(df["case_id"]) == list(table["case_id"])
+    assert list(df["image_sha256"]) == list(table2["sha256"])
+    fresh = pd.read_parquet(_run(table2, tmp_path / "fresh").predictions_path)
+    assert np.allclose(df.score, fresh.score)
+
+
 def test_external_predictions_aligned_and_accounted(tmp_path):
     table = make_table(tmp_path, 4)
     f = tmp_path / "vendor.csv"
@@ -138,5 +222,6 @@ def test_external_predictions_aligned_and_accounted(tmp_path):
     df = external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d")
     assert list(df.status) == ["ok", "failed", "ok", "failed"]
     assert "NaN" in df.error[1] and "no score" in df.error[3]
+    assert list(df.columns) == list(PREDICTION_COLUMNS)
     with pytest.raises(InputError, match="column 'prob' not found"):
         external_predictions(table, f, case_id_column="case_id", score_column="prob", digest="d")

@@ -208,3 +208,16 @@ def test_model_card_schema_is_exported():
     schema = ModelCard.model_json_schema()
     assert schema["additionalProperties"] is False
     assert "architecture" in schema["required"]
+
+
+def test_preprocessing_digest_follows_the_settings_not_their_spelling(data):
+    # the digest saved predictions are matched on (valkit.runner): key order and spelled-out
+    # defaults leave it alone, any setting that changes pixels changes it
+    base = parse_model_card(data).preprocessing.sha256
+    spelled = dict(data, preprocessing={**dict(reversed(list(data["preprocessing"].items()))),
+                                        "invert_monochrome1": True, "resize": "bilinear", "channels": 1})
+    assert parse_model_card(spelled).preprocessing.sha256 == base
+    for change in ({"size": [64, 64]}, {"window": {"source": "percentile", "percentiles": [1, 99]}},
+                   {"normalization": {"method": "fixed", "mean": 0.5, "std": 0.3}}):
+        other = dict(data, preprocessing={**data["preprocessing"], **change})
+        assert parse_model_card(other).preprocessing.sha256 != base, change

@@ -148,7 +148,8 @@ def stream(table: pd.DataFrame, *, spec: Any, plugins: dict[str, str], predict: 
         t0, c0 = clock(), _cpu_seconds()
         summary = run_inference(table, Path(tmp) / "run",
                                 preprocess=functools.partial(preprocess_with_decoders, spec=spec, plugins=plugins),
-                                predict=timed_predict, model_sha256="latency-benchmark", batch_size=batch_size,
+                                predict=timed_predict, model_sha256="latency-benchmark",
+                                preprocessing_sha256="latency-benchmark", batch_size=batch_size,
                                 num_workers=num_workers, device=device, progress=False)
         wall, cpu = clock() - t0, _cpu_seconds() - c0
     return {"images_per_s": steady_state_rate(marks, warmup_batches), "images": summary.n_ok,

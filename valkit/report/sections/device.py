@@ -114,6 +114,41 @@ def regulatory_basis(results: dict, doc: dict) -> dict | None:
     }
 
 
+# why a saved prediction was not reused (results.json inference.rescored; valkit.runner.RESCORE_REASONS):
+# (plural, singular) clauses
+RESCORE_REASONS = {
+    "image_changed": ("their image had changed", "its image had changed"),
+    "model_or_preprocessing_changed": ("the model weights or the preprocessing settings had changed",) * 2,
+    "saved_without_digests": ("they were saved without the image and preprocessing digests that valkit now "
+                              "checks (an older version)",
+                              "it was saved without the image and preprocessing digests that valkit now "
+                              "checks (an older version)"),
+}
+
+
+def rescored_text(inf: dict) -> str | None:
+    """One sentence on the saved predictions that were stale and scored again; None when there were none.
+
+    >>> rescored_text({"rescored": {"image_changed": 3, "model_or_preprocessing_changed": 0}})
+    '3 predictions from an earlier run were not reused because their image had changed; they were re-scored.'
+    >>> rescored_text({"rescored": {"image_changed": 0}}) is None
+    True
+    """
+    reasons = {k: int(n) for k, n in (inf.get("rescored") or {}).items() if n}
+    if not reasons:
+        return None
+    clause = {k: RESCORE_REASONS.get(k, (f"of '{k}'",) * 2) for k in reasons}
+    total = sum(reasons.values())
+    if len(reasons) == 1:
+        (key, n), = reasons.items()
+        if n == 1:
+            return f"1 prediction from an earlier run was not reused because {clause[key][1]}; it was re-scored."
+        return f"{count(n)} predictions from an earlier run were not reused because {clause[key][0]}; " \
+               "they were re-scored."
+    parts = ", ".join(f"{count(n)} because {clause[k][0]}" for k, n in reasons.items())
+    return f"{count(total)} predictions from an earlier run were not reused and were re-scored: {parts}."
+
+
 def _decoders_text(inf: dict) -> str | None:
     """'JPEG 2000 (lossless): pylibjpeg; Explicit VR Little Endian: native' or pydicom's default."""
     if inf.get("pixel_decoder") == "pydicom_default":
@@ -162,4 +197,5 @@ def index_test(results: dict, doc: dict) -> dict:
         "failed": count(flow.get("failed")),
         "reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))} for r in flow.get("failure_reasons") or []],
         "resumed": inf.get("resumed_rows"),
+        "rescored": rescored_text(inf),
     }
