@@ -145,3 +145,112 @@ def test_null_simulation_site_test_holds_its_size_only_with_clustered_variances(
     print(f"rejection rates: binomial {rejected_binomial / n_sims:.3f}, clustered {rejected_clustered / n_sims:.3f}")
     assert rejected_binomial / n_sims > 0.20
     assert 0.015 <= rejected_clustered / n_sims <= 0.10
+
+
+# ----------------------------------------------------------------------------- the analyses
+def _table(seed: int = 1, *, several_images: bool = True, n_patients: int = 500):
+    """Images of patients with correlated outcomes, site assigned per patient (no site effect)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    m = rng.integers(1, 6, n_patients) if several_images else np.ones(n_patients, dtype=int)
+    pid = np.repeat(np.arange(n_patients), m)
+    ability = np.repeat(rng.normal(0, 1.2, n_patients), m)  # patient effect: correlated images
+    y = rng.integers(0, 2, pid.size)
+    score = 1 / (1 + np.exp(-(np.where(y == 1, 1.2, -1.2) + ability * np.where(y == 1, 1, -1)
+                              + rng.normal(0, 0.5, pid.size))))
+    site = np.repeat(rng.choice(["A", "B", "C", "D"], n_patients), m)
+    return pd.DataFrame({"case_id": [f"C{i}" for i in range(pid.size)], "patient_id": [f"P{p}" for p in pid],
+                         "label": y, "score": score, "site": site, "manufacturer": "X", "model": "M1",
+                         "sex": np.repeat(rng.choice(["F", "M"], n_patients), m)})
+
+
+def _run(df):
+    import warnings
+
+    import yaml
+
+    from valkit.analyses.sites import analyse_sites
+    from valkit.analyses.subgroups import CellEngine, analyse_subgroups
+    from valkit.protocol import Protocol
+    from pathlib import Path
+
+    data = yaml.safe_load((Path(__file__).resolve().parents[1] / "data" / "fake_study" / "fake.yaml").read_text())
+    data["subgroups"] = {"columns": ["site", "sex"], "heterogeneity": {"columns": ["site"]}}
+    data["analysis"] = {**data.get("analysis", {}), "bootstrap_resamples": 100}
+    p = Protocol.model_validate(data)
+    eng = CellEngine(df, 0.5, p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = analyse_subgroups(df, p, 0.5, engine=eng)
+    out["sites_and_scanners"] = analyse_sites(df, p, 0.5, engine=eng)
+    return out
+
+
+def _direct_q(df, metric: str, clustered: bool) -> float:
+    label = 1 if metric == "sensitivity" else 0
+    sub = df[df["label"] == label]
+    hit = ((sub["score"] >= 0.5).astype(int) == label).to_numpy(dtype=float)
+    codes, level = np.unique(sub["site"], return_inverse=True)
+    if clustered:
+        d = clustered_logit_transform(hit, level, sub["patient_id"].to_numpy())
+    else:
+        d = logit_transform(np.bincount(level, weights=hit), np.bincount(level))
+    return random_effects(d.effects, d.variances, method="dl").q
+
+
+@pytest.mark.parametrize("several_images", [True, False])
+def test_site_and_difference_q_use_clustered_variances_exactly_when_patients_have_several_images(several_images):
+    df = _table(several_images=several_images)
+    out = _run(df)
+    site = out["sites_and_scanners"]["families"][0]
+    diff = next(f for f in out["subgroups"]["families"] if f["name"] == "site")["difference_tests"]
+    want = "cluster_robust_patient" if several_images else "binomial"
+    for metric in ("sensitivity", "specificity"):
+        t = site["tests"][metric]
+        q = _direct_q(df, metric, several_images)
+        assert t["variance"] == want and diff[metric]["variance"] == want
+        assert t["q"] == pytest.approx(q, rel=1e-10) and diff[metric]["q"] == pytest.approx(q, rel=1e-10)
+        if several_images:  # the binomial Q (the old test) is larger: it ignores the clustering
+            assert _direct_q(df, metric, False) > q and all(v >= 1 for v in t["design_effect"].values())
+    assert "Rao-Scott" in out["sites_and_scanners"]["methods"]["variance"]
+    assert "Rao-Scott" in out["subgroups"]["methods"]["difference_test_variance"]
+
+
+def test_every_adjusted_p_names_its_family():
+    out = _run(_table())
+    for t in out["sites_and_scanners"]["families"][0]["tests"].values():
+        assert t["adjustment"] == ("Holm over 2 tests: Cochran's Q of every column in this section (site) "
+                                   "× sensitivity/specificity") and t["adjustment"] in t["text"]
+    for f in out["subgroups"]["families"]:
+        for t in f["difference_tests"].values():
+            assert t["adjustment"] == ("Holm over 4 difference tests of the pre-specified subgroup families "
+                                       "(family × sensitivity/specificity)")
+
+
+def test_no_level_is_named_departing_when_the_column_is_not_heterogeneous():
+    # issue #11 item 6: "No evidence of heterogeneity; departing: Acme" (Table 36)
+    from valkit.analyses.sites import _verdict
+
+    test = {"pooled": {}, "p_adjusted": 0.145, "i2": 0.4, "k": 4, "q": 6.0, "df": 3, "tau2": 0.1, "metric": "sensitivity",
+            "range": {"lowest": {"levels": ["Acme"], "value": 0.62}, "highest": {"levels": ["Lakeshore"], "value": 0.91}},
+            "excluded": [{"level": "Smalltown", "reason": "insufficient evidence"}],
+            "residuals": [{"level": "Acme", "z": -2.9, "p_adjusted": 0.015, "direction": "lower", "departs": True},
+                          {"level": "Lakeshore", "z": 1.1, "p_adjusted": 1.0, "direction": "higher", "departs": False}]}
+    _verdict(test, 0.05)
+    assert test["verdict"] == "no evidence of heterogeneity" and test["flagged_levels"] == []
+    assert "departing:" not in test["text"] and "most different" not in test["text"]
+    assert "no level is named as departing" in test["text"]
+    assert test["comparison_summary"] == ("estimates of the 4 pooled levels range from 62% (Acme) to 91% (Lakeshore); "
+                                          "not compared: Smalltown (insufficient evidence)")
+
+
+def test_the_text_names_the_extremes_and_the_levels_not_compared():
+    df = _table()
+    df.loc[df["site"] == "D", "label"] = 0  # site D: no positives -> not compared for sensitivity
+    t = _run(df)["sites_and_scanners"]["families"][0]["tests"]["sensitivity"]
+    assert t["levels"] == ["A", "B", "C"] and t["excluded"] == [{"level": "D", "reason": "insufficient evidence"}]
+    rates = {r: df[(df["site"] == r) & (df["label"] == 1)]["score"].ge(0.5).mean() for r in "ABC"}
+    lo = min(rates, key=rates.get)
+    assert t["range"]["lowest"] == {"levels": [lo], "value": pytest.approx(rates[lo])}
+    assert f"({lo})" in t["comparison_summary"] and "not compared: D (insufficient evidence)" in t["text"]
