@@ -31,7 +31,7 @@ def clustered_sample(rng: np.random.Generator, n_patients: int, *, a: float, b: 
 def test_variance_is_the_gee_sandwich_times_rao_scott_small_sample_factor():
     # Oracle: statsmodels 0.15.0 GEE, intercept-only logistic model, independence working
     # correlation, robust covariance = sum_i (x_i - p n_i)^2 / (n p (1 - p))^2 (no small-sample
-    # factor); Rao & Scott (1992, eq. 2.2) multiply the ratio-estimator variance by I / (I - 1).
+    # factor); Rao & Scott (1992) multiply the ratio-estimator variance by I / (I - 1).
     import statsmodels.api as sm
 
     y, level, pid = clustered_sample(np.random.default_rng(3), 60, a=2.0, b=1.0, k=2)
@@ -224,8 +224,8 @@ def test_every_adjusted_p_names_its_family():
                                    "× sensitivity/specificity") and t["adjustment"] in t["text"]
     for f in out["subgroups"]["families"]:
         for t in f["difference_tests"].values():
-            assert t["adjustment"] == ("Holm over 4 difference tests of the pre-specified subgroup families "
-                                       "(family × sensitivity/specificity)")
+            assert t["adjustment"] == ("Holm over 4 difference tests: pre-specified subgroup families "
+                                       "× sensitivity/specificity")
 
 
 def test_no_level_is_named_departing_when_the_column_is_not_heterogeneous():

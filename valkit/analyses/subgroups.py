@@ -409,8 +409,8 @@ def _adjust_difference_tests(fams: list[dict], method: str) -> None:
         for (f, m), p in zip(slots, adj.adjusted):
             f["difference_tests"][m]["p_adjusted"] = p
             f["difference_tests"][m]["adjustment"] = (
-                f"{multiplicity_name(method)} over {len(slots)} difference tests of the {kind} subgroup families "
-                "(family × sensitivity/specificity)")
+                f"{multiplicity_name(method)} over {len(slots)} difference tests: {kind} subgroup families "
+                "× sensitivity/specificity")
 
 
 # ----------------------------------------------------------------------------- fairness
