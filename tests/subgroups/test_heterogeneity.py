@@ -233,4 +233,5 @@ def test_a_heterogeneous_column_without_a_significant_level_names_the_most_diffe
     assert test["verdict"] == "heterogeneous"
     assert test["flagged_levels"] == [{"level": "A", "direction": "higher", "z": 1.4, "p_adjusted": 0.62,
                                        "significant": False}]
-    assert "most different: A (higher; adjusted p = 0.62 on its own)" in test["text"] and "departing" not in test["text"]
+    assert ("most different (largest studentized deleted residual, logit scale): A (higher; Bonferroni p = 0.62 "
+            "over 4 levels, not significant on its own)") in test["text"] and "departing:" not in test["text"]

@@ -109,3 +109,33 @@ def test_sections_are_left_out_without_their_keys(results):
     assert "Random-effects pooling" not in html  # sites and scanners: the per-level tables only
     numbers = re.findall(r'<span class="secnum">(\d+)</span>', html)
     assert numbers == [str(i) for i in range(1, len(numbers) + 1)]
+
+
+def test_every_adjusted_p_printed_says_which_family_it_is_adjusted_over(results):
+    # issue #11 item 6: the same statistic with adjusted p 0.145 on one page and 0.062 on another
+    from html import unescape
+
+    html = _html(results)
+    sub, het = (unescape(_text(_section(html, a))) for a in ("subgroups-and-fairness", "sites-and-scanners"))
+    site_tests = [t for f in results["sites_and_scanners"]["families"] for t in f["tests"].values() if t.get("pooled")]
+    assert site_tests and all(t["adjustment"].startswith("Holm over 6 tests") for t in site_tests)
+    assert all(t["adjustment"] in het for t in site_tests)
+    diff = [t for f in results["subgroups"]["families"] for t in f["difference_tests"].values() if t.get("p_value")]
+    assert diff and all(t["adjustment"] in sub for t in diff)
+    n_adjusted = len(re.findall(r"adjusted p = [^;(]*\(", sub))
+    assert n_adjusted == len(diff) == len(re.findall(r"adjusted p = ", sub))
+
+
+def test_a_column_without_heterogeneity_names_no_departing_level(results):
+    r = copy.deepcopy(results)
+    t = r["sites_and_scanners"]["families"][0]["tests"]["sensitivity"]
+    from valkit.analyses.sites import _verdict
+
+    t["p_adjusted"] = 0.5
+    t["residuals"][0]["departs"] = True
+    _verdict(t, 0.05)
+    from html import unescape
+
+    het = unescape(_text(_section(_html(r), "sites-and-scanners")))
+    assert t["verdict"] == "no evidence of heterogeneity" and "departing:" not in t["text"]
+    assert t["comparison_summary"] and t["comparison_summary"] in het

@@ -2,14 +2,22 @@
 
 For each heterogeneity column (site, manufacturer, model by default) the levels with
 sufficient evidence are pooled on the logit scale (:mod:`valkit.stats.heterogeneity`),
-separately for sensitivity and specificity. The verdict per column and metric:
+separately for sensitivity and specificity. When some patient has several images in the pooled
+levels, every level's logit variance (and so Q, I², tau², the pooled interval, leave-one-out and
+the deleted residuals) is the patient-clustered Rao-Scott one
+(:func:`valkit.stats.clustered_logit.clustered_logit_transform`), else the binomial one; each
+test records which (``variance``). The verdict per column and metric:
 
 * ``insufficient evidence``: fewer than two levels meet the evidence rule;
 * ``heterogeneous``: Cochran's Q test rejects at ``alpha`` after Holm (or BH) adjustment
-  across every test in this section; the levels whose studentized deleted residual is
-  significant (Bonferroni within the column) are named as departing from the others;
-* ``no evidence of heterogeneity``: otherwise (with few levels the Q test has little power;
-  I² and tau² are printed beside it).
+  across every test in this section (``adjustment`` names that family); the levels whose
+  studentized deleted residual is significant (Bonferroni within the column) are named as
+  departing from the others;
+* ``no evidence of heterogeneity``: otherwise, and then no level is named (with few levels the
+  Q test has little power; I² and tau² are printed beside it).
+
+Every sentence also gives the lowest and highest estimates among the pooled levels and the
+levels not compared, so that a reader can check the named levels against the table.
 """
 from __future__ import annotations
 
@@ -18,20 +26,22 @@ from typing import Any
 
 import pandas as pd
 
-from valkit.analyses.subgroups import SEP, CellEngine
+from valkit.analyses.subgroups import (SEP, VARIANCE_RULE, CellEngine, FamilyCells, cell_logits, compared_cells,
+                                       multiplicity_name)
 from valkit.protocol import Protocol
-from valkit.stats.heterogeneity import pooled_proportion, random_effects, logit_transform
+from valkit.stats.heterogeneity import pooled_proportion, random_effects
 from valkit.stats.multiplicity import adjust_p_values
 from valkit.stats.types import NotEstimableWarning
 
 METRICS = {"sensitivity": ("tp", "fn"), "specificity": ("tn", "fp")}
 
 
-def _pool(rows: list[dict], metric: str, method: str, alpha: float) -> dict:
+def _pool(engine: CellEngine, fam: FamilyCells, rows: list[dict], metric: str, method: str, alpha: float) -> dict:
     num_key, other_key = METRICS[metric]
-    use = [r for r in rows if r["sufficient_evidence"] and "missing_value" not in r["flags"]]
+    idx = compared_cells(rows)
+    use = [rows[i] for i in idx]
     excluded = [{"level": r["level"], "reason": "missing value" if "missing_value" in r["flags"]
-                 else r["status"].replace("_", " ")} for r in rows if r not in use]
+                 else r["status"].replace("_", " ")} for i, r in enumerate(rows) if i not in idx]
     base: dict[str, Any] = {"metric": metric, "method": method, "levels": [r["level"] for r in use],
                             "excluded": excluded, "k": len(use)}
     if len(use) < 2:
@@ -39,16 +49,22 @@ def _pool(rows: list[dict], metric: str, method: str, alpha: float) -> dict:
                 "note": "fewer than two levels with sufficient evidence: nothing to pool or compare"}
     x = [r["confusion"][num_key] for r in use]
     n = [r["confusion"][num_key] + r["confusion"][other_key] for r in use]
-    pooled = pooled_proportion(x, n, method=method)
-    d = logit_transform(x, n)
+    d = cell_logits(engine, fam, rows, idx, metric)
+    pooled = pooled_proportion(x, n, method=method, variances=d.variances)
     by_method = {}
     for m in ("dl", "pm", "reml"):
         fit = random_effects(d.effects, d.variances, method=m)
         by_method[m] = {"tau2": fit.tau2, "estimate": _expit(fit.estimate),
                         "interval": [_expit(fit.interval.low), _expit(fit.interval.high)], "i2_model": fit.i2_model}
     meta = pooled.meta
+    rates = [a / b for a, b in zip(x, n)]
     out = {
         **base,
+        "variance": d.method,
+        "design_effect": (dict(zip(base["levels"], (float(v) for v in d.design_effect)))
+                          if d.design_effect is not None else None),
+        "range": {side: {"levels": [lvl for lvl, r in zip(base["levels"], rates) if r == pick(rates)],
+                         "value": pick(rates)} for side, pick in (("lowest", min), ("highest", max))},
         "pooled": pooled.estimate.to_dict(),
         "prediction_interval": pooled.prediction_interval.to_dict() if pooled.prediction_interval else None,
         "fixed_effect": _expit(meta.fixed_estimate),
@@ -65,6 +81,7 @@ def _pool(rows: list[dict], metric: str, method: str, alpha: float) -> dict:
     k = len(pooled.residuals)
     out["residuals"] = [  # Bonferroni within the column: is this level unlike the pooled others?
         {"level": lvl, "z": r.z, "p_value": r.p_value, "p_adjusted": min(1.0, k * r.p_value),
+         "adjustment": f"Bonferroni over the {k} levels of this column",
          "direction": "lower" if r.z < 0 else "higher", "departs": bool(k * r.p_value < alpha)}
         for lvl, r in zip(base["levels"], pooled.residuals)
     ]
@@ -78,17 +95,25 @@ def _expit(v: float) -> float:
 
 
 def _verdict(test: dict, alpha: float) -> None:
+    """Verdict, named levels and the sentence for one column and metric.
+
+    A level is named only when the column is heterogeneous (adjusted Q p < alpha): as
+    *departing* when its studentized deleted residual is significant (Bonferroni within the
+    column), else the one with the largest |residual| as *most different*, marked as not
+    significant on its own. The residual is on the logit scale and scaled by the level's
+    precision, so a small level with an extreme rate can be less "different" than a large one;
+    the text therefore also names the lowest and highest estimates among the pooled levels and
+    lists the levels not compared (excluded from pooling).
+    """
     if test.get("pooled") is None:
         return
     p_adj = test["p_adjusted"]
-    departing = [r for r in test["residuals"] if r["departs"]]
-    if p_adj < alpha:
-        test["verdict"] = "heterogeneous"
-    else:
-        test["verdict"] = "no evidence of heterogeneity"
+    heterogeneous = p_adj < alpha
+    test["verdict"] = "heterogeneous" if heterogeneous else "no evidence of heterogeneity"
+    departing = [r for r in test["residuals"] if r["departs"]] if heterogeneous else []
     test["flagged_levels"] = [{"level": r["level"], "direction": r["direction"], "z": r["z"],
                                "p_adjusted": r["p_adjusted"], "significant": True} for r in departing]
-    if p_adj < alpha and not departing and test["residuals"]:
+    if heterogeneous and not departing and test["residuals"]:
         # heterogeneous, yet no single level departs significantly: name the most different one,
         # marked as such (it does not meet the departure rule on its own)
         r = max(test["residuals"], key=lambda r: abs(r["z"]))
@@ -96,28 +121,55 @@ def _verdict(test: dict, alpha: float) -> None:
                                    "p_adjusted": r["p_adjusted"], "significant": False}]
     i2 = test["i2"]
     low_power = " (few levels: the Q test has little power)" if test["k"] < 5 else ""
+    family = f" ({test['adjustment']})" if test.get("adjustment") else ""
     test["text"] = (f"{test['metric']}: {test['verdict']}, Q = {test['q']:.2f} on {test['df']} df, "
-                    f"adjusted p = {p_adj:.3g}, I² = {100 * i2:.0f}%, tau² = {test['tau2']:.3g}{low_power}")
-    test["flagged_summary"] = flagged_text(test["flagged_levels"])
-    test["text"] += flagged_text(test["flagged_levels"], prefix="; ")
+                    f"adjusted p = {p_adj:.3g}{family}, I² = {100 * i2:.0f}%, "
+                    f"tau² = {test['tau2']:.3g}{low_power}")
+    test["flagged_summary"] = flagged_text(test["flagged_levels"], k=test["k"])
+    test["text"] += flagged_text(test["flagged_levels"], k=test["k"], prefix="; ")
+    if not heterogeneous:
+        test["text"] += "; no level is named as departing (the column is not heterogeneous)"
+    test["comparison_summary"] = comparison_text(test)
+    if test["comparison_summary"]:
+        test["text"] += "; " + test["comparison_summary"]
 
 
-def flagged_text(flagged: list[dict], *, prefix: str = "") -> str:
+def comparison_text(test: dict) -> str:
+    """The pooled levels' extremes and the levels not compared, so the verdict can be checked.
+
+    >>> comparison_text({"k": 3, "range": {"lowest": {"levels": ["A"], "value": 0.41},
+    ...                  "highest": {"levels": ["B", "C"], "value": 0.9}},
+    ...                  "excluded": [{"level": "D", "reason": "insufficient evidence"}]})
+    'estimates of the 3 pooled levels range from 41% (A) to 90% (B, C); not compared: D (insufficient evidence)'
+    """
+    rng = test.get("range") or {}
+    lo, hi = rng.get("lowest") or {}, rng.get("highest") or {}
+    out = (f"estimates of the {test['k']} pooled levels range from {100 * lo['value']:.0f}% "
+           f"({', '.join(lo['levels'])}) to {100 * hi['value']:.0f}% ({', '.join(hi['levels'])})") if lo and hi else ""
+    if test.get("excluded"):
+        out += ("; " if out else "") + "not compared: " + ", ".join(
+            f"{e['level']} ({e['reason']})" for e in test["excluded"])
+    return out
+
+
+def flagged_text(flagged: list[dict], *, k: int | None = None, prefix: str = "") -> str:
     """'departing: A (lower)', or for a level that does not depart significantly on its own,
-    'most different: A (higher; adjusted p = 0.62 on its own)'; '' when none.
+    'most different (largest studentized deleted residual, logit scale): A (higher; ...)'; '' when none.
 
     >>> flagged_text([{"level": "A", "direction": "lower", "p_adjusted": 0.001, "significant": True}])
     'departing: A (lower)'
-    >>> flagged_text([{"level": "B", "direction": "higher", "p_adjusted": 0.616, "significant": False}])
-    'most different: B (higher; adjusted p = 0.616 on its own)'
+    >>> flagged_text([{"level": "B", "direction": "higher", "p_adjusted": 0.616, "significant": False}], k=4)
+    'most different (largest studentized deleted residual, logit scale): B (higher; Bonferroni p = 0.616 over 4 levels, not significant on its own)'
     """
     if not flagged:
         return ""
     sig = [f for f in flagged if f.get("significant", True)]
     if sig:
         return prefix + "departing: " + ", ".join(f"{f['level']} ({f['direction']})" for f in sig)
-    return prefix + "most different: " + ", ".join(
-        f"{f['level']} ({f['direction']}; adjusted p = {f['p_adjusted']:.3g} on its own)" for f in flagged)
+    over = f" over {k} levels" if k else ""
+    return prefix + "most different (largest studentized deleted residual, logit scale): " + ", ".join(
+        f"{f['level']} ({f['direction']}; Bonferroni p = {f['p_adjusted']:.3g}{over}, not significant on its own)"
+        for f in flagged)
 
 
 def sites_section(engine: CellEngine, protocol: Protocol) -> dict:
@@ -126,17 +178,21 @@ def sites_section(engine: CellEngine, protocol: Protocol) -> dict:
     for col in h.columns:
         present = col in engine.df.columns
         res = engine.family(col, (col,), True)
-        rows = res["rows"]
+        rows, fam_cells = res["rows"], res["fam"]
         fam: dict[str, Any] = {
             "name": col, "column": col, "present": present, "n_levels": len(rows),
             "n_sum": int(sum(r["n"] for r in rows)), "cells": rows, "bootstrap": res["boot"].describe(),
-            "tests": {m: _pool(rows, m, h.tau2_method, h.alpha) for m in METRICS},
+            "tests": {m: _pool(engine, fam_cells, rows, m, h.tau2_method, h.alpha) for m in METRICS},
         }
         fams.append(fam)
     slots = [(f, m) for f in fams for m, t in f["tests"].items() if t.get("pooled") is not None]
     adj = adjust_p_values([f["tests"][m]["p_value"] for f, m in slots], method=h.multiplicity, alpha=h.alpha)
+    columns = sorted({f["name"] for f, _ in slots}, key=[f["name"] for f in fams].index)
+    adjustment = (f"{multiplicity_name(h.multiplicity)} over {len(slots)} tests: Cochran's Q of every column in this "
+                  f"section ({', '.join(columns)}) × sensitivity/specificity")
     for (f, m), p in zip(slots, adj.adjusted):
         f["tests"][m]["p_adjusted"] = p
+        f["tests"][m]["adjustment"] = adjustment
         _verdict(f["tests"][m], h.alpha)
     for f in fams:
         verdicts = {m: t["verdict"] for m, t in f["tests"].items()}
@@ -148,15 +204,21 @@ def sites_section(engine: CellEngine, protocol: Protocol) -> dict:
         "families": fams,
         "combinations": _combinations(engine),
         "multiplicity": {"method": h.multiplicity, "alpha": h.alpha, "n_tests": len(slots),
-                         "family": "every Cochran's Q test in this section (columns x sensitivity/specificity)"},
+                         "family": "every Cochran's Q test in this section (columns x sensitivity/specificity)",
+                         "label": adjustment if slots else None},
         "methods": {
             "pooling": f"random effects on the logit scale, tau² by {h.tau2_method} (DL, PM and REML all shown); "
                        "Wald interval; prediction interval with t(k-2)",
             "heterogeneity": "Cochran's Q (chi-squared, k-1 df), I² = (Q-df)/Q (Higgins & Thompson 2002), tau²",
+            "variance": "level logit variances for Q, I², tau², pooling, leave-one-out and residuals: " + VARIANCE_RULE
+                        + " (each test's 'variance' says which was used)",
             "continuity_correction": "0.5 added to both cells of a level with 0 or 100% (Haldane-Anscombe)",
             "levels_pooled": "levels meeting the evidence rule; 'missing' and insufficient levels listed as excluded",
             "influence": "leave-one-level-out pooled estimates; studentized deleted residuals (metafor rstudent), "
-                         "Bonferroni-adjusted within each column",
+                         "Bonferroni-adjusted within each column; a level is named only when its column is "
+                         "heterogeneous: as departing when its residual is significant, else the largest |residual| "
+                         "as most different; the lowest and highest pooled estimates and the levels not compared "
+                         "are listed beside it",
             "software": "statsmodels.stats.meta_analysis.combine_effects (DL, PM); REML by valkit (root of the "
                         "REML score), checked against metafor",
         },

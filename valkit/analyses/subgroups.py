@@ -30,7 +30,9 @@ from valkit import stats
 from valkit.analyses.accuracy import auc_estimate
 from valkit.analyses.estimates import ProportionEstimator, withhold_if_insufficient
 from valkit.protocol import Protocol, Subgroups
+from valkit.stats.clustered_logit import clustered_logit_transform
 from valkit.stats.fairness import bootstrap_cell_counts
+from valkit.stats.heterogeneity import LogitData, logit_transform, random_effects
 from valkit.stats.types import Estimate, NotEstimableWarning
 from valkit.study import MISSING, age_band_labels
 
@@ -182,24 +184,53 @@ class CellEngine:
         return out
 
 
-# ----------------------------------------------------------------------------- subgroups section
-def _difference_tests(rows: list[dict]) -> dict[str, dict]:
-    """Test for subgroup differences: Cochran's Q across sufficient cells (logit scale)."""
-    from valkit.stats.heterogeneity import logit_transform, random_effects
+# ----------------------------------------------------------------------------- logits of pooled cells
+VARIANCE_RULE = ("binomial logit variance 1/x + 1/(n-x) when every patient has one image in the compared cells; "
+                 "when some patient has several, the patient-clustered (Rao-Scott 1992) variance: sandwich variance "
+                 "of the ratio estimator, design effect floored at 1 (never narrower than binomial), each patient "
+                 "counted once at 0% or 100%")
+_DENOMINATOR = {"sensitivity": (1, 1), "specificity": (0, 0)}  # (label of the denominator images, event prediction)
 
+
+def compared_cells(rows: list[dict]) -> list[int]:
+    """Indices of the cells that are pooled or compared: sufficient evidence and a recorded value."""
+    return [i for i, r in enumerate(rows) if r["sufficient_evidence"] and "missing_value" not in r["flags"]]
+
+
+def cell_logits(engine: CellEngine, fam: FamilyCells, rows: list[dict], cells: list[int], metric: str) -> LogitData:
+    """Logits of ``metric`` in ``cells`` (in that order), with the variance the clustering rule asks for.
+
+    Binomial variances (``logit_transform``) unless some patient has several images in one of
+    these cells (their ``clustered`` flag, the rule that switches the proportion intervals to the
+    cluster bootstrap); then Rao-Scott patient-clustered ones (``clustered_logit_transform``).
+    ``LogitData.method`` says which.
+    """
+    label, event = _DENOMINATOR[metric]
+    where = np.full(len(fam.cells), -1, dtype=np.int64)
+    where[cells] = np.arange(len(cells))
+    sel = (engine.y == label) & (where[fam.codes] >= 0)
+    level = where[fam.codes[sel]]
+    hit = (engine.pred[sel] == event).astype(float)
+    if any("clustered" in rows[i]["flags"] for i in cells):
+        return clustered_logit_transform(hit, level, engine.patient_code[sel], n_levels=len(cells))
+    return logit_transform(np.bincount(level, weights=hit, minlength=len(cells)),
+                           np.bincount(level, minlength=len(cells)))
+
+
+# ----------------------------------------------------------------------------- subgroups section
+def _difference_tests(engine: CellEngine, fam: FamilyCells, rows: list[dict]) -> dict[str, dict]:
+    """Test for subgroup differences: Cochran's Q across sufficient cells (logit scale), with
+    patient-clustered variances when patients have several images in these cells."""
     out = {}
-    use = [r for r in rows if r["sufficient_evidence"] and "missing_value" not in r["flags"]]
-    for metric, (num_key, den_keys) in {"sensitivity": ("tp", ("tp", "fn")),
-                                        "specificity": ("tn", ("tn", "fp"))}.items():
+    use = compared_cells(rows)
+    for metric in _DENOMINATOR:
         if len(use) < 2:
             out[metric] = {"q": None, "df": None, "p_value": None, "k": len(use),
                            "note": "fewer than two cells with sufficient evidence"}
             continue
-        x = [r["confusion"][num_key] for r in use]
-        n = [sum(r["confusion"][k] for k in den_keys) for r in use]
-        d = logit_transform(x, n)
+        d = cell_logits(engine, fam, rows, use, metric)
         m = random_effects(d.effects, d.variances, method="dl")
-        out[metric] = {"q": m.q, "df": m.df, "p_value": m.p_value, "k": m.k, "i2": m.i2}
+        out[metric] = {"q": m.q, "df": m.df, "p_value": m.p_value, "k": m.k, "i2": m.i2, "variance": d.method}
     return out
 
 
@@ -286,7 +317,7 @@ def subgroups_section(engine: CellEngine, protocol: Protocol, primary: dict | No
             "n_insufficient": sum(1 for r in rows if r["status"] == "insufficient_evidence"),
             "n_empty": sum(1 for r in rows if r["status"] == "empty"),
             "margins_consistent": _margins_consistent(fam, rows, one_way),
-            "difference_tests": _difference_tests(rows),
+            "difference_tests": _difference_tests(engine, fam, rows),
             "bootstrap": res["boot"].describe(),
             "cells": rows,
         })
@@ -324,24 +355,37 @@ def subgroups_section(engine: CellEngine, protocol: Protocol, primary: dict | No
             "n_resamples": engine.n_resamples, "seed": engine.seed,
             "family_seed": "numpy default_rng([seed, crc32(family name)])",
             "difference_test": "Cochran's Q across cells with sufficient evidence, logit scale; "
-                               f"{sg.heterogeneity.multiplicity}-adjusted within pre-specified and within "
-                               "exploratory families",
+                               f"{multiplicity_name(sg.heterogeneity.multiplicity)}-adjusted over the difference "
+                               "tests of the pre-specified families, and separately over those of the exploratory "
+                               "families (each p_adjusted says which)",
+            "difference_test_variance": VARIANCE_RULE,
             "confidence_level": 0.95,
         },
     }
 
 
+MULTIPLICITY_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
+
+
+def multiplicity_name(method: str) -> str:
+    return MULTIPLICITY_NAMES.get(method, method)
+
+
 def _adjust_difference_tests(fams: list[dict], method: str) -> None:
+    """Adjust within the pre-specified and within the exploratory families; each test records its
+    family (``adjustment``) so that every adjusted p printed can say what it was adjusted over."""
     from valkit.stats.multiplicity import adjust_p_values
 
     for pre in (True, False):
         slots = [(f, m) for f in fams if f["prespecified"] is pre
                  for m, t in f["difference_tests"].items() if t.get("p_value") is not None]
         adj = adjust_p_values([f["difference_tests"][m]["p_value"] for f, m in slots], method=method)
+        kind = "pre-specified" if pre else "exploratory"
         for (f, m), p in zip(slots, adj.adjusted):
             f["difference_tests"][m]["p_adjusted"] = p
-            f["difference_tests"][m]["adjustment"] = f"{method} across {len(slots)} tests of " + (
-                "pre-specified" if pre else "exploratory") + " families"
+            f["difference_tests"][m]["adjustment"] = (
+                f"{multiplicity_name(method)} over {len(slots)} difference tests: {kind} subgroup families "
+                "× sensitivity/specificity")
 
 
 # ----------------------------------------------------------------------------- fairness
@@ -359,4 +403,5 @@ def analyse_subgroups(analysed: pd.DataFrame, protocol: Protocol, threshold: flo
                 "fairness": fairness_section(engine, protocol)}
 
 
-__all__ = ["CellEngine", "analyse_subgroups", "family_cells", "missing_demographics", "subgroups_section"]
+__all__ = ["CellEngine", "analyse_subgroups", "cell_logits", "compared_cells", "family_cells", "missing_demographics",
+           "multiplicity_name", "subgroups_section"]

@@ -279,12 +279,20 @@ def deleted_residuals(effects: Any, variances: Any, *, method: str = "reml") -> 
 # ----------------------------------------------------------------------------- proportions
 @dataclass(frozen=True)
 class LogitData:
-    """Per-site logits and variances; ``corrected`` marks sites given a continuity correction."""
+    """Per-site logits and variances; ``corrected`` marks sites given a continuity correction.
+
+    ``method`` names the variance: ``"binomial"`` (:func:`logit_transform`) or
+    ``"cluster_robust_patient"`` (:func:`valkit.stats.clustered_logit.clustered_logit_transform`,
+    which also fills ``design_effect`` and ``n_clusters`` per site).
+    """
 
     effects: np.ndarray
     variances: np.ndarray
     corrected: np.ndarray
     correction: float
+    method: str = "binomial"
+    design_effect: np.ndarray | None = None
+    n_clusters: np.ndarray | None = None
 
 
 def logit_transform(events: Any, totals: Any, *, correction: float = 0.5) -> LogitData:
@@ -347,7 +355,7 @@ def _back(iv: Interval | None, method: str) -> Interval | None:
 
 
 def pooled_proportion(events: Any, totals: Any, *, method: str = "reml", confidence_level: float = 0.95,
-                      correction: float = 0.5) -> PooledProportion:
+                      correction: float = 0.5, variances: Any = None) -> PooledProportion:
     """Random-effects pooled proportion (e.g. sensitivity across sites) on the logit scale.
 
     Parameters
@@ -357,6 +365,11 @@ def pooled_proportion(events: Any, totals: Any, *, method: str = "reml", confide
     confidence_level : float
     correction : float
         Added to both cells of a site with 0 events or 0 non-events.
+    variances : array, optional
+        Sampling variances of the site logits to use instead of the binomial
+        ``1/x + 1/(n - x)``: when patients contribute several images, the cluster-robust ones of
+        :func:`valkit.stats.clustered_logit.clustered_logit_transform` (same events and totals).
+        Q, I², tau², the leave-one-out fits and the deleted residuals all use them.
 
     Returns
     -------
@@ -374,6 +387,12 @@ def pooled_proportion(events: Any, totals: Any, *, method: str = "reml", confide
     x = np.asarray(events, dtype=float).reshape(-1)
     n = np.asarray(totals, dtype=float).reshape(-1)
     d = logit_transform(x, n, correction=correction)
+    if variances is not None:
+        v = np.asarray(variances, dtype=float).reshape(-1)
+        if v.shape != x.shape:
+            raise StatsInputError(f"variances has {v.size} values but events has {x.size}; give one per site "
+                                  "(e.g. clustered_logit_transform(...).variances).")
+        d = LogitData(d.effects, v, d.corrected, d.correction, method="given")
     meta = random_effects(d.effects, d.variances, method=method, confidence_level=confidence_level)
     label = f"random_effects_logit_{method}"
     est = Estimate(_expit(meta.estimate), _back(meta.interval, label), int(n.sum()), float(x.sum()),

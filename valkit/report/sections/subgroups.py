@@ -17,6 +17,7 @@ from valkit.report.formatting import ci_text, count, estimate_cells, fraction, n
 from valkit.report.sections.common import GAP_LABELS, column_title, metric_label
 
 TABLE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "auc")
+VARIANCE_WORDS = {"cluster_robust_patient": " (patient-clustered variances)", "binomial": ""}
 FLAG_WORDS = {"empty": "declared, no cases", "one_class": "one class only", "missing_value": "value not recorded",
               "undeclared_level": "not a declared level", "clustered": "patients with several images"}
 
@@ -123,8 +124,10 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
         for metric in ("sensitivity", "specificity"):
             t = dt.get(metric) or {}
             if t.get("p_value") is not None:
-                tests.append(f"{metric_label(metric, results, short=True)}: Q = {num(t.get('q'), 2)} on {t.get('df')} df, "
-                             f"p = {p_value(t.get('p_value'))}, adjusted p = {p_value(t.get('p_adjusted'))}")
+                tests.append(f"{metric_label(metric, results, short=True)}: Q = {num(t.get('q'), 2)} on {t.get('df')} df"
+                             f"{VARIANCE_WORDS.get(t.get('variance'), '')}, p = {p_value(t.get('p_value'))}, "
+                             f"adjusted p = {p_value(t.get('p_adjusted'))}"
+                             + (f" ({t['adjustment']})" if t.get("adjustment") else ""))
         fams.append({
             "name": f["name"], "title": title, "prespecified": bool(f.get("prespecified", True)),
             "rows": [_cell_row(c) for c in cells], "n_sum": count(f.get("n_sum")),
@@ -192,8 +195,10 @@ def _test_row(t: dict, results: dict) -> dict[str, Any]:
         "pi": ci_text(t.get("prediction_interval"), "proportion") if t.get("prediction_interval") else "k < 3",
         "q": f"{num(t.get('q'), 2)} ({t.get('df')})", "p": p_value(t.get("p_value")), "p_adj": p_value(t.get("p_adjusted")),
         "i2": pct(t.get("i2"), 0), "tau2": num(t.get("tau2"), 3), "verdict": t.get("verdict"),
-        "flagged": t.get("flagged_summary") or (("departing: " + ", ".join(
-            f"{f['level']} ({f['direction']})" for f in t["flagged_levels"])) if t.get("flagged_levels") else "none"),
+        "flagged": t.get("flagged_summary") or "none",
+        "comparison": t.get("comparison_summary") or "",
+        "adjustment": t.get("adjustment") or "",
+        "clustered": t.get("variance") == "cluster_robust_patient",
         "excluded": ", ".join(f"{e['level']} ({e['reason']})" for e in t.get("excluded") or []),
         "corrected": ", ".join(t.get("continuity_corrected") or []),
     }
@@ -231,7 +236,10 @@ def site_heterogeneity(results: dict, doc: dict) -> dict | None:
                               "random-effects pooled estimate", group=title, pooled=pooled),
         })
     mult = block.get("multiplicity") or {}
+    adjustments = list(dict.fromkeys(t["adjustment"] for f in fams for t in f["tests"] if t.get("adjustment")))
     return {
+        "adjustments": adjustments,
+        "any_clustered": any(t.get("clustered") for f in fams for t in f["tests"]),
         "families": fams, "methods": block.get("methods") or {}, "multiplicity": mult,
         "combinations": block.get("combinations") or [],
         "sens_label": metric_label("sensitivity", results, short=True),
