@@ -25,7 +25,8 @@ import time
 
 import numpy as np
 
-from valkit.stats.fairness import DISPARITY_METRICS, bootstrap_cell_counts, disparity, percentile_interval, rates
+from valkit.stats.disparity import DISPARITY_METRICS, disparity
+from valkit.stats.fairness import bootstrap_cell_counts, percentile_interval, rates
 
 
 def make_study(n_target: int, seed: int = 0) -> dict:

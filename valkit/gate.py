@@ -1,8 +1,8 @@
 """The release gate: every pre-specified acceptance criterion of a run, and the overall verdict.
 
 Criteria come from the protocol and are judged where they are computed (endpoints on the CI
-bound, fairness gaps on their CI, the latency budget on its percentile's CI); this module only
-collects them. The overall verdict is PASS when every criterion passes; a criterion that is
+bound, fairness gaps pair by pair on their CIs, the latency budget on its percentile's CI); this
+module only collects them. The overall verdict is PASS when every criterion passes; a criterion that is
 not estimable or has insufficient evidence cannot support a claim, so it does not pass.
 Exploratory criteria and secondary endpoints are listed but do not gate.
 """

@@ -132,11 +132,12 @@ def _family_name(family: str | list[str]) -> str:
 
 
 class FairnessCriterion(_Strict):
-    """An acceptance criterion on a gap between groups, judged on its confidence interval.
+    """An acceptance criterion on the gaps between groups, judged pair by pair on confidence intervals.
 
-    Differences (``*_difference``) take ``max``: PASS when the upper confidence bound of the
-    gap is <= max. Ratios (``*_ratio``) take ``min``: PASS when the lower bound is >= min.
-    A group below the evidence rule makes the verdict INSUFFICIENT EVIDENCE.
+    Differences (``*_difference``) take ``max``, ratios (``*_ratio``) take ``min``. FAIL when some
+    pair of groups meeting the evidence rule has its Bonferroni interval wholly beyond the limit;
+    PASS when every such pair's 95% interval lies within it (±max; min to 1/min) and no compared
+    group is below the evidence rule; otherwise INSUFFICIENT EVIDENCE (docs/subgroups.md).
     """
 
     metric: Literal[

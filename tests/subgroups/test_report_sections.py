@@ -139,3 +139,36 @@ def test_a_column_without_heterogeneity_names_no_departing_level(results):
     het = unescape(_text(_section(_html(r), "sites-and-scanners")))
     assert t["verdict"] == "no evidence of heterogeneity" and "departing:" not in t["text"]
     assert t["comparison_summary"] and t["comparison_summary"] in het
+
+
+def test_every_pair_is_tabulated_under_its_gap_with_both_intervals(results):
+    from valkit.report.formatting import ci_text
+
+    sub = _text(_section(_html(results), "subgroups-and-fairness"))
+    for fam in results["fairness"]["families"]:
+        for pair in fam["disparities"]["fpr_difference"]["pairs"]:
+            row = f"{pair['higher']} vs {pair['lower']} {pct(pair['value'])} {ci_text(pair['interval'], 'proportion')}"
+            assert row.replace("missing", "not recorded") in re.sub(r"\s+", " ", sub)
+            assert ci_text(pair["adjusted_interval"], "proportion") in sub
+    assert "Pairwise gaps by sex" in sub
+
+
+def test_deciding_pair_and_groups_not_judged_are_shown():
+    """A hand-made fairness block: the FAIL's deciding pair is marked in the pair table, the small
+    group is 'not judged' with its counts, and equalized odds is labelled with the pair and the rate
+    that give it (Table 28 had named the TPR extremes for an FPR gap)."""
+    from valkit.report.sections.subgroups import _gap_row, _not_judged, _pair_tables
+
+    iv = {"low": 0.216, "high": 0.454, "confidence_level": 0.95, "method": "bootstrap_percentile"}
+    pair = {"rate": "fpr", "higher": "60–79", "lower": "18–39", "value": 0.334, "interval": iv,
+            "adjusted_interval": {**iv, "confidence_level": 0.975}}
+    fam = {"disparities": {"fpr_difference": {"pairs": [pair], "n_comparisons": 1, "adjusted_confidence_level": 0.95}},
+           "criteria": [{"metric": "fpr_difference", "verdict": "FAIL", "deciding_pairs": [pair]}]}
+    [table] = _pair_tables(fam)
+    assert table["rows"][0]["pair"] == "60–79 vs 18–39" and table["rows"][0]["decides"].startswith("FAIL")
+    eo = _gap_row("equalized_odds_difference", {"value": 0.334, "interval": iv, "highest": "60–79",
+                                                 "lowest": "18–39", "rate": "fpr"})
+    assert eo["between"] == "60–79 vs 18–39 (FPR)"
+    groups = [{"level": "O", "n_positive": 2, "n_negative": 3, "status": "insufficient_evidence"},
+              {"level": "X", "n_positive": 0, "n_negative": 0, "status": "empty"}]
+    assert [_not_judged({"groups": groups}, g) for g in ("O", "X")] == ["O (2/3 pos/neg)", "X (empty)"]

@@ -227,15 +227,22 @@ def test_fairness_criteria_pass_fail_and_insufficient():
     fair = _criteria_run(df, [{"metric": "tpr_difference", "max": 0.2}, {"metric": "tpr_difference", "max": 0.001},
                               {"metric": "tpr_ratio", "min": 0.5}])
     v = [c["verdict"] for c in fair["families"][0]["criteria"]]
-    assert v == ["PASS", "FAIL", "PASS"] and fair["verdict"] == "FAIL"
+    # equal true rates: within 0.2 is shown; within 0.001 is neither shown nor refuted (the signed
+    # interval straddles the limit), which is insufficient evidence, not a failure
+    assert v == ["PASS", "INSUFFICIENT EVIDENCE", "PASS"] and fair["verdict"] == "INSUFFICIENT EVIDENCE"
     gap = fair["families"][0]["disparities"]["tpr_difference"]
-    assert gap["interval"]["high"] <= 0.2 and "upper 95% bound" in fair["families"][0]["criteria"][0]["basis"]
+    [pair] = gap["pairs"]
+    assert pair["interval"]["low"] < 0 < pair["interval"]["high"] <= 0.2  # a signed interval may contain 0
+    crit = fair["families"][0]["criteria"][0]
+    assert "the 95% CI of every pair lies within ±20%" in crit["basis"] and crit["deciding_pairs"][0]["judged_on"] == "interval"
+    assert "neither within nor wholly beyond 0.1%" in fair["families"][0]["criteria"][1]["basis"]
     # a tiny group makes the claim unsupported: INSUFFICIENT EVIDENCE, even though the others are fine
     small = df.copy()
     small.loc[small.index[:6], "sex"] = "O"
     fair = _criteria_run(small, [{"metric": "tpr_difference", "max": 0.2}])
     crit = fair["families"][0]["criteria"][0]
-    assert crit["verdict"] == "INSUFFICIENT EVIDENCE" and "O" in crit["basis"]
+    assert crit["verdict"] == "INSUFFICIENT EVIDENCE" and "not judged (below the evidence rule): O (" in crit["basis"]
+    assert crit["not_judged"] == ["O"] and fair["families"][0]["not_judged"] == ["O"]
     assert fair["verdict"] == "INSUFFICIENT EVIDENCE"
 
 
@@ -276,3 +283,72 @@ def test_demo_protocol_subgroups_block_is_valid():
     names = [n for n, _, _ in sg.families()]
     assert "sex x age_band" in names and sg.fairness.criteria
     assert dict((n, p) for n, _, p in sg.families())["site x manufacturer"] is False
+
+
+def _fpr_gap_table(shift: float = 0.5, seed: int = 3) -> pd.DataFrame:
+    """Two large sex groups whose FPRs differ by ~34% (F: P(N(0.3, 0.2) > 0.5) = 16%; M: N(0.5, 0.2),
+    50%), plus a group 'O' of 5 cases: far below the evidence rule."""
+    df = table(n_patients=3000, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    neg_m = (df["sex"] == "M") & (df["label"] == 0)
+    df.loc[neg_m, "score"] = np.clip(rng.normal(shift, 0.2, int(neg_m.sum())), 0, 1)
+    df.loc[df.index[:5], "sex"] = "O"
+    return df
+
+
+def test_a_clear_gap_between_large_groups_fails_whatever_a_small_group_does():
+    """Issue #11 item 5: a 5-case group masked a clear FPR failure as INSUFFICIENT EVIDENCE.
+    A pair of adequately sized groups whose (Bonferroni) interval lies wholly above the limit is a
+    FAIL; the small group is listed as not judged, and the verdict names the deciding pair."""
+    fair = _criteria_run(_fpr_gap_table(), [{"metric": "fpr_difference", "max": 0.10},
+                                            {"metric": "equalized_odds_difference", "max": 0.10}])
+    fam = fair["families"][0]
+    crit = fam["criteria"][0]
+    assert crit["verdict"] == "FAIL" and fair["verdict"] == "FAIL"
+    assert crit["not_judged"] == ["O"]
+    [pair] = crit["deciding_pairs"]
+    assert (pair["higher"], pair["lower"], pair["rate"]) == ("M", "F", "fpr")
+    assert pair["adjusted_interval"]["low"] > 0.10 and 0.25 < pair["value"] < 0.45
+    assert "FPR difference M vs F" in crit["basis"] and "above 10%" in crit["basis"]
+    assert crit["adjustment"] == {"method": "bonferroni", "n_comparisons": 1, "confidence_level": 0.95}
+    # equalized odds: the worse of the TPR and FPR pairs, so the same pair decides it
+    eo = fam["criteria"][1]
+    assert eo["verdict"] == "FAIL" and eo["deciding_pairs"][0]["rate"] == "fpr"
+    assert eo["adjustment"]["n_comparisons"] == 2  # one pair x two rates
+    gap = fam["disparities"]["fpr_difference"]
+    assert [(p["higher"], p["lower"]) for p in gap["pairs"]] == [("M", "F")]
+    assert (gap["highest"], gap["lowest"]) == ("M", "F")
+
+
+def _pair(higher: str, lower: str, value: float, iv: tuple, adj: tuple) -> dict:
+    return {"rate": "fpr", "higher": higher, "lower": lower, "value": value,
+            "interval": {"low": iv[0], "high": iv[1], "confidence_level": 0.95},
+            "adjusted_interval": {"low": adj[0], "high": adj[1], "confidence_level": 1 - 0.05 / 3}}
+
+
+@pytest.mark.parametrize("pairs, not_judged, verdict", [
+    # unadjusted interval wholly above 10% but the Bonferroni one (m = 3) is not: no FAIL claim
+    ([_pair("A", "B", 0.2, (0.11, 0.29), (0.09, 0.31))], [], "INSUFFICIENT EVIDENCE"),
+    # Bonferroni interval wholly above: FAIL, even with a group not judged
+    ([_pair("A", "B", 0.2, (0.13, 0.27), (0.11, 0.29))], ["O"], "FAIL"),
+    # every pair within ±10% on its unadjusted interval (intersection-union: no adjustment) ...
+    ([_pair("A", "B", 0.02, (-0.05, 0.09), (-0.07, 0.12)), _pair("B", "C", 0.01, (-0.08, 0.07), (-0.1, 0.1))],
+     [], "PASS"),
+    # ... but a group not judged could hide a gap
+    ([_pair("A", "B", 0.02, (-0.05, 0.09), (-0.07, 0.12))], ["O"], "INSUFFICIENT EVIDENCE"),
+    # a signed interval below -max (the order reversed beyond doubt) is a gap too
+    ([_pair("A", "B", 0.0, (-0.3, -0.15), (-0.32, -0.12))], [], "FAIL"),
+])
+def test_criterion_verdict_rules(pairs, not_judged, verdict):
+    from types import SimpleNamespace
+
+    from valkit.analyses.fairness import _criterion_verdict
+
+    crit = SimpleNamespace(metric="fpr_difference", max=0.10, min=None)
+    d = {"pairs": pairs, "groups": ["A", "B", "C"], "n_comparisons": 3, "adjusted_confidence_level": 1 - 0.05 / 3}
+    rows = [{"level": g, "n": 5, "n_positive": 2, "n_negative": 3} for g in not_judged]
+    out = _criterion_verdict(crit, d, rows)
+    assert out["verdict"] == verdict and out["not_judged"] == not_judged
+    assert out["deciding_pairs"] and out["adjustment"]["n_comparisons"] == 3
+    if verdict == "FAIL":
+        assert out["deciding_pairs"][0]["judged_on"] == "adjusted_interval" and "Bonferroni 98.33% CI" in out["basis"]

@@ -52,14 +52,22 @@ def value_text(x: Any, kind: str) -> str:
 
 
 def ci_text(interval: dict | None, kind: str) -> str:
-    """``low–high`` for an interval dict, in the style of its kind; an en dash between bounds."""
+    """``low–high`` for an interval dict, in the style of its kind; an en dash between bounds.
+
+    A signed interval (e.g. of a difference between groups) that reaches below 0 reads
+    "low to high" with a true minus sign, so the dash cannot be mistaken for one:
+
+    >>> ci_text({"low": -0.034, "high": 0.052}, "proportion")
+    '−3.4 to 5.2%'
+    """
     if not interval or not (_is_number(interval.get("low")) and _is_number(interval.get("high"))):
         return "no interval"
     low, high = interval["low"], interval["high"]
+    sep = " to " if low < 0 else "–"
     if kind == "proportion":
-        return f"{low * 100:.1f}–{high * 100:.1f}%"
+        return f"{low * 100:.1f}{sep}{high * 100:.1f}%".replace("-", "−")
     digits = 2 if kind == "ratio" else 3
-    return f"{low:.{digits}f}–{high:.{digits}f}"
+    return f"{low:.{digits}f}{sep}{high:.{digits}f}".replace("-", "−")
 
 
 def level_text(confidence_level: Any) -> str:

@@ -1,9 +1,9 @@
-"""Per-cell 2x2 counts under a patient-clustered, stratified bootstrap, and fairness gaps.
+"""Per-cell 2x2 counts under a patient-clustered, stratified bootstrap (the replicates behind fairness gaps).
 
 One resampling plan serves every cell of a subgroup family (e.g. the levels of sex, or
 of sex x age band) at once, so per-cell confidence intervals and the gaps *between*
 cells (TPR/FPR differences and ratios, equalized odds, demographic parity) come from the
-same resamples.
+same resamples; the gaps themselves are :mod:`valkit.stats.disparity`.
 
 Resampling. The unit is the patient (``cluster``); patients are drawn with replacement
 within strata, keeping each stratum's number of patients fixed. The default stratum of a
@@ -22,19 +22,17 @@ number of patients; with many types it falls back to drawing patient indices.
 
 References: Davison AC, Hinkley DV (1997) Bootstrap Methods and their Application, 3.8
 (clustered data) and 3.2 (stratified resampling); Efron B, Tibshirani RJ (1993) ch. 13
-(percentile interval); Hardt M, Price E, Srebro N (2016) Equality of opportunity in
-supervised learning (equalized odds); fairlearn's ``MetricFrame.difference()``/``ratio()``
-("between_groups": max - min and min / max) for the gap conventions.
+(percentile interval).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from valkit.stats.types import Interval, _clean
+from valkit.stats.types import _clean
 from valkit.stats.validation import (
     StatsInputError,
     as_cluster,
@@ -345,129 +343,7 @@ def percentile_interval(replicates: np.ndarray, *, confidence_level: float = 0.9
     return lo, hi, used
 
 
-# ----------------------------------------------------------------------------- disparities
-@dataclass(frozen=True)
-class Disparity:
-    """A between-groups gap (max - min, or min / max) with its bootstrap percentile interval."""
-
-    metric: str
-    value: float
-    interval: Interval
-    highest: int | None
-    lowest: int | None
-    groups: tuple[int, ...]
-    n_resamples_used: int
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-    #: compared groups whose rate is 0 or 1: {"rate", "value", "group" (label, or cell index)}
-    boundary: tuple[dict[str, Any], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        d = _clean({k: getattr(self, k) for k in self.__dataclass_fields__})
-        d["interval"] = self.interval.to_dict()
-        return d
-
-
-def _diff(x: np.ndarray) -> np.ndarray:
-    return x.max(axis=-1) - x.min(axis=-1)
-
-
-def _ratio(x: np.ndarray) -> np.ndarray:
-    hi = x.max(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(hi > 0, x.min(axis=-1) / np.where(hi > 0, hi, 1), np.nan)
-
-
-# metric -> (rate names, combine)
-DISPARITY_METRICS: dict[str, tuple[tuple[str, ...], str]] = {
-    "tpr_difference": (("tpr",), "difference"),
-    "tpr_ratio": (("tpr",), "ratio"),
-    "fpr_difference": (("fpr",), "difference"),
-    "fpr_ratio": (("fpr",), "ratio"),
-    "equalized_odds_difference": (("tpr", "fpr"), "difference"),
-    "equalized_odds_ratio": (("tpr", "fpr"), "ratio"),
-    "demographic_parity_difference": (("selection_rate",), "difference"),
-    "demographic_parity_ratio": (("selection_rate",), "ratio"),
-}
-
-
-def _gap(rate_arrays: list[np.ndarray], kind: str) -> np.ndarray:
-    """Worst case over the rates (fairlearn's equalized odds 'worst_case'): max of differences, min of ratios."""
-    vals = [(_diff if kind == "difference" else _ratio)(r) for r in rate_arrays]
-    out = vals[0]
-    for v in vals[1:]:
-        out = np.maximum(out, v) if kind == "difference" else np.minimum(out, v)
-    # any undefined group rate makes the gap undefined (never silently compare fewer groups)
-    bad = np.zeros(out.shape, dtype=bool)
-    for r in rate_arrays:
-        bad |= np.isnan(r).any(axis=-1)
-    return np.where(bad, np.nan, out)
-
-
-def disparity(counts: np.ndarray, replicates: np.ndarray | None, metric: str, *, groups: Any = None,
-              confidence_level: float = 0.95, labels: Any = None) -> Disparity:
-    """A fairness gap between ``groups`` (cell indices) with a bootstrap percentile interval.
-
-    Differences are ``max - min`` over the groups and ratios ``min / max`` (fairlearn's
-    ``between_groups``); the equalized-odds versions take the worse of the TPR and FPR gaps.
-    A resample in which a compared group's rate is undefined gives an undefined gap and is
-    dropped (counted in ``warnings``); with the default stratification it cannot happen.
-    A compared group whose rate is 0 or 1 is resampled as exactly that, so the interval is too
-    narrow: a ``boundary`` warning says so, and an interval with no spread at all is not given
-    (NaN). ``labels`` (one per cell) name the groups in warnings.
-
-    Examples
-    --------
-    >>> counts = np.array([[40, 5, 10, 45], [30, 10, 20, 40]])
-    >>> d = disparity(counts, None, "tpr_difference")
-    >>> round(d.value, 3), d.highest, d.lowest
-    (0.2, 0, 1)
-    >>> round(disparity(counts, None, "equalized_odds_difference").value, 3)
-    0.2
-    """
-    names, kind = look_up_option(metric, DISPARITY_METRICS, what="metric")
-    cl = check_confidence_level(confidence_level)
-    counts = np.asarray(counts)
-    g = np.arange(counts.shape[0]) if groups is None else np.asarray(groups, dtype=np.int64).reshape(-1)
-    method = "bootstrap_percentile" if replicates is not None else "none"
-    if len(g) < 2:
-        return Disparity(metric, math.nan, Interval(math.nan, math.nan, cl, method), None, None,
-                         tuple(int(x) for x in g), 0,
-                         ("fewer_than_two_groups: a gap needs at least two groups with sufficient evidence.",))
-    point_rates = rates(counts[g])
-    value = float(_gap([point_rates[nm] for nm in names], kind))
-    first = point_rates[names[0]]
-    highest = lowest = None
-    if np.isfinite(first).all():
-        highest, lowest = int(g[int(np.argmax(first))]), int(g[int(np.argmin(first))])
-    warns: list[str] = []
-    if not math.isfinite(value):
-        warns.append(f"not_estimable: {metric} is undefined (a group has no cases for one of its rates).")
-    if replicates is None:
-        return Disparity(metric, value, Interval(math.nan, math.nan, cl, method), highest, lowest,
-                         tuple(int(x) for x in g), 0, tuple(warns))
-    rep_rates = rates(np.asarray(replicates)[:, g, :])
-    reps = _gap([rep_rates[nm] for nm in names], kind)
-    lo, hi, used = percentile_interval(reps[:, None], confidence_level=cl)
-    n_bad = int(len(reps) - used[0])
-    if n_bad:
-        warns.append(f"undefined_resamples: {n_bad} of {len(reps)} resamples left {metric} undefined and were dropped.")
-    low, high = float(lo[0]), float(hi[0])
-    name = (lambda i: str(labels[i])) if labels is not None else (lambda i: f"group {i}")
-    at_bound = tuple({"rate": nm, "value": float(point_rates[nm][j]), "group": name(int(gi))} for nm in names
-                     for j, gi in enumerate(g) if point_rates[nm][j] in (0.0, 1.0))
-    if at_bound:
-        # a group whose rate is 0 or 1 is resampled as exactly 0 or 1: the bootstrap shows none of
-        # its uncertainty, so the interval is too narrow; with no spread at all it is no interval
-        listed = ", ".join(f"{b['rate']} = {b['value']:g} in {b['group']}" for b in at_bound)
-        warns.append(f"boundary: {listed}; the bootstrap cannot show that group's uncertainty, "
-                     "so the interval is too narrow" + ("; no interval is given" if low == high else "") + ".")
-        if low == high:
-            low = high = math.nan
-    return Disparity(metric, value, Interval(low, high, cl, method), highest, lowest,
-                     tuple(int(x) for x in g), int(used[0]), tuple(warns), at_bound)
-
-
 __all__ = [
-    "CLASSES", "DISPARITY_METRICS", "RATES", "CellCountReplicates", "Disparity", "bootstrap_cell_counts",
-    "confusion_by_cell", "disparity", "percentile_interval", "rates",
+    "CLASSES", "RATES", "CellCountReplicates", "bootstrap_cell_counts", "confusion_by_cell", "percentile_interval",
+    "rates",
 ]

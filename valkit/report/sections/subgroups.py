@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from valkit.report.figures import ForestGroup, ForestPanel, ForestRow, forest_svg
-from valkit.report.formatting import ci_text, count, estimate_cells, fraction, num, p_value, pct
+from valkit.report.formatting import ci_text, count, estimate_cells, fraction, level_text, num, p_value, pct
 from valkit.report.sections.common import GAP_LABELS, column_title, metric_label
 
 TABLE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "auc")
@@ -76,16 +76,69 @@ def _forest(cells: list[dict], results: dict, title: str, *, group: str, pooled=
 
 
 # ----------------------------------------------------------------------------- subgroups and fairness
+_RATE_SHORT = {"tpr": "TPR", "fpr": "FPR", "selection_rate": "selection rate"}
+
+
+def _pair_name(p: dict, ratio: bool) -> str:
+    """'M vs F' (higher first) for a difference, 'F / M' (lower over higher) for a ratio."""
+    hi, lo = (str(p.get(k, "")).replace("missing", "not recorded") for k in ("higher", "lower"))
+    return f"{lo} / {hi}" if ratio else f"{hi} vs {lo}"
+
+
 def _gap_row(metric: str, d: dict) -> dict[str, Any]:
+    """The headline gap (the observed largest pair), named by the pair and, for equalized odds, the rate."""
     kind = "ratio" if metric.endswith("_ratio") else "proportion"
     value = d.get("value")
+    between = ""
+    if d.get("highest") is not None:
+        between = _pair_name({"higher": d["highest"], "lower": d["lowest"]}, kind == "ratio")
+        if metric.startswith("equalized_odds") and d.get("rate"):
+            between += f" ({_RATE_SHORT.get(d['rate'], d['rate'])})"
     return {
         "label": GAP_LABELS.get(metric, metric),
         "value": (num(value, 2) if kind == "ratio" else pct(value)) if value is not None else "not estimable",
         "ci": ci_text(d.get("interval"), kind) if value is not None else "",
-        "between": f"{d.get('highest')} vs {d.get('lowest')}" if d.get("highest") else "",
+        "between": between,
         "warnings": d.get("warnings") or [],
     }
+
+
+def _not_judged(f: dict, level: str) -> str:
+    """'O (2/3 pos/neg)': a compared group below the evidence rule, with its counts."""
+    g = next((g for g in f.get("groups", []) if g["level"] == level), {})
+    counts = "empty" if g.get("status") == "empty" else f"{count(g.get('n_positive'))}/{count(g.get('n_negative'))} pos/neg"
+    return f"{level.replace('missing', 'not recorded')} ({counts})"
+
+
+def _pair_tables(f: dict) -> list[dict[str, Any]]:
+    """Per gap metric, every pair with its 95% and Bonferroni intervals, and which criteria it decided.
+
+    Equalized odds has no table of its own: its pairs are the sensitivity and false-positive-rate
+    pairs, listed under those gaps.
+    """
+    decided: dict[tuple, list[str]] = {}
+    for c in f.get("criteria") or []:
+        for p in c.get("deciding_pairs") or []:
+            key = (p.get("rate"), p.get("higher"), p.get("lower"), c["metric"].endswith("_ratio"))
+            decided.setdefault(key, []).append(f"{c['verdict']} ({GAP_LABELS.get(c['metric'], c['metric']).lower()})")
+    out = []
+    for metric, d in (f.get("disparities") or {}).items():
+        if metric.startswith("equalized_odds") or not d.get("pairs"):
+            continue
+        ratio = metric.endswith("_ratio")
+        kind = "ratio" if ratio else "proportion"
+        rows = []
+        for p in d["pairs"]:
+            rows.append({
+                "pair": _pair_name(p, ratio),
+                "value": (num(p.get("value"), 2) if ratio else pct(p.get("value"))),
+                "ci": ci_text(p.get("interval"), kind), "adjusted_ci": ci_text(p.get("adjusted_interval"), kind),
+                "decides": "; ".join(decided.get((p.get("rate"), p.get("higher"), p.get("lower"), ratio), [])),
+            })
+        out.append({"label": GAP_LABELS.get(metric, metric), "rows": rows,
+                    "adjusted_level": level_text(d.get("adjusted_confidence_level")),
+                    "m": d.get("n_comparisons")})
+    return out
 
 
 _RATE_WORDS = {"tpr": "sensitivity (TPR)", "fpr": "false-positive rate", "selection_rate": "selection rate"}
@@ -146,8 +199,11 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
         fair_fams.append({
             "title": column_title(f["name"]), "prespecified": bool(f.get("prespecified", True)),
             "compared": [c.replace("missing", "not recorded") for c in f.get("compared", [])],
-            "excluded": [f"{e['level'].replace('missing', 'not recorded')} ({e['reason']})" for e in f.get("excluded", [])],
+            "excluded": [f"{e['level'].replace('missing', 'not recorded')} ({e['reason']})" for e in f.get("excluded", [])
+                         if e["level"] not in f.get("not_judged", [])],
             "gaps": [_gap_row(m, d) for m, d in (f.get("disparities") or {}).items()],
+            "pairs": _pair_tables(f),
+            "not_judged": [_not_judged(f, level) for level in f.get("not_judged", [])],
             "boundary": _boundary_notes(f.get("disparities") or {}),
             "criteria": [{**c, "limit": (f"≤ {pct(c['max'])}" if c.get("max") is not None else f"≥ {num(c.get('min'), 2)}"),
                           "label": GAP_LABELS.get(c["metric"], c["metric"]),
