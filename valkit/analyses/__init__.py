@@ -13,7 +13,7 @@ import pandas as pd
 
 from valkit.analyses.accuracy import accuracy_block, auc_ci_method, failures_counted_as_errors, group_rows
 from valkit.analyses.calibration import calibration_block
-from valkit.analyses.data_summary import acquisition_summary, case_flow, clustering_summary, table1
+from valkit.analyses.data_summary import acquisition_summary, case_flow, clustering_summary, recorded, table1
 from valkit.analyses.deviations import deviations
 from valkit.analyses.endpoints import judge_endpoints
 from valkit.analyses.estimates import ProportionEstimator
@@ -78,7 +78,7 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice) 
         by = {
             col: group_rows(analysed, col, estimator, op.threshold, min_positives=sg.min_positives,
                             min_negatives=sg.min_negatives)
-            for col in ("site", "manufacturer") if col in analysed.columns and _recorded(analysed[col])
+            for col in ("site", "manufacturer") if col in analysed.columns and recorded(analysed[col])
         }
     engine = CellEngine(analysed, op.threshold, protocol, estimator=estimator)  # subgroup cells, shared by the two sections below
     sections = analyse_subgroups(analysed, protocol, op.threshold, primary=primary, engine=engine)
@@ -115,12 +115,6 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice) 
         },
         "deviations": deviations(protocol, endpoints, clustering_stated=clustering_stated),
     }
-
-
-def _recorded(values: pd.Series) -> bool:
-    """A column with at least one value (an all-empty column is not reported as a grouping)."""
-    v = values.astype(object)
-    return bool(v.notna().any() and (v.astype(str).str.strip().replace({"nan": "", "None": ""}) != "").any())
 
 
 __all__ = ["analyse", "merge_predictions", "OperatingPointChoice"]

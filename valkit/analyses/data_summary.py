@@ -38,11 +38,21 @@ def _reason_class(error: str) -> str:
     return text.split(":", 1)[0] if ":" in text else (text or "unknown")
 
 
+def recorded(values: pd.Series) -> bool:
+    """Whether a column holds at least one value (load_study fills an absent site / manufacturer /
+    model / sex column with 'missing': such a column was not supplied and is not reported)."""
+    v = values.astype(object)
+    v = v.where(v.notna(), "").astype(str).str.strip()
+    return bool((~v.isin(["", "nan", "None", "NaN", "missing"])).any())
+
+
 def table1(merged: pd.DataFrame, columns: tuple[str, ...] = TABLE1_COLUMNS) -> dict:
-    """Counts by characteristic, split by reference standard, with missingness."""
+    """Counts by characteristic, split by reference standard, with missingness.
+
+    A column the data do not record at all is left out (not shown as 100% missing)."""
     out = {}
     for col in columns:
-        if col not in merged.columns:
+        if col not in merged.columns or not recorded(merged[col]):
             continue
         values = merged[col].fillna("").astype(str).replace("", "missing")
         rows = []
@@ -61,6 +71,8 @@ def table1(merged: pd.DataFrame, columns: tuple[str, ...] = TABLE1_COLUMNS) -> d
 def acquisition_summary(merged: pd.DataFrame) -> list[dict]:
     """Per manufacturer/model: image counts and acquisition parameters from the headers."""
     rows = []
+    if not any(c in merged.columns and recorded(merged[c]) for c in ("manufacturer", "model")):
+        return rows  # no equipment recorded (e.g. external scores without DICOM headers)
     cols = [c for c in ("photometric", "transfer_syntax", "bits_stored", "pixel_spacing_mm", "kvp", "rows")
             if c in merged.columns]
     for (man, model), g in merged.groupby(["manufacturer", "model"], sort=True):

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from valkit.analyses.data_summary import recorded
 from valkit.analyses.subgroups import (SEP, VARIANCE_RULE, CellEngine, FamilyCells, cell_logits, compared_cells,
                                        multiplicity_name)
 from valkit.protocol import Protocol
@@ -175,7 +176,12 @@ def flagged_text(flagged: list[dict], *, k: int | None = None, prefix: str = "")
 def sites_section(engine: CellEngine, protocol: Protocol) -> dict:
     h = protocol.subgroups.heterogeneity
     fams = []
+    # the default columns (site, manufacturer, model) only when the data record them; columns the
+    # protocol names itself are always analysed (an absent one is reported as such)
+    explicit = "columns" in h.model_fields_set
     for col in h.columns:
+        if not explicit and (col not in engine.df.columns or not recorded(engine.df[col])):
+            continue
         present = col in engine.df.columns
         res = engine.family(col, (col,), True)
         rows, fam_cells = res["rows"], res["fam"]
@@ -228,7 +234,7 @@ def sites_section(engine: CellEngine, protocol: Protocol) -> dict:
 def _combinations(engine: CellEngine) -> list[dict]:
     """Site x manufacturer x model counts: which scanners each site contributed."""
     df = engine.df
-    cols = [c for c in ("site", "manufacturer", "model") if c in df.columns]
+    cols = [c for c in ("site", "manufacturer", "model") if c in df.columns and recorded(df[c])]
     if not cols:
         return []
     g = df.assign(_pos=df["label"] == 1).groupby(cols, dropna=False, sort=True)
