@@ -230,29 +230,3 @@ def _progress(enabled: bool, total: int):
     task = bar.add_task("inference", total=total)
     bar.start()
     return bar, task
-
-
-def external_predictions(table: pd.DataFrame, path: Path, *, case_id_column: str, score_column: str,
-                         digest: str) -> pd.DataFrame:
-    """Predictions from a vendor file (CSV or parquet) aligned to the manifest, one row per case."""
-    if not path.is_file():
-        raise InputError(f"{path}: predictions file not found.")
-    ext = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={case_id_column: str})
-    for col in (case_id_column, score_column):
-        if col not in ext.columns:
-            raise InputError(f"{path}: column '{col}' not found; found {', '.join(map(str, ext.columns))}. "
-                             "Set predictions.case_id_column / score_column in the protocol.")
-    dup = ext[case_id_column][ext[case_id_column].duplicated()]
-    if len(dup):
-        raise InputError(f"{path}: case id '{dup.iloc[0]}' has more than one score ({len(dup)} duplicates).")
-    scores = dict(zip(ext[case_id_column].astype(str), pd.to_numeric(ext[score_column], errors="coerce")))
-    rows = []
-    for cid in table["case_id"]:
-        s = scores.get(cid)
-        if s is None:
-            rows.append((cid, math.nan, digest, "failed", "no score for this case in the predictions file"))
-        elif not math.isfinite(s):
-            rows.append((cid, math.nan, digest, "failed", f"invalid score {s!r} (NaN or infinite)"))
-        else:
-            rows.append((cid, float(s), digest, "ok", ""))
-    return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))

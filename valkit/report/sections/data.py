@@ -48,6 +48,27 @@ def _flow_figure(results: dict) -> Markup | None:
     return Markup(flow_svg(counts))
 
 
+def external_scores_line(acc: dict | None) -> str | None:
+    """The accountability line for an external scores file: every row matched to a case or listed.
+
+    >>> external_scores_line({"path": "s.csv", "rows_in_file": 5, "matched": 4, "not_in_manifest": 1,
+    ...                       "not_in_manifest_examples": ["X1"], "score_range": [0, 100]})
+    'Scores file s.csv (score range [0, 100]): 5 rows, 4 matched to manifest cases; 1 case id(s) not in the manifest were not analysed (X1).'
+    """
+    if not acc:
+        return None
+    lo, hi = acc.get("score_range") or (0, 1)
+    text = (f"Scores file {acc.get('path', '')} (score range [{lo:g}, {hi:g}]): {count(acc.get('rows_in_file'))} rows, "
+            f"{count(acc.get('matched'))} matched to manifest cases")
+    n_out = acc.get("not_in_manifest") or 0
+    if not n_out:
+        return text + "; every row matched a manifest case."
+    shown = list(acc.get("not_in_manifest_examples") or [])
+    more = ", …" if n_out > len(shown) else ""
+    return (text + f"; {count(n_out)} case id(s) not in the manifest were not analysed "
+            f"({', '.join(map(str, shown))}{more}).")
+
+
 def data_summary(results: dict, doc: dict) -> dict:
     data = results.get("data") or {}
     flow = data.get("flow") or {}
@@ -76,6 +97,7 @@ def data_summary(results: dict, doc: dict) -> dict:
                         for r in flow.get("failure_reasons") or []],
         },
         "flow_svg": _flow_figure(results),
+        "external_scores": external_scores_line(data.get("external_scores")),
         "table1": groups,
         "missing": [g for g in groups if g["missing"]],
         "acquisition": [{"manufacturer": r.get("manufacturer", ""), "model": r.get("model", ""),
