@@ -182,19 +182,18 @@ def _rows_to_predict(table: pd.DataFrame, run_dir: Path) -> bool:
 
 def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Path, progress: bool):
     from valkit.predictor import load_predictor
-    from valkit.preprocess import preprocess_file
     from valkit.runner import run_inference
 
     p = loaded.protocol
     predictor = load_predictor(card_path, device=p.inference.device)
-    preprocess: Any = functools.partial(preprocess_file, spec=predictor.card.preprocessing)
+    preprocess: Any = predictor.preprocess  # checks the card's accepts block, then preprocesses
     decoders = None
     if p.inference.pixel_decoder == "fastest" and _rows_to_predict(study.table, run_dir):
         from valkit.latency.decoders import choose_decoders, plugin_map, preprocess_with_decoders, sample_paths
 
         decoders = choose_decoders(sample_paths(study.table))
         preprocess = functools.partial(preprocess_with_decoders, spec=predictor.card.preprocessing,
-                                       plugins=plugin_map(decoders))
+                                       plugins=plugin_map(decoders), accepts=predictor.card.accepts)
     summary = run_inference(
         study.table, run_dir,
         preprocess=preprocess,

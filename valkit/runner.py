@@ -7,7 +7,9 @@ predictions to ``<run>/predictions.parts/`` as a small parquet file written atom
 again skips every case that already has a row, so nothing is lost or duplicated. When
 all rows are done the parts are consolidated into ``<run>/predictions.parquet``.
 
-Every manifest row ends as exactly one row: ``status`` "ok" with a score, or "failed"
+Every manifest row ends as exactly one row: ``status`` "ok" with a score; "excluded" when
+the image is readable but outside what the model card accepts (wrong modality, too small,
+...; :class:`valkit.preprocess.ImageNotAccepted`), with the reason in ``error``; or "failed"
 with the reason in ``error`` (unreadable file, digest mismatch, NaN score, ...).
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from valkit.errors import InputError
+from valkit.preprocess import ImageNotAccepted
 
 PREDICTION_COLUMNS = ("case_id", "score", "model_sha256", "status", "error")
 
@@ -36,6 +39,7 @@ class InferenceSummary:
     seconds: float
     device: str
     predictions_path: Path
+    n_excluded: int = 0  # readable images outside the model card's accepts block
 
 
 class _ImageDataset:
@@ -65,9 +69,11 @@ class _ImageDataset:
                         "rebuild the manifest if the change is intended"
                     )
             x = np.ascontiguousarray(self.preprocess(path), dtype=np.float32)
-            return {"case_id": case_id, "x": x, "error": ""}
+            return {"case_id": case_id, "x": x, "status": "ok", "error": ""}
+        except ImageNotAccepted as exc:  # readable, but not an image this model is meant to score
+            return {"case_id": case_id, "x": None, "status": "excluded", "error": exc.reason}
         except Exception as exc:  # one bad image must not stop the batch
-            return {"case_id": case_id, "x": None, "error": f"{type(exc).__name__}: {exc}"}
+            return {"case_id": case_id, "x": None, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _collate(items: list[dict]) -> dict:
@@ -77,7 +83,7 @@ def _collate(items: list[dict]) -> dict:
     return {
         "ok_ids": [it["case_id"] for it in ok],
         "x": torch.from_numpy(np.stack([it["x"] for it in ok])) if ok else None,
-        "failed": [(it["case_id"], it["error"]) for it in items if it["x"] is None],
+        "not_scored": [(it["case_id"], it["status"], it["error"]) for it in items if it["x"] is None],
     }
 
 
@@ -160,7 +166,6 @@ def run_inference(
     done_ids = set(done["case_id"])
     todo = table[~table["case_id"].isin(done_ids)]
     rows = list(zip(todo["case_id"], todo["abs_path"], todo.get("sha256", pd.Series([""] * len(todo)))))
-    n_ok = n_failed = 0
     if rows:
         loader = DataLoader(
             _ImageDataset(rows, preprocess, verify_sha256),
@@ -180,8 +185,8 @@ def run_inference(
         try:
             for batch in loader:
                 out = [
-                    {"case_id": c, "score": math.nan, "model_sha256": model_sha256, "status": "failed", "error": e}
-                    for c, e in batch["failed"]
+                    {"case_id": c, "score": math.nan, "model_sha256": model_sha256, "status": st, "error": e}
+                    for c, st, e in batch["not_scored"]
                 ]
                 if batch["x"] is not None:
                     scores = np.asarray(predict(batch["x"]), dtype=np.float64).reshape(-1)
@@ -194,8 +199,6 @@ def run_inference(
                             if bad else "",
                         })
                 _write_part(run_dir, out)
-                n_failed += sum(r["status"] == "failed" for r in out)
-                n_ok += sum(r["status"] == "ok" for r in out)
                 if bar is not None:
                     bar[0].update(bar[1], advance=len(out))
         finally:
@@ -209,6 +212,7 @@ def run_inference(
     return InferenceSummary(
         n_total=len(table), n_ok=int((final["status"] == "ok").sum()),
         n_failed=int((final["status"] == "failed").sum()), n_resumed=len(done_ids & set(table["case_id"])),
+        n_excluded=int((final["status"] == "excluded").sum()),
         seconds=time.perf_counter() - t0, device=device, predictions_path=run_dir / "predictions.parquet",
     )
 

@@ -57,8 +57,11 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice) 
         probabilities = protocol.predictions is None or protocol.predictions.probabilities
         calibration = calibration_block(y, s) if probabilities and len(s) else None
         primary = accuracy_block(y, s, op.threshold, cluster, seed=seed, with_curve=True)
-        both_ways = failures_counted_as_errors(merged["label"].to_numpy(dtype=int),
-                                               merged["score"].fillna(0).to_numpy(dtype=float), ok, op.threshold)
+        # an excluded image is outside the intended use: neither a result nor an error of the device
+        scored = (merged["status"] != "excluded").to_numpy()
+        both_ways = failures_counted_as_errors(merged["label"].to_numpy(dtype=int)[scored],
+                                               merged["score"].fillna(0).to_numpy(dtype=float)[scored],
+                                               ok[scored], op.threshold)
         endpoints = judge_endpoints(protocol.endpoints, y, s, op.threshold, cluster, seed=seed,
                                     n_resamples=protocol.analysis.bootstrap_resamples)
         by = {

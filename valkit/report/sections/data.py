@@ -38,6 +38,10 @@ def _flow_figure(results: dict) -> Markup | None:
         failed_positive=count(flow.get("failed_positive")),
         failed_negative=count(flow.get("failed_negative")),
         failure_reasons=[(str(r.get("reason", "")), count(r.get("n"))) for r in flow.get("failure_reasons") or []],
+        excluded=count(flow["excluded"]) if "excluded" in flow else None,
+        excluded_positive=count(flow.get("excluded_positive")),
+        excluded_negative=count(flow.get("excluded_negative")),
+        exclusion_reasons=[(str(r.get("reason", "")), count(r.get("n"))) for r in flow.get("exclusion_reasons") or []],
         analysed=count(flow.get("analysed")),
         positive=count(primary.get("n_positive")),
         negative=count(primary.get("n_negative")),
@@ -95,6 +99,11 @@ def data_summary(results: dict, doc: dict) -> dict:
             "failed_negative": count(flow.get("failed_negative")),
             "reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))}
                         for r in flow.get("failure_reasons") or []],
+            "excluded": count(flow.get("excluded")) if "excluded" in flow else None,
+            "excluded_positive": count(flow.get("excluded_positive")),
+            "excluded_negative": count(flow.get("excluded_negative")),
+            "exclusion_reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))}
+                                  for r in flow.get("exclusion_reasons") or []],
         },
         "flow_svg": _flow_figure(results),
         "external_scores": external_scores_line(data.get("external_scores")),
