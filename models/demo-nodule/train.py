@@ -359,6 +359,9 @@ MONAI `DenseNet` (2D, 1 input channel, 1 logit; {params}), about
 Preprocessing (identical in training and inference, `valkit.preprocess.preprocess_file`):
 Modality LUT, the file's VOI LUT / window (percentile window 0.5-99.5 % if absent),
 MONOCHROME1 inverted, resized to 128 x 128 with antialiasing, (x - 0.5) / 0.25.
+Accepts (card `accepts`, checked on the DICOM header before decoding; anything else is excluded
+from a validation run with its reason): modality DX or CR, MONOCHROME1/2, at least 256 x 256
+pixels, body part CHEST and view PA or AP where the header records them.
 
 ## Data
 Phantom studies from `valkit.synth` (generator version {report['generator_version']}), four
