@@ -99,8 +99,8 @@ def check_accepted(ds: Dataset, accepts: Accepts) -> None:
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     if rows < accepts.min_rows or cols < accepts.min_columns:
         raise ImageNotAccepted(
-            path, f"image smaller than the model card's minimum ({rows}×{cols} pixels; "
-            f"minimum {accepts.min_rows}×{accepts.min_columns})",
+            path, f"image smaller than the minimum size ({rows}×{cols} pixels; model card minimum "
+            f"{accepts.min_rows}×{accepts.min_columns})",
             fix="Remove the image from the manifest (it is too small to show the finding)")
     body_part, view = term("BodyPartExamined"), term("ViewPosition")
     if accepts.body_parts is not None and body_part and body_part not in accepts.body_parts:

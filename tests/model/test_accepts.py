@@ -71,7 +71,7 @@ def test_demo_card_declares_what_it_accepts():
 @pytest.mark.parametrize("name, reason", [
     ("ct", "modality CT not accepted (model card accepts DX, CR)"),
     ("mr", "modality MR not accepted (model card accepts DX, CR)"),
-    ("tiny", "image smaller than the model card's minimum (1×1 pixels; minimum 32×32)"),
+    ("tiny", "image smaller than the minimum size (1×1 pixels; model card minimum 32×32)"),
     ("knee", "body part KNEE not accepted (model card accepts CHEST)"),
     ("lateral", "view LL not accepted (model card accepts PA, AP)"),
 ])
@@ -117,13 +117,13 @@ def test_case_flow_counts_excluded_by_reason_and_analyses_use_ok_rows_only():
         "status": ["ok", "ok", "excluded", "excluded", "excluded", "failed"],
         "error": ["", "", "modality CT not accepted (model card accepts DX, CR)",
                   "modality CT not accepted (model card accepts DX, CR)",
-                  "image smaller than the model card's minimum (1×1 pixels; minimum 32×32)", "not a DICOM file"],
+                  "image smaller than the minimum size (1×1 pixels; model card minimum 32×32)", "not a DICOM file"],
     })
     flow = case_flow(merged)
     assert (flow["in_manifest"], flow["analysed"], flow["excluded"], flow["failed"]) == (6, 2, 3, 1)
     assert (flow["excluded_positive"], flow["excluded_negative"]) == (2, 1)
     assert flow["exclusion_reasons"] == [{"reason": "modality CT not accepted", "n": 2},
-                                         {"reason": "image smaller than the model card's minimum", "n": 1}]
+                                         {"reason": "image smaller than the minimum size", "n": 1}]
     assert sum(r["n"] for r in flow["failure_reasons"]) == 1
 
 
@@ -135,7 +135,17 @@ def test_flow_diagram_shows_exclusions():
                               negative="1", tp="1", fn="0", fp="0", tn="1", excluded="3",
                               excluded_positive="2", excluded_negative="1",
                               exclusion_reasons=[("modality CT not accepted", "2")]))
-    assert "Excluded" in svg and "modality CT not accepted: 2" in svg
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    text = " ".join(t.text for t in root.iter(f"{ns}text"))
+    assert "Excluded, outside the card's inputs: 3" in text and "modality CT not accepted: 2" in text
+    assert "Not analysed: 1" in text and "3 excluded" in root.find(f"{ns}desc").text
+    # the two side boxes (exclusions, failures) are stacked without overlapping
+    side = sorted((float(r.get("y")), float(r.get("height"))) for r in root.iter(f"{ns}rect")
+                  if float(r.get("x")) == 352)
+    assert len(side) == 2 and side[0][0] + side[0][1] < side[1][0]
 
 
 def test_analyses_leave_excluded_rows_out_of_every_estimate():
@@ -160,3 +170,13 @@ def test_analyses_leave_excluded_rows_out_of_every_estimate():
     assert out["primary"]["n"] == flow["analysed"]
     both = out["failures_counted_as_errors"]["confusion"]
     assert sum(both.values()) == flow["analysed"] + flow["failed"]
+
+
+def test_report_shows_exclusions_where_the_card_was_applied():
+    from valkit.report.sections.data import data_summary
+
+    flow = {"in_manifest": 5, "analysed": 5, "failed": 0, "excluded": 0, "exclusion_reasons": []}
+    card = data_summary({"data": {"flow": flow}, "model": {"kind": "model_card"}}, {})
+    assert card["flow"]["excluded"] == "0"  # the check ran and excluded nothing: say so
+    ext = data_summary({"data": {"flow": flow}, "model": {"kind": "external_predictions"}}, {})
+    assert ext["flow"]["excluded"] is None  # no model card, no check: nothing to say

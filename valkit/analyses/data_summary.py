@@ -35,8 +35,8 @@ def case_flow(merged: pd.DataFrame) -> dict:
 def exclusion_class(reason: str) -> str:
     """An exclusion reason without its per-image detail (the part in parentheses).
 
-    >>> exclusion_class("image smaller than the model card's minimum (1×1 pixels; minimum 64×64)")
-    "image smaller than the model card's minimum"
+    >>> exclusion_class("image smaller than the minimum size (1×1 pixels; model card minimum 64×64)")
+    'image smaller than the minimum size'
     """
     return str(reason).split(" (", 1)[0] or "unknown"
 

@@ -25,6 +25,12 @@ ACQUISITION_TITLES = {
 }
 
 
+def _shows_exclusions(results: dict) -> bool:
+    """Exclusions are shown (even zero) where the model card's accepts block was applied, or any happened."""
+    flow = (results.get("data") or {}).get("flow") or {}
+    return "excluded" in flow and bool(flow["excluded"] or (results.get("model") or {}).get("kind") == "model_card")
+
+
 def _flow_figure(results: dict) -> Markup | None:
     flow = (results.get("data") or {}).get("flow") or {}
     primary = results.get("primary") or {}
@@ -38,7 +44,7 @@ def _flow_figure(results: dict) -> Markup | None:
         failed_positive=count(flow.get("failed_positive")),
         failed_negative=count(flow.get("failed_negative")),
         failure_reasons=[(str(r.get("reason", "")), count(r.get("n"))) for r in flow.get("failure_reasons") or []],
-        excluded=count(flow["excluded"]) if "excluded" in flow else None,
+        excluded=count(flow["excluded"]) if _shows_exclusions(results) else None,
         excluded_positive=count(flow.get("excluded_positive")),
         excluded_negative=count(flow.get("excluded_negative")),
         exclusion_reasons=[(str(r.get("reason", "")), count(r.get("n"))) for r in flow.get("exclusion_reasons") or []],
@@ -99,7 +105,7 @@ def data_summary(results: dict, doc: dict) -> dict:
             "failed_negative": count(flow.get("failed_negative")),
             "reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))}
                         for r in flow.get("failure_reasons") or []],
-            "excluded": count(flow.get("excluded")) if "excluded" in flow else None,
+            "excluded": count(flow.get("excluded")) if _shows_exclusions(results) else None,
             "excluded_positive": count(flow.get("excluded_positive")),
             "excluded_negative": count(flow.get("excluded_negative")),
             "exclusion_reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))}
