@@ -41,6 +41,7 @@ from valkit.errors import InputError
 
 __all__ = [
     "ARCHITECTURES",
+    "Accepts",
     "ArchitectureSpec",
     "ModelCard",
     "PreprocessingSpec",
@@ -296,6 +297,37 @@ class Weights(_Frozen):
         return value
 
 
+def _upper_terms(value: Any) -> Any:
+    # DICOM code strings are upper case; a card may write them either way
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v).strip().upper() for v in value)
+    return value
+
+
+class Accepts(_Frozen):
+    """The images the model is meant to score, judged from the DICOM header before decoding.
+
+    An image outside these is *excluded* (a row with status ``excluded`` and its reason),
+    not scored and not counted as a failure. Every field is optional; an omitted field
+    accepts anything. ``body_parts`` (Body Part Examined, 0018,0015) and ``views`` (View
+    Position, 0018,5101) are checked only where the header has them: many archives leave
+    them empty.
+    """
+
+    modalities: tuple[str, ...] | None = Field(None, description="Modality (0008,0060), e.g. [DX, CR]")
+    photometric_interpretations: tuple[str, ...] | None = Field(
+        None, description="Photometric Interpretation (0028,0004), e.g. [MONOCHROME1, MONOCHROME2]")
+    min_rows: Annotated[int, Field(ge=1)] = 1
+    min_columns: Annotated[int, Field(ge=1)] = 1
+    body_parts: tuple[str, ...] | None = Field(None, description="Body Part Examined, e.g. [CHEST]")
+    views: tuple[str, ...] | None = Field(None, description="View Position, e.g. [PA, AP]")
+
+    @field_validator("modalities", "photometric_interpretations", "body_parts", "views", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return _upper_terms(value)
+
+
 class Explainability(_Frozen):
     target_layer: str = Field(description="dotted module name for Grad-CAM, as in network.named_modules()")
 
@@ -327,6 +359,7 @@ class ModelCard(_Frozen):
     output: Output
     threshold: Threshold
     weights: Weights
+    accepts: Accepts = Field(default_factory=Accepts)
     explainability: Explainability | None = None
     training: Training | None = None
     limitations: list[str] = Field(default_factory=list)

@@ -21,7 +21,7 @@ from valkit.analyses import OperatingPointChoice, analyse, merge_predictions
 from valkit.gate import acceptance
 from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol, load_protocol
-from valkit.results import write_cases_csv, write_results
+from valkit.results import case_columns, write_cases_csv, write_results
 from valkit.selfcheck import run_self_check
 from valkit.study import Study, dataset_digest_rows, load_study
 
@@ -190,14 +190,16 @@ def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Pat
     spec = predictor.card.preprocessing
     # images the manifest gives no digest for are hashed here, once, for matching saved predictions
     table = study.table.assign(sha256=image_digests(study.table))
-    preprocess: Any = functools.partial(preprocess_file, spec=spec)
+    # checks the card's accepts block, then preprocesses (picklable for DataLoader workers)
+    preprocess: Any = functools.partial(preprocess_file, spec=spec, accepts=predictor.card.accepts)
     decoders = None
     if p.inference.pixel_decoder == "fastest" and _rows_to_predict(
             table, run_dir, model_sha256=predictor.weights_sha256, preprocessing_sha256=spec.sha256):
         from valkit.latency.decoders import choose_decoders, plugin_map, preprocess_with_decoders, sample_paths
 
         decoders = choose_decoders(sample_paths(table))
-        preprocess = functools.partial(preprocess_with_decoders, spec=spec, plugins=plugin_map(decoders))
+        preprocess = functools.partial(preprocess_with_decoders, spec=spec, plugins=plugin_map(decoders),
+                                       accepts=predictor.card.accepts)
     summary = run_inference(
         table, run_dir,
         preprocess=preprocess,
@@ -235,16 +237,20 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
                          uid: {"name": c.get("name"), "chosen": c.get("chosen"), "n_files": c.get("n_files"),
                                "reason": c.get("reason")} for uid, c in decoders.items()}}
     else:
-        from valkit.runner import external_predictions
+        from valkit.external_scores import external_predictions
 
         ext = p.predictions
-        predictions = external_predictions(study.table, card_path, case_id_column=ext.case_id_column,
-                                           score_column=ext.score_column, digest=model["weights_sha256"])
+        scores = external_predictions(study.table, card_path, case_id_column=ext.case_id_column,
+                                      score_column=ext.score_column, digest=model["weights_sha256"],
+                                      score_range=ext.score_range, shown_path=str(ext.path))
+        predictions = scores.predictions
         predictions.to_parquet(run_dir / "predictions.parquet", index=False)
         device = None
     merged = merge_predictions(study.table, predictions)
     op = _operating_point(loaded, model, merged[merged["status"] == "ok"])
     analyses = analyse(merged, p, op)
+    if card is None:  # every row of the scores file is accounted for, matched or not
+        analyses["data"]["external_scores"] = scores.accounting()
     ctx = RunContext(loaded=loaded, study=study, merged=merged, run_dir=run_dir,
                      card_path=card_path if card is not None else None, threshold=op.threshold,
                      seed=p.analysis.seed, progress=progress, _predictor=predictor)
@@ -275,7 +281,9 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
     }
     results["acceptance"] = acceptance(results)
     results["verdict"] = results["acceptance"]["verdict"]
-    write_cases_csv(run_dir, merged, op.threshold)
+    columns = case_columns(merged, p.subgroups.families())
+    results["per_case_listing"] = {"file": "cases.csv", "columns": columns}
+    write_cases_csv(run_dir, merged, op.threshold, columns=columns)
     results_path = write_results(run_dir, results)
     reports: tuple[Path, ...] = ()
     if render:

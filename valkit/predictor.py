@@ -134,10 +134,14 @@ class Predictor:
 
     @property
     def preprocess(self) -> Callable[[str | Path], np.ndarray]:
-        """``preprocess(path) -> (C, H, W) float32``; picklable, so DataLoader workers can run it."""
+        """``preprocess(path) -> (C, H, W) float32``; picklable, so DataLoader workers can run it.
+
+        Checks the card's ``accepts`` first: an image outside it raises
+        :class:`~valkit.preprocess.ImageNotAccepted`.
+        """
         from valkit.preprocess import preprocess_file
 
-        return functools.partial(preprocess_file, spec=self.card.preprocessing)
+        return functools.partial(preprocess_file, spec=self.card.preprocessing, accepts=self.card.accepts)
 
     def predict(self, batch: Any) -> np.ndarray:
         """Probabilities (sigmoid of the single logit) for a batch, as float64 ``(N,)``.

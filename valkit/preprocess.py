@@ -30,12 +30,14 @@ from valkit.errors import InputError
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
-    from valkit.model_card import PreprocessingSpec
+    from valkit.model_card import Accepts, PreprocessingSpec
 
 __all__ = [
     "DicomDecodeError",
+    "ImageNotAccepted",
     "WindowChoice",
     "apply_preprocessing",
+    "check_accepted",
     "choose_window",
     "decode_pixels",
     "preprocess_file",
@@ -61,6 +63,50 @@ class DicomDecodeError(InputError):
         if fix:
             message += f". {fix}"
         super().__init__(message)
+
+
+class ImageNotAccepted(DicomDecodeError):
+    """A readable image that the model card does not accept (wrong modality, too small, ...).
+
+    The inference runner records it as ``excluded`` with :attr:`reason`, not as ``failed``.
+    Reasons read "<what> not accepted (model card accepts ...)"; the flow of cases groups
+    them by the text before the parenthesis.
+    """
+
+
+def check_accepted(ds: Dataset, accepts: Accepts) -> None:
+    """Raise :class:`ImageNotAccepted` when the header of ``ds`` is outside the card's ``accepts``.
+
+    Header only (no pixel decoding), in this order: modality, photometric interpretation,
+    size, then body part and view where the header has them. The first mismatch is the reason.
+    """
+    path = _path_of(ds)
+
+    def term(keyword: str) -> str:
+        return str(ds.get(keyword, "") or "").strip().upper()
+
+    def refuse(what: str, found: str, allowed: tuple[str, ...]) -> None:
+        raise ImageNotAccepted(path, f"{what} {found} not accepted (model card accepts {', '.join(allowed)})",
+                               fix="Remove the image from the manifest, or widen accepts in the model card "
+                               "if the model is validated for it")
+
+    modality = term("Modality")
+    if accepts.modalities is not None and modality not in accepts.modalities:
+        refuse("modality", modality or "(not recorded)", accepts.modalities)
+    photometric = term("PhotometricInterpretation")
+    if accepts.photometric_interpretations is not None and photometric not in accepts.photometric_interpretations:
+        refuse("photometric interpretation", photometric or "(not recorded)", accepts.photometric_interpretations)
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    if rows < accepts.min_rows or cols < accepts.min_columns:
+        raise ImageNotAccepted(
+            path, f"image smaller than the minimum size ({rows}×{cols} pixels; model card minimum "
+            f"{accepts.min_rows}×{accepts.min_columns})",
+            fix="Remove the image from the manifest (it is too small to show the finding)")
+    body_part, view = term("BodyPartExamined"), term("ViewPosition")
+    if accepts.body_parts is not None and body_part and body_part not in accepts.body_parts:
+        refuse("body part", body_part, accepts.body_parts)
+    if accepts.views is not None and view and view not in accepts.views:
+        refuse("view", view, accepts.views)
 
 
 def _path_of(ds: Dataset) -> str | None:
@@ -314,11 +360,17 @@ def apply_preprocessing(pixels: np.ndarray, ds: Dataset, spec: PreprocessingSpec
     return out
 
 
-def preprocess_file(path: str | Path, spec: PreprocessingSpec) -> np.ndarray:
+def preprocess_file(path: str | Path, spec: PreprocessingSpec, accepts: Accepts | None = None) -> np.ndarray:
     """Read, decode and preprocess one DICOM file: ``np.float32`` array ``(channels, H, W)``.
 
+    With ``accepts`` (a model card's ``accepts`` block) the header is checked first
+    (:func:`check_accepted`), before any pixel is decoded.
+
     Raises :class:`DicomDecodeError` (an :class:`~valkit.errors.InputError`) naming the path
-    and the reason when this file cannot be used.
+    and the reason when this file cannot be used; :class:`ImageNotAccepted` (a subclass) when
+    it is readable but outside what the model accepts.
     """
     ds = read_dicom(path)
+    if accepts is not None:
+        check_accepted(ds, accepts)
     return apply_preprocessing(decode_pixels(ds), ds, spec)

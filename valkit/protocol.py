@@ -60,15 +60,56 @@ class ModelRef(_Strict):
     card: Path = Field(description="Path to models/<id>/model.yaml, relative to the protocol file.")
 
 
+def _g(x: float) -> str:
+    return f"{x:g}"
+
+
+def _range_text(r: tuple[float, float]) -> str:
+    return f"[{_g(r[0])}, {_g(r[1])}]"
+
+
 class ExternalPredictions(_Strict):
-    """Scores from a vendor model that cannot run inside valkit."""
+    """Scores from a vendor model that cannot run inside valkit.
+
+    ``score_range`` declares the scale of the scores (default [0, 1], probabilities); a score
+    outside it stops the run before any analysis. Calibration is analysed only on [0, 1].
+    """
 
     path: Path
     case_id_column: str = "case_id"
     score_column: str = "score"
     model_name: str
     model_version: str
-    threshold: float | None = Field(None, ge=0, le=1)
+    score_range: tuple[float, float] = Field(
+        (0.0, 1.0), description="[low, high] of the scores, e.g. [0, 100]; default [0, 1] (probabilities).")
+    threshold: float | None = Field(None, description="On the scores' scale (inside score_range).")
+
+    @field_validator("score_range")
+    @classmethod
+    def _increasing(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not v[0] < v[1]:
+            raise ValueError(f"expected [low, high] with low < high, e.g. [0, 100]; found {_range_text(v)}")
+        return v
+
+    @field_validator("threshold")
+    @classmethod
+    def _inside_range(cls, v: float | None, info: ValidationInfo) -> float | None:
+        rng = info.data.get("score_range")
+        if v is not None and rng is not None:
+            _check_in_range(v, rng)
+        return v
+
+    @property
+    def probabilities(self) -> bool:
+        """True when the declared scale is [0, 1] (scores may be read as probabilities)."""
+        return tuple(self.score_range) == (0.0, 1.0)
+
+
+def _check_in_range(threshold: float, rng: tuple[float, float], *, external: bool = True) -> None:
+    if not rng[0] <= threshold <= rng[1]:
+        fix = ("Give it on the scores' own scale, or declare the scale with predictions.score_range "
+               "(e.g. [0, 100])." if external else "A model card's scores are probabilities.")
+        raise ValueError(f"threshold {_g(threshold)} is outside the score range {_range_text(rng)}. {fix}")
 
 
 class Dataset(_Strict):
@@ -86,7 +127,7 @@ class ReferenceStandard(_Strict):
 
 class OperatingPoint(_Strict):
     source: Literal["model_card", "fixed", "choose_on_test_data"] = "model_card"
-    threshold: float | None = Field(None, ge=0, le=1)
+    threshold: float | None = Field(None, description="On the score scale: [0, 1], or predictions.score_range.")
     rule: Literal["youden", "sensitivity", "specificity"] = "youden"
     target: float | None = Field(None, gt=0, lt=1)
 
@@ -296,6 +337,14 @@ class Protocol(_Strict):
     explainability: ExplainabilityOptions | None = None
     latency: LatencyOptions | None = None
     reader_study: ReaderStudyOptions | None = None
+
+    @field_validator("operating_point")
+    @classmethod
+    def _threshold_on_score_scale(cls, v: OperatingPoint, info: ValidationInfo) -> OperatingPoint:
+        ext = info.data.get("predictions")
+        if v.threshold is not None:
+            _check_in_range(v.threshold, ext.score_range if ext is not None else (0.0, 1.0), external=ext is not None)
+        return v
 
     @model_validator(mode="after")
     def _model_xor_predictions(self) -> "Protocol":

@@ -8,7 +8,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
@@ -58,12 +58,29 @@ def read_results(run_dir: Path) -> dict:
     return data
 
 
-def write_cases_csv(run_dir: Path, merged: pd.DataFrame, threshold: float) -> Path:
+def case_columns(merged: pd.DataFrame, families: Iterable[tuple[str, tuple[str, ...], bool]] = ()) -> list[str]:
+    """The columns of cases.csv: :data:`CASE_COLUMNS`, then every subgroup column the protocol names.
+
+    ``families`` is ``Protocol.subgroups.families()`` (one-way columns and intersections); a
+    named column is listed when the study table has it, in the protocol's order.
+    """
+    cols = [c for c in CASE_COLUMNS if c in merged.columns or c == "predicted_positive"]
+    for _, fam_cols, _ in families:
+        for c in fam_cols:
+            if c in merged.columns and c not in cols:
+                at = cols.index("label") if "label" in cols else len(cols)
+                cols.insert(at, c)  # beside the other characteristics
+    return cols
+
+
+def write_cases_csv(run_dir: Path, merged: pd.DataFrame, threshold: float, *,
+                    columns: Sequence[str] | None = None) -> Path:
+    """One row per manifest row: ids, characteristics, reference label, score, call and status."""
     df = merged.copy()
     df["predicted_positive"] = [
         "" if st != "ok" else int(sc >= threshold) for st, sc in zip(df["status"], df["score"])
     ]
-    cols = [c for c in CASE_COLUMNS if c in df.columns]
+    cols = list(columns) if columns is not None else case_columns(df)
     path = run_dir / "cases.csv"
     df[cols].to_csv(path, index=False)
     return path

@@ -15,7 +15,9 @@ three match the current run; otherwise the case is scored again and the stale ro
 dropped at consolidation (see :func:`plan_reuse` for the reasons counted). Rows saved
 before these digests were recorded cannot be checked and are scored again.
 
-Every manifest row ends as exactly one row: ``status`` "ok" with a score, or "failed"
+Every manifest row ends as exactly one row: ``status`` "ok" with a score; "excluded" when
+the image is readable but outside what the model card accepts (wrong modality, too small,
+...; :class:`valkit.preprocess.ImageNotAccepted`), with the reason in ``error``; or "failed"
 with the reason in ``error`` (unreadable file, digest mismatch, NaN score, ...).
 """
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from valkit.errors import InputError
+from valkit.preprocess import ImageNotAccepted
 
 PREDICTION_COLUMNS = ("case_id", "score", "model_sha256", "image_sha256", "preprocessing_sha256", "status", "error")
 #: What a prediction was computed from; a saved row is reused only when all of these match.
@@ -56,6 +59,7 @@ class InferenceSummary:
     device: str
     predictions_path: Path
     rescored: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESCORE_REASONS, 0))
+    n_excluded: int = 0  # readable images outside the model card's accepts block
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,11 @@ class _ImageDataset:
                         "rebuild the manifest if the change is intended"
                     )
             x = np.ascontiguousarray(self.preprocess(path), dtype=np.float32)
-            return {"case_id": case_id, "x": x, "error": ""}
+            return {"case_id": case_id, "x": x, "status": "ok", "error": ""}
+        except ImageNotAccepted as exc:  # readable, but not an image this model is meant to score
+            return {"case_id": case_id, "x": None, "status": "excluded", "error": exc.reason}
         except Exception as exc:  # one bad image must not stop the batch
-            return {"case_id": case_id, "x": None, "error": f"{type(exc).__name__}: {exc}"}
+            return {"case_id": case_id, "x": None, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _collate(items: list[dict]) -> dict:
@@ -113,7 +119,7 @@ def _collate(items: list[dict]) -> dict:
     return {
         "ok_ids": [it["case_id"] for it in ok],
         "x": torch.from_numpy(np.stack([it["x"] for it in ok])) if ok else None,
-        "failed": [(it["case_id"], it["error"]) for it in items if it["x"] is None],
+        "not_scored": [(it["case_id"], it["status"], it["error"]) for it in items if it["x"] is None],
     }
 
 
@@ -265,9 +271,10 @@ def run_inference(
     rows = list(zip(todo["case_id"], todo["abs_path"], todo["image_sha256"]))
     image_of = dict(zip(todo["case_id"], todo["image_sha256"]))
 
-    def row(case_id: str, score: float, error: str) -> dict:
+    def row(case_id: str, score: float, error: str, status: str = "") -> dict:
         return {"case_id": case_id, "score": score, "model_sha256": model_sha256, "image_sha256": image_of[case_id],
-                "preprocessing_sha256": preprocessing_sha256, "status": "failed" if error else "ok", "error": error}
+                "preprocessing_sha256": preprocessing_sha256, "status": status or ("failed" if error else "ok"),
+                "error": error}
 
     n_ok = n_failed = 0
     if rows:
@@ -288,7 +295,7 @@ def run_inference(
             torch.set_num_threads(max(1, _usable_cores() - num_workers))
         try:
             for batch in loader:
-                out = [row(c, math.nan, e) for c, e in batch["failed"]]
+                out = [row(c, math.nan, e, st) for c, st, e in batch["not_scored"]]
                 if batch["x"] is not None:
                     scores = np.asarray(predict(batch["x"]), dtype=np.float64).reshape(-1)
                     for c, s in zip(batch["ok_ids"], scores):
@@ -298,8 +305,6 @@ def run_inference(
                             out.append(row(c, math.nan, f"model returned an invalid score ({s}); "
                                                         "expected a probability in [0, 1]"))
                 _write_part(run_dir, out)
-                n_failed += sum(r["status"] == "failed" for r in out)
-                n_ok += sum(r["status"] == "ok" for r in out)
                 if bar is not None:
                     bar[0].update(bar[1], advance=len(out))
         finally:
@@ -313,6 +318,7 @@ def run_inference(
     return InferenceSummary(
         n_total=len(table), n_ok=int((final["status"] == "ok").sum()),
         n_failed=int((final["status"] == "failed").sum()), n_resumed=len(plan.reused),
+        n_excluded=int((final["status"] == "excluded").sum()),
         seconds=time.perf_counter() - t0, device=device, predictions_path=run_dir / "predictions.parquet",
         rescored=plan.rescored,
     )
@@ -335,34 +341,3 @@ def _progress(enabled: bool, total: int):
     task = bar.add_task("inference", total=total)
     bar.start()
     return bar, task
-
-
-def external_predictions(table: pd.DataFrame, path: Path, *, case_id_column: str, score_column: str,
-                         digest: str) -> pd.DataFrame:
-    """Predictions from a vendor file (CSV or parquet) aligned to the manifest, one row per case.
-
-    ``digest`` (the file's sha256) stands in for the model weights; the image digest is the
-    manifest's, and the preprocessing digest is empty (valkit did not preprocess anything).
-    """
-    if not path.is_file():
-        raise InputError(f"{path}: predictions file not found.")
-    ext = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={case_id_column: str})
-    for col in (case_id_column, score_column):
-        if col not in ext.columns:
-            raise InputError(f"{path}: column '{col}' not found; found {', '.join(map(str, ext.columns))}. "
-                             "Set predictions.case_id_column / score_column in the protocol.")
-    dup = ext[case_id_column][ext[case_id_column].duplicated()]
-    if len(dup):
-        raise InputError(f"{path}: case id '{dup.iloc[0]}' has more than one score ({len(dup)} duplicates).")
-    scores = dict(zip(ext[case_id_column].astype(str), pd.to_numeric(ext[score_column], errors="coerce")))
-    images = table["sha256"].fillna("").astype(str) if "sha256" in table.columns else [""] * len(table)
-    rows = []
-    for cid, image in zip(table["case_id"], images):
-        s = scores.get(cid)
-        if s is None:
-            rows.append((cid, math.nan, digest, image, "", "failed", "no score for this case in the predictions file"))
-        elif not math.isfinite(s):
-            rows.append((cid, math.nan, digest, image, "", "failed", f"invalid score {s!r} (NaN or infinite)"))
-        else:
-            rows.append((cid, float(s), digest, image, "", "ok", ""))
-    return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))

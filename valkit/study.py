@@ -61,8 +61,9 @@ def load_study(loaded: LoadedProtocol) -> Study:
         needed += ("age",)
     frames, infos = [], []
     for i, ds in enumerate(p.datasets):
+        # external scores read no image file, so whether the files exist says nothing about the run
         m = load_manifest(loaded.resolve(ds.manifest), required_columns=needed, label_column=label_col,
-                          site=ds.site)
+                          site=ds.site, check_files=p.model is not None)
         t = m.table.copy()
         t["dataset"] = str(i)
         frames.append(t)

@@ -67,6 +67,17 @@ PREPROCESSING = {
     "normalization": {"method": "fixed", "mean": 0.5, "std": 0.25},
     "channels": 1,
 }
+# What the model is meant to score (model card ``accepts``): frontal chest radiographs, judged from
+# the DICOM header; anything else is excluded from a validation run with its reason. The phantom
+# vendors write DX or CR, MONOCHROME1/2, 448-576 pixel matrices, body part CHEST, view PA.
+ACCEPTS = {
+    "modalities": ["DX", "CR"],
+    "photometric_interpretations": ["MONOCHROME1", "MONOCHROME2"],
+    "min_rows": 256,
+    "min_columns": 256,
+    "body_parts": ["CHEST"],
+    "views": ["PA", "AP"],
+}
 # Difficulty is set by capacity (about 10k parameters), resolution (128 x 128) and training
 # length (short, on purpose): the demo needs a model that is good but clearly imperfect.
 CROP_EPOCHS = 8
@@ -279,6 +290,7 @@ def _card_fields(*, threshold: float, sha256: str, extra_training: dict, sens=No
         ),
         "architecture": ARCHITECTURE,
         "preprocessing": PREPROCESSING,
+        "accepts": ACCEPTS,
         "output": {"activation": "sigmoid", "positive_label": "nodule present"},
         "threshold": {
             "value": threshold,
@@ -347,6 +359,9 @@ MONAI `DenseNet` (2D, 1 input channel, 1 logit; {params}), about
 Preprocessing (identical in training and inference, `valkit.preprocess.preprocess_file`):
 Modality LUT, the file's VOI LUT / window (percentile window 0.5-99.5 % if absent),
 MONOCHROME1 inverted, resized to 128 x 128 with antialiasing, (x - 0.5) / 0.25.
+Accepts (card `accepts`, checked on the DICOM header before decoding; anything else is excluded
+from a validation run with its reason): modality DX or CR, MONOCHROME1/2, at least 256 x 256
+pixels, body part CHEST and view PA or AP where the header records them.
 
 ## Data
 Phantom studies from `valkit.synth` (generator version {report['generator_version']}), four

@@ -220,3 +220,61 @@ def test_rerun_after_preprocessing_changed_rescores_everything(tmp_path):
     assert not np.allclose(second.score, first.score, rtol=0, atol=1e-6)
     assert (second["preprocessing_sha256"] == inf["preprocessing_sha256"]).all()
     assert second.index.is_unique and len(second) == 10
+
+
+def test_external_scores_run_reads_no_image_files_so_none_are_not_found(run):
+    # issue #11 item 11: the appendix said "500 image file(s) not found ... recorded as failures" for a
+    # run whose case flow shows 3 failures, none of them about image files
+    _, _, run_dir = run
+    r = json.loads((run_dir / "results.json").read_text())
+    for m in r["provenance"]["manifests"]:
+        assert not any("not found" in n for n in m["notes"]), m["notes"]
+    assert r["data"]["flow"]["failed"] == 3
+
+
+def test_cases_csv_has_every_subgroup_column_the_protocol_names(run):
+    # issue #11 item 11: ethnicity (a protocol subgroup column) was left out of cases.csv
+    _, d, run_dir = run
+    r = json.loads((run_dir / "results.json").read_text())
+    cases = pd.read_csv(run_dir / "cases.csv", dtype=str, keep_default_na=False)
+    for col in r["protocol"]["subgroups"]["columns"]:
+        assert col in cases.columns, col
+    manifest = pd.read_csv(d / "manifest.csv", dtype=str, keep_default_na=False)
+    assert list(cases["ethnicity"]) == list(manifest["ethnicity"])
+    assert r["per_case_listing"]["columns"] == list(cases.columns)
+
+
+@pytest.fixture(scope="module")
+def scaled_run(tmp_path_factory):
+    """The fake study with a declared 0-100 score range and scores for three case ids not in the manifest."""
+    d = tmp_path_factory.mktemp("scaled")
+    for f in FAKE.iterdir():
+        shutil.copy(f, d / f.name)
+    scores = pd.read_csv(d / "scores.csv", dtype=str, keep_default_na=False)
+    extra = pd.DataFrame({"case_id": ["Z1", "Z2", "Z3"], "score": ["0.2", "0.9", "0.4"]})
+    pd.concat([scores, extra]).to_csv(d / "scores.csv", index=False)
+    text = (d / "fake.yaml").read_text().replace("  threshold: 0.5\n", "  score_range: [0, 100]\n  threshold: 0.5\n")
+    (d / "fake.yaml").write_text(text)
+    rc = main(["run", str(d / "fake.yaml"), "--runs-dir", str(d / "runs"), "--no-report", "--no-progress"])
+    return rc, d, d / "runs" / "fake"
+
+
+def test_calibration_not_run_on_a_declared_non_probability_range(scaled_run, run):
+    # scores that happen to lie in [0, 1] are still not probabilities when the protocol says 0-100
+    _, _, run_dir = scaled_run
+    r = json.loads((run_dir / "results.json").read_text())
+    assert r["calibration"] is None
+    base = json.loads((run[2] / "results.json").read_text())
+    assert r["primary"]["confusion"] == base["primary"]["confusion"]
+
+
+def test_scores_for_unknown_case_ids_counted_in_results_and_report(scaled_run):
+    _, _, run_dir = scaled_run
+    r = json.loads((run_dir / "results.json").read_text())
+    acc = r["data"]["external_scores"]
+    assert acc == {"path": "scores.csv", "rows_in_file": 502, "matched": 499, "not_in_manifest": 3,
+                   "not_in_manifest_examples": ["Z1", "Z2", "Z3"], "score_range": [0.0, 100.0]}
+    from valkit.report.sections.data import data_summary
+
+    line = data_summary(r, {})["external_scores"]
+    assert "502 rows" in line and "499" in line and "3 case id(s) not in the manifest" in line and "Z1" in line

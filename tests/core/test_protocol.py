@@ -139,3 +139,66 @@ def test_schema_cli_prints_json_schema(capsys):
     assert schema["title"] == "valkit protocol"
     assert "endpoints" in schema["properties"]
     assert schema == json.loads(json.dumps(protocol_json_schema()))
+
+
+FAKE = ROOT / "tests" / "data" / "fake_study" / "fake.yaml"
+
+
+def _with_predictions_block(tmp_path: Path, block: str, extra: str = "") -> Path:
+    """The external-scores test protocol with its ``predictions:`` block replaced (it is the last key)."""
+    text = FAKE.read_text()
+    text = text[:text.index("predictions:")] + extra + block
+    f = tmp_path / "ext.yaml"
+    f.write_text(text)
+    return f
+
+
+def test_external_score_range_declared(tmp_path):
+    f = _with_predictions_block(tmp_path, "predictions:\n  path: scores.csv\n  model_name: V\n  model_version: '1'\n"
+                                          "  score_range: [0, 100]\n  threshold: 50\n")
+    p = load_protocol(f, check_paths=False).protocol
+    assert p.predictions.score_range == (0.0, 100.0) and p.predictions.threshold == 50
+    assert load_protocol(FAKE, check_paths=False).protocol.predictions.score_range == (0.0, 1.0)
+
+
+def test_external_score_range_problems_have_line_key_and_fix(tmp_path):
+    f = _with_predictions_block(tmp_path, "predictions:\n  path: scores.csv\n  model_name: V\n  model_version: '1'\n"
+                                          "  score_range: [100, 0]\n  threshold: 0.5\n  score_rnge: [0, 1]\n")
+    with pytest.raises(InputError) as exc:
+        load_protocol(f, check_paths=False)
+    n = len(FAKE.read_text()[:FAKE.read_text().index("predictions:")].splitlines())
+    assert exc.value.problems == [
+        f"{f}:{n + 5}: predictions.score_range: expected [low, high] with low < high, e.g. [0, 100]; "
+        "found [100, 0]",
+        f"{f}:{n + 7}: predictions.score_rnge: unknown key 'score_rnge'. Did you mean 'score_range'? Valid keys here: "
+        "path, case_id_column, score_column, model_name, model_version, score_range, threshold.",
+    ]
+
+
+def test_threshold_must_lie_in_the_score_range(tmp_path):
+    f = _with_predictions_block(tmp_path, "predictions:\n  path: scores.csv\n  model_name: V\n  model_version: '1'\n"
+                                          "  threshold: 50\n")
+    n = len(FAKE.read_text()[:FAKE.read_text().index("predictions:")].splitlines())
+    with pytest.raises(InputError) as exc:
+        load_protocol(f, check_paths=False)
+    assert exc.value.problems == [
+        f"{f}:{n + 5}: predictions.threshold: threshold 50 is outside the score range [0, 1]. Give it on the "
+        "scores' own scale, or declare the scale with predictions.score_range (e.g. [0, 100])."]
+    # a fixed operating point is on the scores' scale too
+    f = _with_predictions_block(tmp_path, "predictions:\n  path: scores.csv\n  model_name: V\n  model_version: '1'\n"
+                                          "  score_range: [0, 100]\n",
+                                extra="")
+    text = f.read_text().replace("operating_point:\n  source: model_card\n",
+                                 "operating_point:\n  source: fixed\n  threshold: 150\n")
+    f.write_text(text)
+    with pytest.raises(InputError, match=r"operating_point: threshold 150 is outside the score range \[0, 100\]"):
+        load_protocol(f, check_paths=False)
+    f.write_text(text.replace("threshold: 150", "threshold: 60"))
+    assert load_protocol(f, check_paths=False).protocol.operating_point.threshold == 60
+
+
+def test_fixed_threshold_of_a_model_card_is_a_probability():
+    d = _demo_dict()
+    d["operating_point"] = {"source": "fixed", "threshold": 1.5}
+    with pytest.raises(Exception, match=r"threshold 1.5 is outside the score range \[0, 1\]. A model card"):
+        Protocol.model_validate(d)

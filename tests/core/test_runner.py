@@ -15,7 +15,8 @@ import pytest
 
 from valkit.errors import InputError
 from valkit.digests import file_sha256
-from valkit.runner import PREDICTION_COLUMNS, external_predictions, read_predictions, run_inference
+from valkit.external_scores import external_predictions
+from valkit.runner import PREDICTION_COLUMNS, read_predictions, run_inference
 
 
 def fake_preprocess(path: str) -> np.ndarray:
@@ -215,13 +216,70 @@ def test_rescoring_rerun_killed_midway_keeps_only_current_rows(tmp_path):
     assert np.allclose(df.score, fresh.score)
 
 
+def _scores(tmp_path: Path, ids, scores) -> Path:
+    f = tmp_path / "vendor.csv"
+    pd.DataFrame({"case_id": ids, "score": scores}).to_csv(f, index=False)
+    return f
+
+
 def test_external_predictions_aligned_and_accounted(tmp_path):
     table = make_table(tmp_path, 4)
-    f = tmp_path / "vendor.csv"
-    pd.DataFrame({"case_id": ["C000", "C001", "C002", "C999"], "score": [0.1, "nan", 7.5, 0.3]}).to_csv(f, index=False)
-    df = external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d")
+    f = _scores(tmp_path, ["C000", "C001", "C002", "C999"], [0.1, "nan", 0.75, 0.3])
+    ext = external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d")
+    df = ext.predictions
+    assert list(df.case_id) == list(table.case_id)
     assert list(df.status) == ["ok", "failed", "ok", "failed"]
     assert "NaN" in df.error[1] and "no score" in df.error[3]
     assert list(df.columns) == list(PREDICTION_COLUMNS)
     with pytest.raises(InputError, match="column 'prob' not found"):
         external_predictions(table, f, case_id_column="case_id", score_column="prob", digest="d")
+
+
+def test_external_score_outside_01_is_an_input_error_naming_cases_value_and_fix(tmp_path):
+    # issue #11 item 9: 1.5 was accepted and called positive
+    table = make_table(tmp_path, 5)
+    f = _scores(tmp_path, ["C000", "C001", "C002", "C003", "C004"], [0.1, 1.5, 0.2, -3, 70])
+    with pytest.raises(InputError) as exc:
+        external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d")
+    msg = str(exc.value)
+    assert str(f) in msg and "3 score(s) outside [0, 1]" in msg
+    assert "C001 (1.5)" in msg and "C003 (-3" in msg and "C004 (70" in msg
+    assert "predictions.score_range" in msg
+
+
+def test_declared_score_range_is_accepted_and_enforced(tmp_path):
+    table = make_table(tmp_path, 3)
+    f = _scores(tmp_path, ["C000", "C001", "C002"], [0, 55.5, 100])
+    ext = external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d",
+                               score_range=(0, 100))
+    assert list(ext.predictions.status) == ["ok"] * 3 and ext.predictions.score[1] == 55.5
+    f = _scores(tmp_path, ["C000", "C001", "C002"], [0, 55.5, 100.5])
+    with pytest.raises(InputError, match=r"1 score\(s\) outside \[0, 100\].*C002 \(100.5\)"):
+        external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d",
+                             score_range=(0, 100))
+
+
+def test_non_numeric_score_is_a_failed_case_that_keeps_its_text(tmp_path):
+    table = make_table(tmp_path, 3)
+    f = _scores(tmp_path, ["C000", "C001", "C002"], [0.4, "n/a", ""])
+    df = external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d").predictions
+    assert list(df.status) == ["ok", "failed", "failed"]
+    assert "score 'n/a' is not a number" in df.error[1]
+    assert "no score" in df.error[2] and "empty" in df.error[2]
+
+
+def test_scores_for_unknown_case_ids_are_counted_and_listed(tmp_path):
+    table = make_table(tmp_path, 2)
+    f = _scores(tmp_path, ["C000", "X9", "C001", "X1", "X5"], [0.1, 0.2, 0.3, 0.4, 0.5])
+    ext = external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d")
+    acc = ext.accounting()
+    assert acc["rows_in_file"] == 5 and acc["matched"] == 2
+    assert acc["not_in_manifest"] == 3 and acc["not_in_manifest_examples"] == ["X9", "X1", "X5"]
+    assert acc["score_range"] == [0.0, 1.0]
+
+
+def test_duplicate_case_ids_in_scores_file_are_refused(tmp_path):
+    table = make_table(tmp_path, 2)
+    f = _scores(tmp_path, ["C000", "C001", "C000"], [0.1, 0.2, 0.3])
+    with pytest.raises(InputError, match="case id 'C000' has more than one score"):
+        external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d")

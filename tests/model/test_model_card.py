@@ -56,7 +56,7 @@ def test_unknown_top_level_key_is_named_with_suggestion(tmp_path, card_yaml):
         load_model_card(path)
     assert str(info.value) == (
         f"{path}: intended_uses: unknown key 'intended_uses'. Did you mean 'intended_use'? "
-        "Valid: architecture, explainability, finding, id, intended_use, limitations, name, output, "
+        "Valid: accepts, architecture, explainability, finding, id, intended_use, limitations, name, output, "
         "preprocessing, schema_version, threshold, training, version, weights."
     )
 

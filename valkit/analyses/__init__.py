@@ -66,13 +66,17 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice) 
     with warnings.catch_warnings():
         # not-estimable quantities are recorded in each Estimate's warnings and shown in the report
         warnings.simplefilter("ignore", NotEstimableWarning)
-        # calibration only makes sense for probabilities (a vendor's 0-100 scores are not)
-        calibration = calibration_block(y, s) if len(s) and s.min() >= 0 and s.max() <= 1 else None
+        # calibration only makes sense for probabilities: a model card's scores are, external scores are
+        # when the protocol's declared score range is [0, 1] (a vendor's 0-100 scores are not)
+        probabilities = protocol.predictions is None or protocol.predictions.probabilities
+        calibration = calibration_block(y, s) if probabilities and len(s) else None
         primary = accuracy_block(estimator, s, op.threshold, with_curve=True)
-        both_ways = failures_counted_as_errors(merged["label"].to_numpy(dtype=int),
-                                               merged["score"].fillna(0).to_numpy(dtype=float), ok, op.threshold,
-                                               patient_codes(merged), clustering=a.clustering, seed=seed,
-                                               n_resamples=a.bootstrap_resamples)
+        # an excluded image is outside the intended use: neither a result nor an error of the device
+        scored = (merged["status"] != "excluded").to_numpy()
+        both_ways = failures_counted_as_errors(merged["label"].to_numpy(dtype=int)[scored],
+                                               merged["score"].fillna(0).to_numpy(dtype=float)[scored],
+                                               ok[scored], op.threshold, patient_codes(merged[scored]),
+                                               clustering=a.clustering, seed=seed, n_resamples=a.bootstrap_resamples)
         endpoints = judge_endpoints(protocol.endpoints, estimator, s, clustering_stated=clustering_stated,
                                     n_resamples=a.bootstrap_resamples)
         by = {

@@ -9,17 +9,36 @@ TABLE1_COLUMNS = ("site", "manufacturer", "model", "sex", "age_band", "ethnicity
 
 
 def case_flow(merged: pd.DataFrame) -> dict:
-    """Every manifest row → analysed, or failed with its reason."""
-    failed = merged[merged["status"] != "ok"]
+    """Every manifest row → analysed, excluded (outside the model card's accepts) or failed, with reasons.
+
+    Excluded images are readable but not what the model is meant to score (wrong modality, too
+    small, ...); failed ones could not be scored (unreadable file, invalid score, ...).
+    """
+    failed = merged[merged["status"] == "failed"]
+    excluded = merged[merged["status"] == "excluded"]
     reasons = Counter(_reason_class(e) for e in failed["error"])
+    exclusions = Counter(exclusion_class(e) for e in excluded["error"])
     return {
         "in_manifest": int(len(merged)),
+        "excluded": int(len(excluded)),
+        "excluded_positive": int((excluded["label"] == 1).sum()),
+        "excluded_negative": int((excluded["label"] == 0).sum()),
+        "exclusion_reasons": [{"reason": r, "n": n} for r, n in exclusions.most_common()],
         "analysed": int((merged["status"] == "ok").sum()),
         "failed": int(len(failed)),
         "failed_positive": int((failed["label"] == 1).sum()),
         "failed_negative": int((failed["label"] == 0).sum()),
         "failure_reasons": [{"reason": r, "n": n} for r, n in reasons.most_common()],
     }
+
+
+def exclusion_class(reason: str) -> str:
+    """An exclusion reason without its per-image detail (the part in parentheses).
+
+    >>> exclusion_class("image smaller than the minimum size (1×1 pixels; model card minimum 64×64)")
+    'image smaller than the minimum size'
+    """
+    return str(reason).split(" (", 1)[0] or "unknown"
 
 
 def _reason_class(error: str) -> str:

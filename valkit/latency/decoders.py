@@ -162,9 +162,12 @@ def read_dataset(path: str | Path, plugins: Mapping[str, str] | None = None) -> 
     return ds
 
 
-def preprocess_with_decoders(path: str | Path, spec: Any, plugins: Mapping[str, str] | None = None) -> np.ndarray:
-    """``preprocess_file(path, spec)`` using the chosen decoder plugins; picklable for DataLoader workers."""
-    from valkit.preprocess import apply_preprocessing, decode_pixels
+def preprocess_with_decoders(path: str | Path, spec: Any, plugins: Mapping[str, str] | None = None,
+                             accepts: Any = None) -> np.ndarray:
+    """``preprocess_file(path, spec, accepts)`` using the chosen decoder plugins; picklable for DataLoader workers."""
+    from valkit.preprocess import apply_preprocessing, check_accepted, decode_pixels
 
     ds = read_dataset(path, plugins)
+    if accepts is not None:
+        check_accepted(ds, accepts)
     return apply_preprocessing(decode_pixels(ds), ds, spec)

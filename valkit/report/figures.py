@@ -147,6 +147,11 @@ class FlowCounts:
     tn: str
     positive_label: str = "Reference standard positive"
     negative_label: str = "Reference standard negative"
+    # images outside the model card's accepts block; None for results.json written before exclusions existed
+    excluded: str | None = None
+    excluded_positive: str = "0"
+    excluded_negative: str = "0"
+    exclusion_reasons: Sequence[tuple[str, str]] = ()
 
 
 def _box(x: float, y: float, w: float, h: float, lines: Sequence[str], *, bold_first: bool = True,
@@ -163,18 +168,30 @@ def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
             'stroke-width="0.9" marker-end="url(#arrowhead)"/>')
 
 
-def flow_svg(c: FlowCounts, width: int = 620) -> str:
-    """STARD-style flow of cases: manifest → analysed or not (with reasons) → reference → index test."""
-    reasons = [f"{r}: {n}" for r, n in c.failure_reasons] or ["none"]
+def _side_lines(title: str, n: str, pos: str, neg: str, reasons: Sequence[tuple[str, str]]) -> list[str]:
     wrapped: list[str] = []
-    for r in reasons:
+    for r in [f"{r}: {k}" for r, k in reasons] or ["none"]:
         wrapped.extend(textwrap.wrap(r, 44) or [""])
-    fail_lines = [f"Not analysed: {c.failed}",
-                  f"({c.failed_positive} reference positive, {c.failed_negative} negative)", *wrapped]
-    fail_h = 18 + 14 * len(fail_lines)
-    top_h, mid_y = 40, max(74, 30 + fail_h)
+    return [f"{title}: {n}", f"({pos} reference positive, {neg} negative)", *wrapped]
+
+
+def flow_svg(c: FlowCounts, width: int = 620) -> str:
+    """STARD-style flow of cases: manifest → excluded or not analysed (with reasons) → reference → index test."""
+    reasons = [f"{r}: {n}" for r, n in c.failure_reasons] or ["none"]
+    side = []  # boxes to the right of the trunk, top to bottom
+    if c.excluded is not None:
+        side.append(_side_lines("Excluded, outside the card's inputs", c.excluded, c.excluded_positive,
+                                c.excluded_negative, c.exclusion_reasons))
+    side.append(_side_lines("Not analysed", c.failed, c.failed_positive, c.failed_negative, c.failure_reasons))
+    heights = [18 + 14 * len(lines) for lines in side]
+    top_h = 40
+    side_end = 4 + top_h + 8 + sum(heights) + 8 * (len(side) - 1)
+    mid_y = max(74, side_end - 22)
     height = mid_y + 44 + 50 + 60 + 40 + 10
-    desc = (f"Flow of cases. {c.in_manifest} cases in the manifest; {c.failed} not analysed "
+    excluded = "" if c.excluded is None else (
+        f"{c.excluded} excluded as outside the model's declared inputs "
+        f"({'; '.join(f'{r}: {n}' for r, n in c.exclusion_reasons) or 'none'}); ")
+    desc = (f"Flow of cases. {c.in_manifest} cases in the manifest; {excluded}{c.failed} not analysed "
             f"({'; '.join(reasons)}); {c.analysed} analysed: {c.positive} reference positive "
             f"(index test positive {c.tp}, negative {c.fn}) and {c.negative} reference negative "
             f"(index test positive {c.fp}, negative {c.tn}).")
@@ -183,13 +200,15 @@ def flow_svg(c: FlowCounts, width: int = 620) -> str:
                f'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="{INK}"/></marker></defs>')
     cx, bw = 190, 230
     out.append(_box(cx - bw / 2, 4, bw, top_h, ["Cases in manifest", f"n = {c.in_manifest}"]))
-    # the failure box to the right of the trunk
+    # the exclusion and failure boxes to the right of the trunk
     fx, fw = 352, width - 356
     fy = 4 + top_h + 8
-    out.append(_box(fx, fy, fw, fail_h, fail_lines, size=10, fill="#f6f6f6"))
+    for lines, h in zip(side, heights):
+        out.append(_box(fx, fy, fw, h, lines, size=10, fill="#f6f6f6"))
+        out.append(_arrow(cx, fy + h / 2, fx - 1, fy + h / 2))
+        fy += h + 8
     out.append(f'<line x1="{cx}" y1="{4 + top_h}" x2="{cx}" y2="{mid_y}" stroke="{INK}" stroke-width="0.9" '
                'marker-end="url(#arrowhead)"/>')
-    out.append(_arrow(cx, fy + fail_h / 2, fx - 1, fy + fail_h / 2))
     out.append(_box(cx - bw / 2, mid_y, bw, 44, ["Analysed (index test result)", f"n = {c.analysed}"]))
     ry = mid_y + 44 + 40
     col = (20, 320)

@@ -43,8 +43,10 @@ def provenance(results: dict, doc: dict) -> dict:
 
 def per_case_listing(results: dict, doc: dict) -> dict:
     flow = (results.get("data") or {}).get("flow") or {}
-    columns = Markup(", ").join(Markup("<code>{}</code>").format(c) for c in CASE_COLUMNS)
-    return {"n": count(flow.get("in_manifest")), "columns": list(CASE_COLUMNS), "columns_html": columns}
+    # results.json records the columns written; older results did not (the fixed list then)
+    names = list((results.get("per_case_listing") or {}).get("columns") or CASE_COLUMNS)
+    columns = Markup(", ").join(Markup("<code>{}</code>").format(c) for c in names)
+    return {"n": count(flow.get("in_manifest")), "columns": names, "columns_html": columns}
 
 
 def tool_validation(results: dict, doc: dict) -> dict | None:

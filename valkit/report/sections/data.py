@@ -25,6 +25,12 @@ ACQUISITION_TITLES = {
 }
 
 
+def _shows_exclusions(results: dict) -> bool:
+    """Exclusions are shown (even zero) where the model card's accepts block was applied, or any happened."""
+    flow = (results.get("data") or {}).get("flow") or {}
+    return "excluded" in flow and bool(flow["excluded"] or (results.get("model") or {}).get("kind") == "model_card")
+
+
 def _flow_figure(results: dict) -> Markup | None:
     flow = (results.get("data") or {}).get("flow") or {}
     primary = results.get("primary") or {}
@@ -38,6 +44,10 @@ def _flow_figure(results: dict) -> Markup | None:
         failed_positive=count(flow.get("failed_positive")),
         failed_negative=count(flow.get("failed_negative")),
         failure_reasons=[(str(r.get("reason", "")), count(r.get("n"))) for r in flow.get("failure_reasons") or []],
+        excluded=count(flow["excluded"]) if _shows_exclusions(results) else None,
+        excluded_positive=count(flow.get("excluded_positive")),
+        excluded_negative=count(flow.get("excluded_negative")),
+        exclusion_reasons=[(str(r.get("reason", "")), count(r.get("n"))) for r in flow.get("exclusion_reasons") or []],
         analysed=count(flow.get("analysed")),
         positive=count(primary.get("n_positive")),
         negative=count(primary.get("n_negative")),
@@ -46,6 +56,27 @@ def _flow_figure(results: dict) -> Markup | None:
         negative_label="Reference negative" if not agree else "Comparator negative",
     )
     return Markup(flow_svg(counts))
+
+
+def external_scores_line(acc: dict | None) -> str | None:
+    """The accountability line for an external scores file: every row matched to a case or listed.
+
+    >>> external_scores_line({"path": "s.csv", "rows_in_file": 5, "matched": 4, "not_in_manifest": 1,
+    ...                       "not_in_manifest_examples": ["X1"], "score_range": [0, 100]})
+    'Scores file s.csv (score range [0, 100]): 5 rows, 4 matched to manifest cases; 1 case id(s) not in the manifest were not analysed (X1).'
+    """
+    if not acc:
+        return None
+    lo, hi = acc.get("score_range") or (0, 1)
+    text = (f"Scores file {acc.get('path', '')} (score range [{lo:g}, {hi:g}]): {count(acc.get('rows_in_file'))} rows, "
+            f"{count(acc.get('matched'))} matched to manifest cases")
+    n_out = acc.get("not_in_manifest") or 0
+    if not n_out:
+        return text + "; every row matched a manifest case."
+    shown = list(acc.get("not_in_manifest_examples") or [])
+    more = ", …" if n_out > len(shown) else ""
+    return (text + f"; {count(n_out)} case id(s) not in the manifest were not analysed "
+            f"({', '.join(map(str, shown))}{more}).")
 
 
 def data_summary(results: dict, doc: dict) -> dict:
@@ -74,8 +105,14 @@ def data_summary(results: dict, doc: dict) -> dict:
             "failed_negative": count(flow.get("failed_negative")),
             "reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))}
                         for r in flow.get("failure_reasons") or []],
+            "excluded": count(flow.get("excluded")) if _shows_exclusions(results) else None,
+            "excluded_positive": count(flow.get("excluded_positive")),
+            "excluded_negative": count(flow.get("excluded_negative")),
+            "exclusion_reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))}
+                                  for r in flow.get("exclusion_reasons") or []],
         },
         "flow_svg": _flow_figure(results),
+        "external_scores": external_scores_line(data.get("external_scores")),
         "table1": groups,
         "missing": [g for g in groups if g["missing"]],
         "acquisition": [{"manufacturer": r.get("manufacturer", ""), "model": r.get("model", ""),

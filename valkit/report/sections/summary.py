@@ -83,7 +83,9 @@ def _design(results: dict) -> str:
     bits = [f"Standalone performance evaluation of {who} against the reference standard on "
             f"{count(flow.get('in_manifest'))} cases listed in the study manifest "
             f"({count(flow.get('analysed'))} analysed: {count(primary.get('n_positive'))} reference positive, "
-            f"{count(primary.get('n_negative'))} reference negative)"]
+            f"{count(primary.get('n_negative'))} reference negative"
+            + (f"; {count(flow['excluded'])} excluded as outside the model's declared inputs"
+               if flow.get("excluded") else "") + ")"]
     if sites:
         bits.append(f"from {'site' if len(sites) == 1 else 'sites'} {', '.join(map(str, sites))}")
     if mans:
