@@ -103,7 +103,8 @@ def test_runner_records_excluded_rows_apart_from_failures(files, tmp_path):
                           "sha256": ""})
     s = run_inference(table, tmp_path / "run", preprocess=functools.partial(preprocess_file, spec=_spec(),
                                                                              accepts=CHEST),
-                      predict=lambda x: np.full(len(x), 0.5), model_sha256="m", num_workers=0, progress=False)
+                      predict=lambda x: np.full(len(x), 0.5), model_sha256="m", preprocessing_sha256="p",
+                      num_workers=0, progress=False)
     df = pd.read_parquet(s.predictions_path).set_index("case_id")
     assert list(df["status"]) == ["ok", "excluded", "excluded", "excluded", "ok", "failed"]
     assert (s.n_ok, s.n_excluded, s.n_failed) == (2, 3, 1)
