@@ -223,15 +223,16 @@ def test_properties(sites, method):
     assert (m2.estimate, m2.tau2, m2.q) == pytest.approx((m.estimate, m.tau2, m.q), rel=1e-7, abs=1e-10)
 
 
-def test_a_heterogeneous_column_without_a_significant_level_names_the_most_different_as_such():
+def test_a_heterogeneous_column_without_a_significant_level_singles_out_no_level():
+    # issue #11 item 6: "Lakeshore named as the most different site while the sites at 41% and 53%
+    # specificity go unnamed" - the largest residual is not what a reader sees as most extreme
     from valkit.analyses.sites import _verdict
 
     test = {"pooled": {}, "p_adjusted": 1e-6, "i2": 0.9, "k": 4, "q": 40.0, "df": 3, "tau2": 1.0, "metric": "specificity",
+            "range": {"lowest": {"levels": ["B"], "value": 0.41}, "highest": {"levels": ["A"], "value": 0.98}},
             "residuals": [{"level": "A", "z": 1.4, "p_adjusted": 0.62, "direction": "higher", "departs": False},
                           {"level": "B", "z": -0.3, "p_adjusted": 1.0, "direction": "lower", "departs": False}]}
     _verdict(test, 0.05)
-    assert test["verdict"] == "heterogeneous"
-    assert test["flagged_levels"] == [{"level": "A", "direction": "higher", "z": 1.4, "p_adjusted": 0.62,
-                                       "significant": False}]
-    assert ("most different (largest studentized deleted residual, logit scale): A (higher; Bonferroni p = 0.62 "
-            "over 4 levels, not significant on its own)") in test["text"] and "departing:" not in test["text"]
+    assert test["verdict"] == "heterogeneous" and test["flagged_levels"] == [] and test["flagged_summary"] == ""
+    assert "no single level departs significantly" in test["text"] and "most different" not in test["text"]
+    assert "range from 41% (B) to 98% (A)" in test["text"]

@@ -98,13 +98,13 @@ def _expit(v: float) -> float:
 def _verdict(test: dict, alpha: float) -> None:
     """Verdict, named levels and the sentence for one column and metric.
 
-    A level is named only when the column is heterogeneous (adjusted Q p < alpha): as
-    *departing* when its studentized deleted residual is significant (Bonferroni within the
-    column), else the one with the largest |residual| as *most different*, marked as not
-    significant on its own. The residual is on the logit scale and scaled by the level's
-    precision, so a small level with an extreme rate can be less "different" than a large one;
-    the text therefore also names the lowest and highest estimates among the pooled levels and
-    lists the levels not compared (excluded from pooling).
+    A level is named only when the column is heterogeneous (adjusted Q p < alpha) and its
+    studentized deleted residual is significant (Bonferroni within the column): *departing*.
+    When the column is heterogeneous but no level departs on its own, no single level is
+    singled out (the residual weighs a level by its precision, so the "largest residual" need
+    not be the level a reader sees as most extreme); the text states that and gives the lowest
+    and highest estimates among the pooled levels, which a reader can check against the table,
+    and lists the levels not compared (excluded from pooling).
     """
     if test.get("pooled") is None:
         return
@@ -114,22 +114,19 @@ def _verdict(test: dict, alpha: float) -> None:
     departing = [r for r in test["residuals"] if r["departs"]] if heterogeneous else []
     test["flagged_levels"] = [{"level": r["level"], "direction": r["direction"], "z": r["z"],
                                "p_adjusted": r["p_adjusted"], "significant": True} for r in departing]
-    if heterogeneous and not departing and test["residuals"]:
-        # heterogeneous, yet no single level departs significantly: name the most different one,
-        # marked as such (it does not meet the departure rule on its own)
-        r = max(test["residuals"], key=lambda r: abs(r["z"]))
-        test["flagged_levels"] = [{"level": r["level"], "direction": r["direction"], "z": r["z"],
-                                   "p_adjusted": r["p_adjusted"], "significant": False}]
     i2 = test["i2"]
     low_power = " (few levels: the Q test has little power)" if test["k"] < 5 else ""
     family = f" ({test['adjustment']})" if test.get("adjustment") else ""
     test["text"] = (f"{test['metric']}: {test['verdict']}, Q = {test['q']:.2f} on {test['df']} df, "
                     f"adjusted p = {p_adj:.3g}{family}, I² = {100 * i2:.0f}%, "
                     f"tau² = {test['tau2']:.3g}{low_power}")
-    test["flagged_summary"] = flagged_text(test["flagged_levels"], k=test["k"])
-    test["text"] += flagged_text(test["flagged_levels"], k=test["k"], prefix="; ")
+    test["flagged_summary"] = flagged_text(test["flagged_levels"])
+    test["text"] += flagged_text(test["flagged_levels"], prefix="; ")
     if not heterogeneous:
         test["text"] += "; no level is named as departing (the column is not heterogeneous)"
+    elif not departing:
+        test["text"] += (f"; no single level departs significantly from the others (studentized deleted residuals, "
+                         f"Bonferroni over {test['k']} levels): the differences are spread across levels")
     test["comparison_summary"] = comparison_text(test)
     if test["comparison_summary"]:
         test["text"] += "; " + test["comparison_summary"]
@@ -153,24 +150,18 @@ def comparison_text(test: dict) -> str:
     return out
 
 
-def flagged_text(flagged: list[dict], *, k: int | None = None, prefix: str = "") -> str:
-    """'departing: A (lower)', or for a level that does not depart significantly on its own,
-    'most different (largest studentized deleted residual, logit scale): A (higher; ...)'; '' when none.
+def flagged_text(flagged: list[dict], *, prefix: str = "") -> str:
+    """'departing: A (lower)' for the levels whose deleted residual is significant; '' when none.
 
     >>> flagged_text([{"level": "A", "direction": "lower", "p_adjusted": 0.001, "significant": True}])
     'departing: A (lower)'
-    >>> flagged_text([{"level": "B", "direction": "higher", "p_adjusted": 0.616, "significant": False}], k=4)
-    'most different (largest studentized deleted residual, logit scale): B (higher; Bonferroni p = 0.616 over 4 levels, not significant on its own)'
+    >>> flagged_text([])
+    ''
     """
-    if not flagged:
-        return ""
     sig = [f for f in flagged if f.get("significant", True)]
-    if sig:
-        return prefix + "departing: " + ", ".join(f"{f['level']} ({f['direction']})" for f in sig)
-    over = f" over {k} levels" if k else ""
-    return prefix + "most different (largest studentized deleted residual, logit scale): " + ", ".join(
-        f"{f['level']} ({f['direction']}; Bonferroni p = {f['p_adjusted']:.3g}{over}, not significant on its own)"
-        for f in flagged)
+    if not sig:
+        return ""
+    return prefix + "departing: " + ", ".join(f"{f['level']} ({f['direction']})" for f in sig)
 
 
 def sites_section(engine: CellEngine, protocol: Protocol) -> dict:

@@ -53,6 +53,7 @@ def _sites_and_scanners(results: dict, doc: dict) -> dict | None:
         if ctx is not None:
             sg = (results.get("protocol") or {}).get("subgroups") or {}
             return {"mode": "heterogeneity", "min_positives": sg.get("min_positives"),
+                    "evidence_unit": (results.get("methods") or {}).get("evidence_unit") or "cases",
                     "min_negatives": sg.get("min_negatives"), **ctx}
     ctx = results_sections.sites_and_scanners(results, doc)
     return None if ctx is None else {"mode": "levels", **ctx}

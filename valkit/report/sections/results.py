@@ -168,6 +168,7 @@ def sites_and_scanners(results: dict, doc: dict) -> dict | None:
     return {
         "groups": groups,
         "min_positives": sg.get("min_positives"),
+        "evidence_unit": (results.get("methods") or {}).get("evidence_unit") or "cases",
         "min_negatives": sg.get("min_negatives"),
         "sens_label": metric_label("sensitivity", results, short=True),
         "spec_label": metric_label("specificity", results, short=True),

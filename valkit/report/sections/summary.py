@@ -107,6 +107,7 @@ def executive_summary(results: dict, doc: dict) -> dict:
         "intended_use": (results.get("protocol") or {}).get("intended_use", "").strip(),
         "endpoints": rows,
         "ci_header": _ci_header(rows),
+        "method_note": method_note(results),
         "any_secondary": any(not r["primary"] for r in rows),
         "verdict": VERDICT_WORDS.get(doc["verdict"], doc["verdict"]),
         "verdict_class": doc["verdict_class"],
@@ -125,6 +126,30 @@ def executive_summary(results: dict, doc: dict) -> dict:
             for m in ("sensitivity", "specificity") if both.get(m)
         ],
     }
+
+
+def method_note(results: dict) -> str:
+    """One sentence on why an endpoint's interval method differs from the protocol's named one."""
+    m = results.get("methods") or {}
+    eps = results.get("endpoints") or []
+    switched = [e for e in eps if e.get("ci_method_requested") and e.get("ci_method")
+                and e["ci_method"] != e["ci_method_requested"]]
+    if not switched:
+        return ""
+    parts = []
+    if any(e["ci_method"] != "wilson_patients" for e in switched):
+        if m.get("clustering_rule_stated"):
+            parts.append(f"Patients have several images, so the intervals are patient-clustered, as the protocol "
+                         f"fixes (analysis.clustering: {m.get('clustering_rule')}); the CI method column names the "
+                         "method used and the protocol's named one.")
+        else:
+            parts.append("Patients have several images and the protocol does not say how to handle them "
+                         "(analysis.clustering), so valkit's default rule made the intervals patient-clustered; "
+                         "the change is listed under Deviations from the protocol.")
+    for e in switched:
+        if e["ci_method"] == "wilson_patients":
+            parts.append(f"{metric_label(e.get('metric', ''), results, short=True)}: {e.get('ci_note')}.")
+    return " ".join(parts)
 
 
 def intended_use(results: dict, doc: dict) -> dict | None:
@@ -173,4 +198,4 @@ def clustering_text(m: dict) -> str:
                   f"{escape(happened)}")
 
 
-__all__ = ["clustering_text", "executive_summary", "intended_use", "objectives", "endpoint_rows", "ci_text"]
+__all__ = ["clustering_text", "executive_summary", "method_note", "intended_use", "objectives", "endpoint_rows", "ci_text"]
