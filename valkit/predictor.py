@@ -17,6 +17,7 @@ import numpy as np
 
 from valkit.errors import InputError, IntegrityError
 from valkit.model_card import ModelCard, file_sha256, load_model_card
+from valkit.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import torch
@@ -181,10 +182,7 @@ def _check_target_layer(card: ModelCard, network: torch.nn.Module) -> None:
     names = [n for n, _ in network.named_modules() if n]
     wanted = card.explainability.target_layer
     if wanted not in names:
-        import difflib
-
-        close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(wanted, names, n=3)
         raise InputError(
             f"{card.path}: explainability.target_layer: the network has no module '{wanted}'.{hint} "
             f"Valid names are those of network.named_modules(), e.g. {', '.join(names[:5])}, ..."
