@@ -458,13 +458,14 @@ def load_protocol(path: str | Path, *, check_paths: bool = True) -> LoadedProtoc
         protocol=Protocol.model_validate(data), path=path.resolve(), sha256=hashlib.sha256(raw).hexdigest()
     )
     if check_paths:
-        missing = _missing_paths(loaded, text, source=str(path))
+        missing = missing_paths(loaded, text, source=str(path))
         if missing:
             raise InputError(f"{path}: {len(missing)} path(s) in the protocol do not exist:", problems=missing)
     return loaded
 
 
-def _missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[str]:
+def missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[str]:
+    """'file:line: key: file not found ...' for every file the protocol names that does not exist."""
     lines = line_index(text)
     p = loaded.protocol
     checks: list[tuple[tuple, Path]] = [(("datasets", i, "manifest"), d.manifest) for i, d in enumerate(p.datasets)]
