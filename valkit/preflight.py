@@ -10,8 +10,8 @@ Beyond the protocol itself (:func:`valkit.protocol.load_protocol`), a run needs:
 * for external predictions, the case-id and score columns in the scores file's header.
 
 Nothing heavy happens: no torch, no image is read, and of each manifest and scores file only
-the header row. Hashing the weights is the one full read (about 1 GB/s, well under a second
-for a model of a few hundred MB); it is what the run itself does first.
+the header row. Hashing the weights is the one full read (300 MB took 0.6 s on a shared
+2-core machine); it is what the run itself does first.
 Every problem is a line ``file:line: key.path: message`` naming what was expected, what was
 found and the fix, and all of them are reported together.
 """
