@@ -14,7 +14,6 @@ is built and the weights are checked in :mod:`valkit.predictor`.
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -25,7 +24,6 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     JsonValue,
     PrivateAttr,
@@ -38,6 +36,8 @@ from pydantic_core import PydanticCustomError
 
 from valkit.digests import file_sha256
 from valkit.errors import InputError
+from valkit.strict_model import StrictModel
+from valkit.suggest import did_you_mean
 
 __all__ = [
     "ARCHITECTURES",
@@ -98,14 +98,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
 
 
 def _did_you_mean(word: str, valid: list[str] | set[str] | frozenset[str]) -> str:
-    options = sorted(valid)
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
-    if not close:  # "DenseNet12" vs "monai.networks.nets.DenseNet121": compare the last dotted part too
-        tails = {o.rsplit(".", 1)[-1]: o for o in options}
-        hit = difflib.get_close_matches(word.rsplit(".", 1)[-1], list(tails), n=1, cutoff=0.5)
-        close = [tails[hit[0]]] if hit else []
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    return f"{hint} Valid: {', '.join(options)}."
+    return f"{did_you_mean(word, valid, cutoff=0.5)} Valid: {', '.join(sorted(valid))}."
 
 
 def _custom(kind: str, message: str) -> PydanticCustomError:
@@ -113,8 +106,7 @@ def _custom(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, "{message}", {"message": message})
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_Frozen = StrictModel  # valkit's one strict base (frozen, unknown keys rejected)
 
 
 class Architecture(_Frozen):

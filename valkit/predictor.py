@@ -17,6 +17,7 @@ import numpy as np
 
 from valkit.errors import InputError, IntegrityError
 from valkit.model_card import ModelCard, file_sha256, load_model_card
+from valkit.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import torch
@@ -41,18 +42,20 @@ def build_network(card: ModelCard) -> torch.nn.Module:
         raise InputError(f"{where}: cannot build {arch.family} with params {arch.params}: {exc}") from None
 
 
-def verify_weights(card: ModelCard) -> str:
+def verify_weights(card: ModelCard, *, where: str | None = None) -> str:
     """Return the weights file's sha256 after checking it against ``card.weights.sha256``.
 
+    ``where`` starts the messages (default: the card's path; ``valkit validate`` adds the line).
     Raises :class:`~valkit.errors.IntegrityError` with both digests on a mismatch.
     """
+    where = where or str(card.path)
     path = card.weights_path
     if not path.is_file():
-        raise InputError(f"{card.path}: weights.file: weights file '{path}' does not exist.")
+        raise InputError(f"{where}: weights.file: weights file '{path}' does not exist.")
     actual = file_sha256(path)
     if actual != card.weights.sha256:
         raise IntegrityError(
-            f"{card.path}: weights.sha256: the weights file {path} does not match the model card.\n"
+            f"{where}: weights.sha256: the weights file {path} does not match the model card.\n"
             f"  expected (card): {card.weights.sha256}\n"
             f"  found (file):    {actual}\n"
             "The file was changed, replaced or corrupted after the card was written. Restore the original "
@@ -181,10 +184,7 @@ def _check_target_layer(card: ModelCard, network: torch.nn.Module) -> None:
     names = [n for n, _ in network.named_modules() if n]
     wanted = card.explainability.target_layer
     if wanted not in names:
-        import difflib
-
-        close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(wanted, names, n=3)
         raise InputError(
             f"{card.path}: explainability.target_layer: the network has no module '{wanted}'.{hint} "
             f"Valid names are those of network.named_modules(), e.g. {', '.join(names[:5])}, ..."

@@ -7,7 +7,6 @@ line and the key path.
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 from pathlib import Path
 from typing import Any, Literal
@@ -24,31 +23,30 @@ from pydantic import (
 )
 
 from valkit.errors import InputError
-from valkit.latency.config import LatencyOptions
 from valkit.explain.config import ExplainabilityOptions
+from valkit.latency.config import LatencyOptions
 from valkit.reader_study_config import ReaderStudyOptions
+from valkit.strict_model import StrictModel
+from valkit.suggest import did_you_mean
+from valkit.yaml_lines import format_loc, line_index, line_of
 
 METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc")
 PROPORTION_CI_METHODS = ("wilson", "clopper_pearson", "jeffreys", "agresti_coull")
 AUC_CI_METHODS = ("delong", "bootstrap", "clustered")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FDATarget(_Strict):
+class FDATarget(StrictModel):
     submission_type: Literal["510(k)", "De Novo", "PMA"] = "510(k)"
     product_code: str | None = None
     regulation_number: str | None = Field(None, description="e.g. 21 CFR 892.2090")
 
 
-class CDSCOTarget(_Strict):
+class CDSCOTarget(StrictModel):
     device_class: Literal["A", "B", "C", "D"] = "B"
     application: str | None = Field(None, description="e.g. MD-7 / MD-9 import licence")
 
 
-class Regulatory(_Strict):
+class Regulatory(StrictModel):
     targets: list[Literal["FDA", "CDSCO"]] = Field(min_length=1)
     document_id: str = Field(min_length=1, description="Printed in every page footer.")
     revision: str = Field(min_length=1)
@@ -56,7 +54,7 @@ class Regulatory(_Strict):
     cdsco: CDSCOTarget | None = None
 
 
-class ModelRef(_Strict):
+class ModelRef(StrictModel):
     card: Path = Field(description="Path to models/<id>/model.yaml, relative to the protocol file.")
 
 
@@ -68,7 +66,7 @@ def _range_text(r: tuple[float, float]) -> str:
     return f"[{_g(r[0])}, {_g(r[1])}]"
 
 
-class ExternalPredictions(_Strict):
+class ExternalPredictions(StrictModel):
     """Scores from a vendor model that cannot run inside valkit.
 
     ``score_range`` declares the scale of the scores (default [0, 1], probabilities); a score
@@ -112,12 +110,12 @@ def _check_in_range(threshold: float, rng: tuple[float, float], *, external: boo
         raise ValueError(f"threshold {_g(threshold)} is outside the score range {_range_text(rng)}. {fix}")
 
 
-class Dataset(_Strict):
+class Dataset(StrictModel):
     manifest: Path
     site: str | None = Field(None, description="Site label for every row; overrides an empty site column.")
 
 
-class ReferenceStandard(_Strict):
+class ReferenceStandard(StrictModel):
     column: str = "label"
     description: str = Field(min_length=1)
     is_true_reference_standard: bool = Field(
@@ -125,7 +123,7 @@ class ReferenceStandard(_Strict):
     )
 
 
-class OperatingPoint(_Strict):
+class OperatingPoint(StrictModel):
     source: Literal["model_card", "fixed", "choose_on_test_data"] = "model_card"
     threshold: float | None = Field(None, description="On the score scale: [0, 1], or predictions.score_range.")
     rule: Literal["youden", "sensitivity", "specificity"] = "youden"
@@ -140,7 +138,7 @@ class OperatingPoint(_Strict):
         return self
 
 
-class Endpoint(_Strict):
+class Endpoint(StrictModel):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     metric: Literal["sensitivity", "specificity", "ppv", "npv", "accuracy", "auc"]
     ci: str | None = Field(None, description="CI method; default wilson for proportions, delong for AUC.")
@@ -157,7 +155,7 @@ class Endpoint(_Strict):
             valid = PROPORTION_CI_METHODS + AUC_CI_METHODS
         if ci is not None and ci not in valid:
             raise ValueError(
-                f"unknown CI method '{ci}' for {metric or 'this metric'}.{_did_you_mean(ci, valid)}"
+                f"unknown CI method '{ci}' for {metric or 'this metric'}.{did_you_mean(ci, valid)}"
                 f" Valid: {', '.join(valid)}."
             )
         return ci
@@ -172,7 +170,7 @@ def _family_name(family: str | list[str]) -> str:
     return family if isinstance(family, str) else " x ".join(family)
 
 
-class FairnessCriterion(_Strict):
+class FairnessCriterion(StrictModel):
     """An acceptance criterion on the gaps between groups, judged pair by pair on confidence intervals.
 
     Differences (``*_difference``) take ``max``, ratios (``*_ratio``) take ``min``. FAIL when some
@@ -200,7 +198,7 @@ class FairnessCriterion(_Strict):
         return self
 
 
-class Fairness(_Strict):
+class Fairness(StrictModel):
     """Gaps between groups (fairlearn conventions) with patient-clustered bootstrap intervals."""
 
     columns: list[str | list[str]] | None = Field(
@@ -210,7 +208,7 @@ class Fairness(_Strict):
         False, description="Compare the 'missing' group too (default: report it, leave it out of gaps).")
 
 
-class Heterogeneity(_Strict):
+class Heterogeneity(StrictModel):
     """Random-effects pooling and heterogeneity across sites and scanners."""
 
     columns: list[str] = Field(default_factory=lambda: ["site", "manufacturer", "model"])
@@ -219,7 +217,7 @@ class Heterogeneity(_Strict):
     multiplicity: Literal["holm", "bh"] = "holm"
 
 
-class Subgroups(_Strict):
+class Subgroups(StrictModel):
     """Subgroup families, the minimum-evidence rule, fairness criteria and heterogeneity options.
 
     A *family* is one column (``sex``) or one intersection (``[sex, age_band]``); its cells
@@ -263,7 +261,7 @@ class Subgroups(_Strict):
             for f in fams:
                 if _family_name(f) not in declared:
                     problems.append(f"{key}: '{_family_name(f)}' is not a declared family (columns or intersections)."
-                                    f"{_did_you_mean(_family_name(f), declared)}")
+                                    f"{did_you_mean(_family_name(f), declared)}")
         fair = {_family_name(f) for f in (self.fairness.columns or self.columns)}
         for i, c in enumerate(self.fairness.criteria):
             for f in c.columns or []:
@@ -288,7 +286,7 @@ class Subgroups(_Strict):
         return [_family_name(f) for f in (self.fairness.columns if self.fairness.columns is not None else self.columns)]
 
 
-class Analysis(_Strict):
+class Analysis(StrictModel):
     seed: int = 20240101
     bootstrap_resamples: int = Field(2000, ge=100, le=100_000)
     cluster_column: str = "patient_id"
@@ -301,7 +299,7 @@ class Analysis(_Strict):
             "(stated as a limitation). Leaving it out uses auto and lists the switch as a deviation."))
 
 
-class Inference(_Strict):
+class Inference(StrictModel):
     batch_size: int = Field(16, ge=1, le=4096)
     num_workers: int = Field(2, ge=0, le=64)
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -311,14 +309,14 @@ class Inference(_Strict):
     pixel_decoder: Literal["fastest", "pydicom_default"] = "fastest"
 
 
-class ReportOptions(_Strict):
+class ReportOptions(StrictModel):
     formats: list[Literal["pdf", "html"]] = Field(default_factory=lambda: ["pdf", "html"])
     sponsor: str | None = None
     device_name: str | None = None
     authors: list[str] = Field(default_factory=list)
 
 
-class Protocol(_Strict):
+class Protocol(StrictModel):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Run directory name: runs/<id>/")
     version: str
     title: str
@@ -377,43 +375,6 @@ class LoadedProtocol(BaseModel):
         return p if p.is_absolute() else (self.path.parent / p).resolve()
 
 
-def _did_you_mean(word: str, options: Any) -> str:
-    match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f" Did you mean '{match[0]}'?" if match else ""
-
-
-def _line_index(text: str) -> dict[tuple, int]:
-    """Map key paths (tuples of keys / list indices) to 1-based line numbers."""
-    index: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return index
-
-    def walk(node: Any, path: tuple) -> None:
-        index[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                k = key.value
-                index[path + (k,)] = key.start_mark.line + 1
-                walk(value, path + (k,))
-                index[path + (k,)] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, path + (i,))
-
-    if root is not None:
-        walk(root, ())
-    return index
-
-
-def _format_loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def _fields_at(loc: tuple) -> list[str]:
     """Field names of the model that owns the last key of ``loc`` (for 'did you mean')."""
     model: Any = Protocol
@@ -442,11 +403,11 @@ def _describe(err: dict) -> str:
     if typ == "extra_forbidden":
         key = loc[-1]
         fields = _fields_at(loc)
-        return f"unknown key '{key}'.{_did_you_mean(key, fields)} Valid keys here: {', '.join(fields)}."
+        return f"unknown key '{key}'.{did_you_mean(key, fields)} Valid keys here: {', '.join(fields)}."
     if typ == "literal_error":
         expected = [s.strip().strip("'") for s in err["ctx"]["expected"].replace(" or ", ", ").split(",")]
         return (
-            f"unknown value '{err['input']}'.{_did_you_mean(err['input'], expected)}"
+            f"unknown value '{err['input']}'.{did_you_mean(err['input'], expected)}"
             f" Valid: {', '.join(expected)}."
         )
     if typ == "missing":
@@ -463,20 +424,16 @@ def protocol_problems(data: Any, *, source: str, text: str = "") -> list[str]:
     """Validate parsed YAML ``data``; return every problem as 'file:line: key.path: message'."""
     if not isinstance(data, dict):
         return [f"{source}: the protocol must be a YAML mapping of keys (id, version, title, ...)."]
-    lines = _line_index(text)
+    lines = line_index(text)
     try:
         Protocol.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            line = None
-            for k in range(len(loc), -1, -1):
-                if loc[:k] in lines:
-                    line = lines[loc[:k]]
-                    break
+            line = line_of(lines, loc)
             where = f"{source}:{line}" if line else source
-            problems.append(f"{where}: {_format_loc(loc)}: {_describe(err)}")
+            problems.append(f"{where}: {format_loc(loc)}: {_describe(err)}")
         return problems
     return []
 
@@ -501,14 +458,15 @@ def load_protocol(path: str | Path, *, check_paths: bool = True) -> LoadedProtoc
         protocol=Protocol.model_validate(data), path=path.resolve(), sha256=hashlib.sha256(raw).hexdigest()
     )
     if check_paths:
-        missing = _missing_paths(loaded, text, source=str(path))
+        missing = missing_paths(loaded, text, source=str(path))
         if missing:
             raise InputError(f"{path}: {len(missing)} path(s) in the protocol do not exist:", problems=missing)
     return loaded
 
 
-def _missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[str]:
-    lines = _line_index(text)
+def missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[str]:
+    """'file:line: key: file not found ...' for every file the protocol names that does not exist."""
+    lines = line_index(text)
     p = loaded.protocol
     checks: list[tuple[tuple, Path]] = [(("datasets", i, "manifest"), d.manifest) for i, d in enumerate(p.datasets)]
     if p.model is not None:
@@ -526,7 +484,7 @@ def _missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[st
             hint = ""
             if loc[0] == "datasets":
                 hint = " Build it with `valkit manifest build DICOM_DIR --labels LABELS.csv --out PATH`."
-            out.append(f"{where}: {_format_loc(loc)}: file not found: {rel} (resolved to {resolved}).{hint}")
+            out.append(f"{where}: {format_loc(loc)}: file not found: {rel} (resolved to {resolved}).{hint}")
     return out
 
 

@@ -29,11 +29,13 @@ PosixPath('scores/model.csv')
 """
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from valkit.strict_model import StrictModel
+from valkit.suggest import did_you_mean
 
 __all__ = ["ReaderStudyOptions", "MODEL_SCORE_SOURCES"]
 
@@ -41,10 +43,8 @@ __all__ = ["ReaderStudyOptions", "MODEL_SCORE_SOURCES"]
 MODEL_SCORE_SOURCES = ("run", "none")
 
 
-class ReaderStudyOptions(BaseModel):
+class ReaderStudyOptions(StrictModel):
     """How the reader study is analysed and judged (see the module docstring for an example)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     ratings: Path = Field(description="CSV, one row per reader x case x modality: reader, case, modality, "
                                       "truth, rating (+ reading_time_s); relative to the protocol file.")
@@ -86,8 +86,7 @@ class ReaderStudyOptions(BaseModel):
         if v in MODEL_SCORE_SOURCES:
             return v
         if Path(v).suffix.lower() != ".csv":
-            close = difflib.get_close_matches(v, MODEL_SCORE_SOURCES, n=1, cutoff=0.5)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(v, MODEL_SCORE_SOURCES, cutoff=0.5)
             raise ValueError(f"unknown value '{v}'.{hint} Valid: run, none, or a path to a .csv file with "
                              "columns case, score.")
         return v

@@ -18,7 +18,6 @@ roc, model, comparison, reading_time, warnings, ...) plus
 """
 from __future__ import annotations
 
-import difflib
 import math
 import warnings
 from pathlib import Path
@@ -32,6 +31,7 @@ from valkit.protocol import LoadedProtocol
 from valkit.reader_study import ReaderStudyResult, analyze_reader_study, read_ratings
 from valkit.reader_study_config import ReaderStudyOptions
 from valkit.reader_study_input import listing
+from valkit.suggest import did_you_mean
 
 _BINARY = ("sensitivity", "specificity")
 
@@ -80,8 +80,7 @@ def _check_modalities(ratings: pd.DataFrame, opts: ReaderStudyOptions, source: s
     for key in ("test_modality", "reference_modality"):
         value = getattr(opts, key)
         if value not in found:
-            close = difflib.get_close_matches(value, found, n=1, cutoff=0.6)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(value, found)
             raise InputError(
                 f"reader_study.{key}: '{value}' is not a modality of {source}.{hint} "
                 f"Modalities in the ratings: {', '.join(found) or 'none'}.")

@@ -1,22 +1,43 @@
-"""`valkit validate PROTOCOL`: report every problem in a protocol at once."""
+"""`valkit validate PROTOCOL`: check everything a run needs before it starts, report every problem at once.
+
+The protocol's format, the files it names, the model card (with its weights' sha256), the
+manifest columns the protocol names and the external scores file's header; see
+:mod:`valkit.preflight`. Nothing is run: no torch, no images, no inference.
+"""
 from __future__ import annotations
 
 import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("validate", help="check a protocol file and report every problem at once")
+    p = subparsers.add_parser(
+        "validate", help="check a protocol and everything its run needs (model card, manifest columns, "
+                         "scores file header); report every problem at once")
     p.add_argument("protocol", help="path to a protocol YAML file")
     p.add_argument(
-        "--no-paths", action="store_true", help="check the format only, not that referenced files exist"
+        "--no-paths", action="store_true",
+        help="check the protocol's format only, not the files it names (card, manifests, scores)"
     )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from valkit.errors import InputError
+    from valkit.preflight import preflight
     from valkit.protocol import load_protocol
 
-    loaded = load_protocol(args.protocol, check_paths=not args.no_paths)
+    loaded = load_protocol(args.protocol, check_paths=False)
     p = loaded.protocol
-    print(f"{args.protocol}: valid protocol '{p.id}' version {p.version} (sha256 {loaded.sha256[:12]}…)")
+    head = f"{args.protocol}: valid protocol '{p.id}' version {p.version} (sha256 {loaded.sha256[:12]}…)"
+    if args.no_paths:
+        print(head)
+        return 0
+    result = preflight(loaded, source=str(args.protocol))
+    if result.problems:
+        raise InputError(f"{args.protocol}: {len(result.problems)} problem(s) found before the run "
+                         "(nothing was run):", problems=list(result.problems))
+    print(head)
+    for line in result.checked:
+        print(f"  {line}")
+    print("  ready to run (nothing was run: no inference, no images read)")
     return 0

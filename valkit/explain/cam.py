@@ -19,12 +19,12 @@ temporarily frozen), which halves the backward pass.
 from __future__ import annotations
 
 import contextlib
-import difflib
 from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 from valkit.errors import InputError
+from valkit.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import torch
@@ -49,8 +49,7 @@ def _cam_class(method: str) -> type:
     import pytorch_grad_cam
 
     if method not in CAM_CLASSES:
-        close = difflib.get_close_matches(method, list(CAM_CLASSES), n=1, cutoff=0.5)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(method, CAM_CLASSES, cutoff=0.5)
         raise InputError(f"explainability.method: unknown method '{method}'.{hint} Valid: {', '.join(CAM_CLASSES)}.")
     return getattr(pytorch_grad_cam, CAM_CLASSES[method])
 
@@ -61,8 +60,7 @@ def resolve_target_layer(network: torch.nn.Module, name: str) -> torch.nn.Module
     if name in modules and name:
         return modules[name]
     names = [n for n in modules if n]
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(name, names, n=3)
     raise InputError(f"explainability.target_layer: the network has no module '{name}'.{hint} "
                      f"Valid names are those of network.named_modules(), e.g. {', '.join(names[-5:])}.")
 

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from valkit.strict_model import StrictModel
 
 __all__ = [
     "BorderOptions",
@@ -50,11 +52,7 @@ CamMethod = Literal[
 _Count = Annotated[int, Field(ge=0, le=500)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GalleryOptions(_Strict):
+class GalleryOptions(StrictModel):
     """How many cases of each outcome to show in the report's failure-analysis gallery.
 
     Cases are drawn at random (with the recorded seed) from the cases of each category;
@@ -67,7 +65,7 @@ class GalleryOptions(_Strict):
     true_negative: _Count = 4
 
 
-class LocalisationOptions(_Strict):
+class LocalisationOptions(StrictModel):
     """Where the lesion boxes are and how heatmaps are scored against them.
 
     Boxes are read from manifest columns in stored-pixel coordinates of the DICOM image
@@ -93,7 +91,7 @@ class LocalisationOptions(_Strict):
     bootstrap_resamples: Annotated[int, Field(ge=100, le=100_000)] = 2000
 
 
-class SanityOptions(_Strict):
+class SanityOptions(StrictModel):
     """Model-parameter randomisation test (Adebayo et al., NeurIPS 2018).
 
     ``cascading``: layers are re-initialised from the output backwards, more at each stage,
@@ -118,7 +116,7 @@ class SanityOptions(_Strict):
     )
 
 
-class BorderOptions(_Strict):
+class BorderOptions(StrictModel):
     """Where the heatmaps peak: how often on the image border, by outcome, site and scanner.
 
     A model that reacts to something at the image edge (a vendor's border noise or collimation,
@@ -135,7 +133,7 @@ class BorderOptions(_Strict):
         10, description="Groups with fewer explained cases are marked 'insufficient'.")
 
 
-class ExplainabilityOptions(_Strict):
+class ExplainabilityOptions(StrictModel):
     """The protocol's ``explainability`` block (see the module docstring for an example)."""
 
     method: CamMethod = "gradcam"

@@ -14,10 +14,12 @@ Examples
 """
 from __future__ import annotations
 
-import difflib
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from valkit.strict_model import StrictModel
+from valkit.suggest import did_you_mean
 
 # Tokens a variant is made of; "bf16+channels_last+compile" combines three.
 DTYPE_TOKENS = ("fp32", "bf16", "fp16")
@@ -27,11 +29,7 @@ PERCENTILES = (50, 90, 95, 99)
 DEFAULT_VARIANTS = ("fp32", "channels_last", "bf16", "fp16", "bf16+channels_last+compile", "fp16+cuda_graphs")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Budget(_Strict):
+class Budget(StrictModel):
     """A latency goal fixed before the run: ``p<percentile>`` of ``metric`` must be <= ``max_ms``.
 
     ``judged_on: ci_upper`` (default) passes only when the upper confidence bound of the
@@ -46,7 +44,7 @@ class Budget(_Strict):
     judged_on: Literal["ci_upper", "estimate"] = "ci_upper"
 
 
-class LatencyOptions(_Strict):
+class LatencyOptions(StrictModel):
     """How ``valkit bench`` (and ``valkit run`` when the block is present) measures speed."""
 
     batch_sizes: list[int] = Field(default_factory=lambda: [1, 8, 32, 64, 128], min_length=1)
@@ -123,9 +121,7 @@ def parse_variant(name: str) -> tuple[str, frozenset[str]]:
         raise ValueError(f"empty variant name '{name}'. Valid tokens: {', '.join(VARIANT_TOKENS)}.")
     for t in tokens:
         if t not in VARIANT_TOKENS:
-            match = difflib.get_close_matches(t, VARIANT_TOKENS, n=1, cutoff=0.6)
-            hint = f" Did you mean '{match[0]}'?" if match else ""
-            raise ValueError(f"variant '{name}': unknown token '{t}'.{hint} Valid tokens: "
+            raise ValueError(f"variant '{name}': unknown token '{t}'.{did_you_mean(t, VARIANT_TOKENS)} Valid tokens: "
                              f"{', '.join(VARIANT_TOKENS)} (join with '+', e.g. bf16+channels_last+compile).")
     dtypes = [t for t in tokens if t in DTYPE_TOKENS]
     if len(dtypes) > 1:

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from valkit.stats.types import Estimate, Interval
+from valkit.suggest import did_you_mean
 
 CI_METHODS = ("order_statistic", "bootstrap")
 DEFAULT_PERCENTILES = (50, 90, 95, 99)
@@ -142,10 +143,7 @@ def percentile_estimate(samples: Any, p: float, *, confidence_level: float = 0.9
 
 def _lookup(ci: str) -> str:
     if ci not in CI_METHODS:
-        import difflib
-
-        match = difflib.get_close_matches(str(ci), CI_METHODS, n=1, cutoff=0.5)
-        hint = f" Did you mean '{match[0]}'?" if match else ""
+        hint = did_you_mean(ci, CI_METHODS, cutoff=0.5)
         raise ValueError(f"unknown percentile CI method '{ci}'.{hint} Valid: {', '.join(CI_METHODS)}.")
     return ci
 

@@ -6,7 +6,6 @@ results are ``nan`` with a named warning (see :func:`not_estimable`).
 """
 from __future__ import annotations
 
-import difflib
 import math
 import warnings
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ import numpy as np
 
 from valkit.errors import InputError
 from valkit.stats.types import NotEstimableWarning
+from valkit.suggest import did_you_mean
 
 T = TypeVar("T")
 
@@ -37,8 +37,7 @@ def look_up_option(name: Any, options: Mapping[str, T], *, what: str) -> T:
     if isinstance(name, str) and name in options:
         return options[name]
     valid = ", ".join(sorted(options))
-    close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    hint = did_you_mean(name, options, cutoff=0.5)
     raise StatsInputError(f"{what}: unknown method {name!r}.{hint} Valid: {valid}.")
 
 

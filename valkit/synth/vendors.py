@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from valkit.errors import InputError
+from valkit.suggest import did_you_mean
 
 # Transfer syntax UIDs, spelled out so this module does not need pydicom.
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
@@ -308,12 +309,8 @@ def _lookup(table: dict, key: str, what: str):
     try:
         return table[key]
     except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(key, table, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise InputError(
-            f"unknown {what} '{key}'.{hint} Valid: {', '.join(sorted(table))}."
+            f"unknown {what} '{key}'.{did_you_mean(key, table)} Valid: {', '.join(sorted(table))}."
         ) from None
 
 

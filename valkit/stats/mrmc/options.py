@@ -5,12 +5,12 @@ closest valid option (MONAI's ``look_up_option`` pattern).
 """
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from valkit.errors import InputError
 from valkit.stats.types import NotEstimableWarning
+from valkit.suggest import did_you_mean
 
 T = TypeVar("T")
 
@@ -41,6 +41,5 @@ def look_up(name: Any, options: Mapping[str, T], *, what: str) -> T:
     if isinstance(name, str) and name in options:
         return options[name]
     valid = ", ".join(sorted(options))
-    close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    hint = did_you_mean(name, options, cutoff=0.5)
     raise MRMCInputError(f"{what}: unknown option {name!r}.{hint} Valid: {valid}.")
