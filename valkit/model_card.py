@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     Field,
@@ -38,6 +37,7 @@ from valkit.digests import file_sha256
 from valkit.errors import InputError
 from valkit.strict_model import StrictModel
 from valkit.suggest import did_you_mean
+from valkit.yaml_lines import YamlInputError, read_yaml
 
 __all__ = [
     "ARCHITECTURES",
@@ -451,9 +451,10 @@ def load_model_card(path: str | Path) -> ModelCard:
     except OSError as exc:
         raise InputError(f"{path}: cannot read the model card ({exc.strerror}).") from None
     try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {exc}") from None
+        data = read_yaml(raw)
+    except YamlInputError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise InputError(f"{where}: {exc}") from None
     card = parse_model_card(data, source=str(path))
     card._path = path
     card._sha256 = hashlib.sha256(raw).hexdigest()

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol, Protocol, missing_paths
 from valkit.suggest import did_you_mean
-from valkit.yaml_lines import format_loc, line_index, line_of
+from valkit.yaml_lines import YamlInputError, format_loc, line_index, line_of, read_yaml
 
 __all__ = ["Preflight", "card_problems", "columns_named", "preflight", "table_header"]
 
@@ -187,11 +186,10 @@ def card_problems(path: Path) -> tuple[list[str], str]:
         return [f"{path}: model card not found. Expected a file like models/<id>/model.yaml."], ""
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        return [f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"], ""
+        data = read_yaml(text)
+    except YamlInputError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        return [f"{where}: {exc}"], ""
     if not isinstance(data, dict):
         return [f"{path}: expected a mapping of keys (id, name, architecture, ...), found {type(data).__name__}."], ""
     lines = line_index(text)

@@ -1,6 +1,7 @@
 """The study protocol: a YAML file parsed into frozen pydantic models.
 
-A protocol is data only: it is read with ``yaml.safe_load`` semantics, every key is
+A protocol is data only: it is read with ``yaml.safe_load`` semantics (duplicate keys and aliases
+refused), every key is
 checked (unknown keys are errors, with a "did you mean"), and nothing in it is ever
 executed. ``load_protocol`` reports every problem at once, each with the file, the
 line and the key path.
@@ -11,7 +12,6 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,7 +28,7 @@ from valkit.latency.config import LatencyOptions
 from valkit.reader_study_config import ReaderStudyOptions
 from valkit.strict_model import StrictModel
 from valkit.suggest import did_you_mean
-from valkit.yaml_lines import format_loc, line_index, line_of
+from valkit.yaml_lines import YamlInputError, format_loc, line_index, line_of, read_yaml
 
 METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc")
 PROPORTION_CI_METHODS = ("wilson", "clopper_pearson", "jeffreys", "agresti_coull")
@@ -446,11 +446,10 @@ def load_protocol(path: str | Path, *, check_paths: bool = True) -> LoadedProtoc
     raw = path.read_bytes()
     text = raw.decode("utf-8", errors="replace")
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InputError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        data = read_yaml(text)
+    except YamlInputError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise InputError(f"{where}: {exc}") from None
     problems = protocol_problems(data, source=str(path), text=text)
     if problems:
         raise InputError(f"{path}: {len(problems)} problem(s) in the protocol:", problems=problems)
