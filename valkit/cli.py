@@ -11,6 +11,7 @@ This is the one place that maps exceptions to exit codes:
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import pkgutil
 import sys
@@ -54,17 +55,56 @@ def main(argv: list[str] | None = None) -> int:
     except ValkitError as exc:
         print(f"valkit: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        problem = environment_problem(exc)
+        if problem is None:
+            return _internal_error()
+        print(f"valkit: error: {problem}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
     except KeyboardInterrupt:
         print("valkit: interrupted; a rerun of the same command resumes where it stopped.", file=sys.stderr)
         return 130
     except Exception:  # noqa: BLE001 - the one place that turns a bug into exit code 3
-        traceback.print_exc()
-        print(
-            "valkit: internal error (a bug in valkit, not in your input). "
-            "Please report it with the traceback above.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL_ERROR
+        return _internal_error()
+
+
+def _internal_error() -> int:
+    traceback.print_exc()
+    print(
+        "valkit: internal error (a bug in valkit, not in your input). "
+        "Please report it with the traceback above.",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL_ERROR
+
+
+#: errors of the machine, not of valkit or of the input, and what to do about each
+ENVIRONMENT_ERRNOS = {
+    errno.EACCES: "valkit may not read or write this path: fix its permissions, or choose another folder "
+                  "(e.g. --runs-dir)",
+    errno.EPERM: "the operation is not permitted on this path: fix its permissions, or choose another folder "
+                 "(e.g. --runs-dir)",
+    errno.ENOSPC: "the disk is full: free some space or choose another folder (e.g. --runs-dir); a rerun resumes "
+                  "from the predictions already saved",
+    errno.EDQUOT: "the disk quota is used up: free some space or choose another folder (e.g. --runs-dir)",
+    errno.EROFS: "the file system is read-only: choose a writable folder (e.g. --runs-dir)",
+}
+
+
+def environment_problem(exc: OSError) -> str | None:
+    """A one-line message for an environment error (permission, disk full, read-only), else None.
+
+    >>> environment_problem(OSError(errno.ENOSPC, "No space left on device", "runs/demo/report.pdf.tmp"))
+    'runs/demo/report.pdf: No space left on device (ENOSPC): the disk is full: free some space or choose another folder (e.g. --runs-dir); a rerun resumes from the predictions already saved'
+    >>> environment_problem(OSError(errno.EBADF, "Bad file descriptor")) is None
+    True
+    """
+    fix = ENVIRONMENT_ERRNOS.get(exc.errno)
+    if fix is None:
+        return None
+    where = str(exc.filename or "")
+    where = where[:-4] if where.endswith(".tmp") else where  # name the file the user asked for
+    return f"{where or '(path unknown)'}: {exc.strerror} ({errno.errorcode.get(exc.errno, exc.errno)}): {fix}"
 
 
 def entry() -> None:

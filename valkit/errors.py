@@ -26,3 +26,15 @@ class InputError(ValkitError):
 
 class IntegrityError(InputError):
     """A file does not match its recorded digest (model weights, manifest). Exit code 2."""
+
+
+class BusyError(ValkitError):
+    """A run folder is held by another valkit process. Exit code 2."""
+
+    exit_code = 2
+
+
+class EnvironmentProblem(ValkitError):
+    """The machine, not the input or valkit: permission denied, disk full, read-only file system. Exit code 2."""
+
+    exit_code = 2

@@ -21,6 +21,7 @@ from valkit.analyses import OperatingPointChoice, analyse, merge_predictions
 from valkit.gate import acceptance
 from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol, load_protocol
+from valkit.run_lock import run_folder_lock
 from valkit.results import case_columns, write_cases_csv, write_results
 from valkit.selfcheck import run_self_check
 from valkit.study import Study, dataset_digest_rows, load_study
@@ -219,7 +220,14 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
     study = load_study(loaded)  # a bad protocol or manifest stops here, before any work
     card_path, card, model = _model_section(loaded)
     run_dir = Path(runs_root) / p.id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    with run_folder_lock(run_dir, command="run"):  # a second run of the same folder stops here (exit 2)
+        return _run_locked(loaded, study, card_path, card, model, run_dir, protocol_path=protocol_path,
+                           progress=progress, render=render, started=started, t0=t0)
+
+
+def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any, model: dict, run_dir: Path, *,
+                protocol_path: str | Path, progress: bool, render: bool, started: str, t0: float) -> RunOutcome:
+    p = loaded.protocol
     inference: dict = {}
     predictor = None
     if card is not None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
+from valkit.atomic_file import write_atomic
 from valkit.errors import InputError
 
 SCHEMA_VERSION = 1
@@ -35,9 +35,8 @@ def _strict(obj: Any) -> Any:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_strict(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    text = json.dumps(_strict(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    write_atomic(path, text.encode("utf-8"))
 
 
 def write_results(run_dir: Path, results: dict) -> Path:
@@ -82,5 +81,5 @@ def write_cases_csv(run_dir: Path, merged: pd.DataFrame, threshold: float, *,
     ]
     cols = list(columns) if columns is not None else case_columns(df)
     path = run_dir / "cases.csv"
-    df[cols].to_csv(path, index=False)
+    write_atomic(path, lambda tmp: df[cols].to_csv(tmp, index=False))
     return path

@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from valkit.atomic_file import write_atomic
 from valkit.errors import InputError
 from valkit.preprocess import ImageNotAccepted
 
@@ -78,6 +79,10 @@ class ReusePlan:
     rescored: dict[str, int]
 
 
+class ImageChangedError(ValueError):
+    """An image file's sha256 differs from the one the manifest (or an earlier run) recorded."""
+
+
 class _ImageDataset:
     """Map-style dataset: decode + preprocess one manifest row; failures come back as data."""
 
@@ -100,7 +105,7 @@ class _ImageDataset:
 
                 got = file_sha256(Path(path))
                 if got != digest:
-                    raise ValueError(
+                    raise ImageChangedError(
                         f"file changed since the manifest was built (sha256 {got[:12]}… != {digest[:12]}…); "
                         "rebuild the manifest if the change is intended"
                     )
@@ -212,9 +217,8 @@ def _write_part(run_dir: Path, rows: list[dict]) -> None:
     parts = run_dir / "predictions.parts"
     parts.mkdir(parents=True, exist_ok=True)
     name = f"part-{time.time_ns():020d}-{os.getpid()}.parquet"
-    tmp = parts / (name + ".tmp")
-    pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS)).astype({"score": "float64"}).to_parquet(tmp, index=False)
-    os.replace(tmp, parts / name)
+    frame = pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS)).astype({"score": "float64"})
+    write_atomic(parts / name, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def consolidate(run_dir: Path, wanted: dict[str, tuple[str, str, str]]) -> pd.DataFrame:
@@ -228,9 +232,7 @@ def consolidate(run_dir: Path, wanted: dict[str, tuple[str, str, str]]) -> pd.Da
     keep, _ = _match(df, wanted)
     df = df.loc[[keep[c] for c in wanted if c in keep]].reset_index(drop=True)
     final = run_dir / "predictions.parquet"
-    tmp = run_dir / "predictions.parquet.tmp"
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, final)
+    write_atomic(final, lambda tmp: df.to_parquet(tmp, index=False))
     parts = run_dir / "predictions.parts"
     if parts.is_dir():
         for p in parts.iterdir():

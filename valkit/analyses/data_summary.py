@@ -41,20 +41,46 @@ def exclusion_class(reason: str) -> str:
     return str(reason).split(" (", 1)[0] or "unknown"
 
 
+#: failure category by the exception type that recorded it (the runner writes "TypeName: message")
+FAILURE_BY_TYPE = {
+    "FileNotFoundError": "image file not found",
+    "IsADirectoryError": "image file not found",
+    "PermissionError": "image file not readable (permission denied)",
+    "ImageChangedError": "file changed since manifest was built",
+    "InvalidDicomError": "not a DICOM file",
+    "EOFError": "truncated DICOM",
+}
+#: failures valkit records without an exception: its own fixed wording, matched at the start
+FAILURE_BY_MESSAGE = (
+    ("model returned an invalid score", "model returned an invalid score"),
+    ("no score for this case", "no score in external predictions"),
+    ("score ", "score in external predictions is not a number"),
+    ("invalid score ", "invalid score in external predictions (NaN or infinite)"),
+)
+
+
 def _reason_class(error: str) -> str:
-    """Group per-file messages into a reason category (the message names the file)."""
+    """The failure category of one recorded error, from the exception type that raised it.
+
+    Never from words inside the message (a decoder's message mentioning "truncated" is a decoder
+    failure, not a truncated file); an exception type without a category of its own is reported as
+    an image that could not be read or decoded, with the type.
+
+    >>> _reason_class("FileNotFoundError: image file not found: img/3.dcm")
+    'image file not found'
+    >>> _reason_class("RuntimeError: the JPEG 2000 decoder failed; the file may be truncated")
+    'image could not be read or decoded (RuntimeError)'
+    >>> _reason_class("model returned an invalid score (nan); expected a probability in [0, 1]")
+    'model returned an invalid score'
+    """
     text = str(error)
-    for key, label in (
-        ("not found", "image file not found"),
-        ("file changed since", "file changed since manifest was built"),
-        ("invalid score", "model returned an invalid score"),
-        ("no score", "no score in external predictions"),
-        ("truncated", "truncated or damaged DICOM"),
-        ("not a DICOM", "not a DICOM file"),
-    ):
-        if key in text:
+    head = text.split(":", 1)[0]
+    if ":" in text and head.isidentifier():
+        return FAILURE_BY_TYPE.get(head, f"image could not be read or decoded ({head})")
+    for start, label in FAILURE_BY_MESSAGE:
+        if text.startswith(start):
             return label
-    return text.split(":", 1)[0] if ":" in text else (text or "unknown")
+    return "other failure"
 
 
 def recorded(values: pd.Series) -> bool:

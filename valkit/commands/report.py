@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +17,12 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from valkit.report import render_report
+    from valkit.run_lock import run_folder_lock
 
-    for path in render_report(Path(args.run_dir), formats=tuple(args.formats or ("pdf", "html"))):
-        print(f"report: {path}")
+    run_dir = Path(args.run_dir)
+    formats = tuple(args.formats or ("pdf", "html"))
+    # not while a run writes the folder; a folder that does not exist gets render_report's own error
+    with run_folder_lock(run_dir, command="report") if run_dir.is_dir() else contextlib.nullcontext():
+        for path in render_report(run_dir, formats=formats):
+            print(f"report: {path}")
     return 0

@@ -48,7 +48,8 @@ def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")) 
 
     Returns the paths written, in the order of ``formats``.
     """
-    from valkit.report.render import html_to_pdf, render_html, write_atomic
+    from valkit.atomic_file import write_atomic
+    from valkit.report.render import html_to_pdf, render_html
     from valkit.results import read_results
 
     run_dir = Path(run_dir)

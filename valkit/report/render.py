@@ -6,7 +6,6 @@ with lists of tables and figures) around them.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,10 +111,6 @@ def render_html(results: dict, *, results_sha256: str, templates: Path | None = 
         **common, body=Markup(body), css=Markup(css), abbreviations=ABBREVIATIONS)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _weasyprint():
