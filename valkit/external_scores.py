@@ -107,8 +107,8 @@ def external_predictions(table: pd.DataFrame, path: Path, *, case_id_column: str
     rows = []
     for cid, image in zip(table["case_id"], images):
         s, reason = by_id.get(cid, (None, "no score for this case in the predictions file"))
-        rows.append((cid, math.nan, digest, image, "", "failed", reason) if s is None
-                    else (cid, s, digest, image, "", "ok", ""))
+        rows.append((cid, math.nan, digest, image, "", "failed", reason, "") if s is None
+                    else (cid, s, digest, image, "", "ok", "", ""))
     predictions = pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS)).astype({"score": "float64"})
     unmatched = tuple(c for c in ext["case_id"] if c not in manifest_ids)
     return ExternalScores(predictions=predictions, path=shown_path or str(path), n_rows=len(ext),

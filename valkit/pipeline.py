@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,7 @@ class RunOutcome:
     verdict: str
     results_path: Path
     report_paths: tuple[Path, ...]
+    flow: dict = field(default_factory=dict)  # case flow: in_manifest, analysed, failed, excluded
 
 
 def _model_section(loaded: LoadedProtocol):
@@ -206,9 +207,34 @@ def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Pat
         preprocess=preprocess,
         predict=predictor.predict, model_sha256=predictor.weights_sha256, preprocessing_sha256=spec.sha256,
         batch_size=p.inference.batch_size, num_workers=p.inference.num_workers,
-        device=str(predictor.device), progress=progress,
+        device=str(predictor.device), progress=progress, decoder_of=decoder_of_rows(table, decoders),
     )
     return summary, predictor, decoders
+
+
+def decoder_of_rows(table: pd.DataFrame, decoders: dict | None) -> dict[str, str]:
+    """The pixel decoder each case will be decoded with this session (recorded with its prediction).
+
+    >>> t = pd.DataFrame({"case_id": ["a", "b"], "transfer_syntax": ["RLE Lossless", "Explicit VR Little Endian"]})
+    >>> decoder_of_rows(t, {"1.2.840.10008.1.2.5": {"name": "RLE Lossless", "chosen": "pylibjpeg"}})
+    {'a': 'pylibjpeg', 'b': 'pydicom default'}
+    >>> decoder_of_rows(t, None)
+    {'a': 'pydicom default', 'b': 'pydicom default'}
+    """
+    by_name = {c.get("name"): c.get("chosen") or "pydicom default" for c in (decoders or {}).values()}
+    syntax = table["transfer_syntax"] if "transfer_syntax" in table.columns else [""] * len(table)
+    return {cid: by_name.get(ts, "pydicom default") for cid, ts in zip(table["case_id"], syntax)}
+
+
+def decoders_used(predictions: pd.DataFrame, table: pd.DataFrame) -> list[dict]:
+    """How many predictions each (transfer syntax, decoder) made, from the decoder recorded per row:
+    true for reused predictions too, whatever this session chose (or did not choose)."""
+    df = predictions[["case_id", "pixel_decoder"]].merge(
+        table[["case_id", "transfer_syntax"]] if "transfer_syntax" in table.columns
+        else table[["case_id"]].assign(transfer_syntax=""), on="case_id", how="left")
+    df["pixel_decoder"] = df["pixel_decoder"].fillna("").replace("", "not recorded (saved by an earlier valkit)")
+    g = df.groupby(["transfer_syntax", "pixel_decoder"], dropna=False).size()
+    return [{"transfer_syntax": str(ts), "decoder": str(dec), "n": int(n)} for (ts, dec), n in g.items()]
 
 
 def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", progress: bool = True,
@@ -241,6 +267,7 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
                      "preprocessing_sha256": predictor.card.preprocessing.sha256,
                      "batch_size": p.inference.batch_size, "num_workers": p.inference.num_workers,
                      "pixel_decoder": p.inference.pixel_decoder,
+                     "decoders_used": decoders_used(predictions, study.table),
                      "decoders": None if decoders is None else {
                          uid: {"name": c.get("name"), "chosen": c.get("chosen"), "n_files": c.get("n_files"),
                                "reason": c.get("reason")} for uid, c in decoders.items()}}
@@ -299,7 +326,7 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
 
         reports = render_report(run_dir, formats=tuple(p.report.formats))
     return RunOutcome(run_dir=run_dir, verdict=results["verdict"], results_path=results_path,
-                      report_paths=reports)
+                      report_paths=reports, flow=dict(results["data"]["flow"]))
 
 
 def _sha(path: Path) -> str | None:

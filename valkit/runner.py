@@ -36,7 +36,11 @@ from valkit.atomic_file import write_atomic
 from valkit.errors import InputError
 from valkit.preprocess import ImageNotAccepted
 
-PREDICTION_COLUMNS = ("case_id", "score", "model_sha256", "image_sha256", "preprocessing_sha256", "status", "error")
+PREDICTION_COLUMNS = ("case_id", "score", "model_sha256", "image_sha256", "preprocessing_sha256", "status", "error",
+                      "pixel_decoder")
+# pixel_decoder: the pydicom plugin that decoded this row's pixels, recorded with the row (so a resumed
+# run knows which decoder made each saved prediction); "" when valkit did not decode (external scores)
+# or the row was saved by a valkit that did not record it
 #: What a prediction was computed from; a saved row is reused only when all of these match.
 INPUT_DIGESTS = ("model_sha256", "image_sha256", "preprocessing_sha256")
 #: Why a saved prediction was not reused (keys of :attr:`InferenceSummary.rescored`).
@@ -145,7 +149,8 @@ def read_predictions(run_dir: Path) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c == "score" else "object") for c in PREDICTION_COLUMNS})
     frames = [f.reindex(columns=list(PREDICTION_COLUMNS)).astype({c: "object" for c in INPUT_DIGESTS})
-              for f in frames]
+              .assign(pixel_decoder=lambda x: x["pixel_decoder"].astype(object).where(x["pixel_decoder"].notna(), "")
+                      .astype(str)) for f in frames]
     df = pd.concat(frames, ignore_index=True)
     # A part can repeat a consolidated row only if consolidation was killed between
     # writing the final file and deleting the parts; the rows are identical then.
@@ -254,13 +259,15 @@ def run_inference(
     device: str = "cpu",
     verify_sha256: bool = True,
     progress: bool = True,
+    decoder_of: dict[str, str] | None = None,
 ) -> InferenceSummary:
     """Predict every row of ``table`` (columns case_id, abs_path, sha256), resuming if possible.
 
     ``preprocess(path) -> (C, H, W) float32`` must be picklable (it runs in workers);
     ``predict(batch_tensor) -> probabilities``. ``model_sha256`` and ``preprocessing_sha256``
     identify the weights and the preprocessing settings; saved predictions are reused only
-    when they, the case id and the image digest match (:func:`plan_reuse`).
+    when they, the case id and the image digest match (:func:`plan_reuse`). ``decoder_of`` maps a
+    case id to the pixel decoder that will decode it; it is recorded with the case's prediction.
     """
     import torch
     from torch.utils.data import DataLoader
@@ -276,7 +283,7 @@ def run_inference(
     def row(case_id: str, score: float, error: str, status: str = "") -> dict:
         return {"case_id": case_id, "score": score, "model_sha256": model_sha256, "image_sha256": image_of[case_id],
                 "preprocessing_sha256": preprocessing_sha256, "status": status or ("failed" if error else "ok"),
-                "error": error}
+                "error": error, "pixel_decoder": (decoder_of or {}).get(case_id, "")}
 
     n_ok = n_failed = 0
     if rows:

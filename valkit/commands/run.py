@@ -22,6 +22,9 @@ def run(args: argparse.Namespace) -> int:
 
     outcome = run_protocol(args.protocol, runs_root=args.runs_dir, progress=not args.no_progress,
                            render=not args.no_report)
+    f = outcome.flow
+    print(f"cases:   {f.get('in_manifest', 0)} in the manifest: {f.get('analysed', 0)} analysed, "
+          f"{f.get('failed', 0)} failed, {f.get('excluded', 0)} excluded (reasons: cases.csv and the report)")
     print(f"results: {outcome.results_path}")
     for path in outcome.report_paths:
         print(f"report:  {path}")

@@ -153,6 +153,11 @@ def _decoders_text(inf: dict) -> str | None:
     """'JPEG 2000 (lossless): pylibjpeg; Explicit VR Little Endian: native' or pydicom's default."""
     if inf.get("pixel_decoder") == "pydicom_default":
         return "pydicom's default plugin order"
+    used = inf.get("decoders_used")
+    if used:  # recorded with each prediction: right for reused predictions too
+        return "; ".join(f"{u.get('transfer_syntax') or 'unknown syntax'}: {u.get('decoder')} ({count(u.get('n'))})"
+                         for u in used) + " (decoder per prediction; the fastest installed plugin with identical "\
+                                         "output, timed on sample files, when valkit chose it)"
     dec = inf.get("decoders")
     if dec is None and inf.get("pixel_decoder") == "fastest":
         return "not chosen: every prediction was reused from an earlier run"
