@@ -253,6 +253,11 @@ def _manifest_row(p: Path, h: dict, lab: dict | None, base: Path) -> dict:
     return row
 
 
+def _header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.readline().strip().split(",")
+
+
 def load_manifest(
     path: str | Path,
     *,
@@ -272,9 +277,16 @@ def load_manifest(
     if not path.is_file():
         raise InputError(f"{path}: manifest not found. Build it with `valkit manifest build`.")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        with warnings.catch_warnings():
+            # a row with more fields than the header would silently become the index or lose data
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False)
+    except pd.errors.ParserWarning:
+        raise InputError(f"{path}: some row has more fields than the header ({', '.join(_header(path))}); "
+                         "quote values that contain commas, or remove the extra separators.") from None
     except Exception as exc:
         raise InputError(f"{path}: not a readable CSV: {exc}") from None
+    df = df.reset_index(drop=True)
     problems: list[str] = []
     needed = [c for c in ("case_id", "path") if c not in df.columns]
     needed += [c for c in required_columns if c not in df.columns and c not in needed]
