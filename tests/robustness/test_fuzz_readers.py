@@ -97,5 +97,5 @@ def test_a_row_with_more_fields_than_the_header_is_an_input_error(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     import pytest
 
-    with pytest.raises(InputError, match="some row has more fields than the header"):
+    with pytest.raises(InputError, match="(some row has more fields than the header|line 4)"):
         load_manifest(path, check_files=False)
