@@ -108,12 +108,15 @@ class Estimate:
         return not math.isnan(self.value)
 
     def __float__(self) -> float:
+        """The value: ``float(e)``."""
         return float(self.value)
 
     def __round__(self, ndigits: int | None = None) -> float:
+        """The value rounded: ``round(e, 3)``."""
         return round(float(self.value), ndigits) if ndigits is not None else round(float(self.value))
 
     def __format__(self, spec: str) -> str:
+        """The value formatted with a spec (``f"{e:.1%}"``); the repr without one."""
         return format(float(self.value), spec) if spec else str(self)
 
     def _compare(self, other: Any, op: Any) -> Any:
