@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DATA := datasets/phantom/demo
 
-.PHONY: demo test venv sysdeps clean-demo bench
+.PHONY: demo test venv sysdeps clean-demo bench api-docs
 
 # pdftotext/pdftoppm (poppler-utils) let the tests read the PDF back; libharfbuzz-subset0 makes
 # WeasyPrint's font subsetting fast. Installed once with apt-get if missing (CI runs as root).
@@ -45,3 +45,7 @@ bench: $(STAMP)
 
 clean-demo:
 	rm -rf runs/demo
+
+# docs/api.md from the public docstrings (a test checks it is up to date)
+api-docs: $(STAMP)
+	$(BIN)/python -m valkit.api_reference

@@ -225,7 +225,7 @@ def test_plan_cli_bad_input_exits_2(capsys):
 # ------------------------------------------------------------------ seam: pure statistics
 def test_import_pulls_in_no_heavy_packages():
     code = (
-        "import sys, valkit.stats, valkit.stats.bootstrap, valkit.stats.calibration, valkit.stats.registry;"
+        "import sys, valkit.stats, valkit.stats.bootstrap, valkit.stats.calibration, valkit.stats.registry, valkit.stats.mrmc;"
         "print(','.join(m for m in ('torch', 'pydicom', 'jinja2', 'weasyprint', 'pandas', 'sklearn', 'statsmodels')"
         " if m in sys.modules))"
     )

@@ -4,7 +4,13 @@ Pure functions (numpy/scipy; statsmodels imported lazily where used), no I/O, no
 state. Results are :class:`Estimate`, :class:`TestResult` and :class:`Interval`, all
 JSON-serialisable through ``to_dict()``. Undefined values are ``nan`` with a named
 warning (and a :class:`NotEstimableWarning`); invalid arguments raise
-:class:`StatsInputError` (a ``ValueError``).
+:class:`StatsInputError` (a ``ValueError``). Labels are 0/1 (or bools), or any two classes
+with ``pos_label=`` (sklearn's convention). An :class:`Estimate` is usable as a number
+(``float(e)``) and its interval unpacks (``low, high = e.interval``).
+
+Reader studies (MRMC): :mod:`valkit.stats.mrmc`. A per-group table of the report's numbers
+as a pandas DataFrame: :func:`valkit.tables.subgroup_table` (outside this package because it
+returns a DataFrame and uses the analyses layer's evidence and clustering rules).
 
 >>> import valkit.stats as vs
 >>> est = vs.sensitivity([1, 1, 1, 0], [1, 1, 0, 0])

@@ -15,6 +15,8 @@
   g - 2 df (Hosmer & Lemeshow 1980).
 
 Probabilities of exactly 0 or 1 are clipped to [1e-12, 1 - 1e-12] before taking logits.
+Every function takes ``pos_label`` (the positive class when ``y_true`` is not 0/1; sklearn's
+convention) and ``y_prob`` is the probability of that class.
 """
 from __future__ import annotations
 
@@ -39,8 +41,8 @@ from valkit.stats.validation import (
 _EPS = 1e-12
 
 
-def _labels_probs(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
-    y = as_labels(y_true)
+def _labels_probs(y_true: Any, y_prob: Any, pos_label: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    y = as_labels(y_true, pos_label=pos_label)
     p = as_scores(y_prob, name="y_prob")
     check_same_length(y_true=y, y_prob=p)
     if p.size and (p.min() < 0 or p.max() > 1):
@@ -83,7 +85,7 @@ class CalibrationCurve:
 
 def calibration_curve(
     y_true: Any, y_prob: Any, *, n_bins: int = 10, strategy: str = "uniform", ci: str = "wilson",
-    confidence_level: float = 0.95,
+    confidence_level: float = 0.95, pos_label: Any = None,
 ) -> CalibrationCurve:
     """Reliability curve with a binomial interval for each bin's observed fraction.
 
@@ -92,7 +94,7 @@ def calibration_curve(
     ([0.15000000000000002, 0.8], [0.0, 1.0], [2, 2])
     """
     cl = check_confidence_level(confidence_level)
-    y, p = _labels_probs(y_true, y_prob)
+    y, p = _labels_probs(y_true, y_prob, pos_label)
     edges, idx = _bins(p, n_bins, strategy)
     k = len(edges) - 1
     counts = np.bincount(idx, minlength=k)
@@ -140,8 +142,8 @@ def _logistic_fit(y: np.ndarray, x: np.ndarray | None, offset: np.ndarray) -> tu
     return None
 
 
-def _calibration_fit(y_true: Any, y_prob: Any, slope: bool, cl: float) -> Estimate:
-    y, p = _labels_probs(y_true, y_prob)
+def _calibration_fit(y_true: Any, y_prob: Any, slope: bool, cl: float, pos_label: Any = None) -> Estimate:
+    y, p = _labels_probs(y_true, y_prob, pos_label)
     n = len(y)
     method = "logistic_recalibration_slope" if slope else "logistic_offset_intercept"
     nan = Estimate(math.nan, Interval(math.nan, math.nan, cl, "wald"), n, None, None, method)
@@ -169,7 +171,8 @@ def _calibration_fit(y_true: Any, y_prob: Any, slope: bool, cl: float) -> Estima
     return Estimate(est, Interval(est - z * se, est + z * se, cl, "wald"), n, None, None, method)
 
 
-def calibration_in_the_large(y_true: Any, y_prob: Any, *, confidence_level: float = 0.95) -> Estimate:
+def calibration_in_the_large(y_true: Any, y_prob: Any, *, confidence_level: float = 0.95,
+                             pos_label: Any = None) -> Estimate:
     """Intercept of logistic recalibration with logit(p) as offset (ideal 0).
 
     >>> y = [0, 0, 1, 0, 1, 1, 0, 1, 0, 0]
@@ -177,10 +180,10 @@ def calibration_in_the_large(y_true: Any, y_prob: Any, *, confidence_level: floa
     >>> round(calibration_in_the_large(y, p).value, 4)
     0.372
     """
-    return _calibration_fit(y_true, y_prob, False, check_confidence_level(confidence_level))
+    return _calibration_fit(y_true, y_prob, False, check_confidence_level(confidence_level), pos_label)
 
 
-def calibration_slope(y_true: Any, y_prob: Any, *, confidence_level: float = 0.95) -> Estimate:
+def calibration_slope(y_true: Any, y_prob: Any, *, confidence_level: float = 0.95, pos_label: Any = None) -> Estimate:
     """Slope of logistic recalibration on logit(p) (ideal 1).
 
     >>> y = [0, 0, 1, 0, 1, 1, 0, 1, 0, 0]
@@ -188,16 +191,17 @@ def calibration_slope(y_true: Any, y_prob: Any, *, confidence_level: float = 0.9
     >>> round(calibration_slope(y, p).value, 4)
     3.3001
     """
-    return _calibration_fit(y_true, y_prob, True, check_confidence_level(confidence_level))
+    return _calibration_fit(y_true, y_prob, True, check_confidence_level(confidence_level), pos_label)
 
 
-def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10, strategy: str = "uniform") -> Estimate:
+def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10, strategy: str = "uniform",
+                               pos_label: Any = None) -> Estimate:
     """Expected calibration error over ``n_bins`` bins (no interval; bootstrap it if needed).
 
     >>> expected_calibration_error([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], n_bins=2).value
     0.175
     """
-    y, p = _labels_probs(y_true, y_prob)
+    y, p = _labels_probs(y_true, y_prob, pos_label)
     n = len(y)
     if n == 0:
         w = not_estimable("empty", "ECE is undefined with 0 cases.")
@@ -208,7 +212,7 @@ def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10, st
     return Estimate(float(gap.sum() / n), None, n, None, None, f"ece_{strategy}_{n_bins}")
 
 
-def hosmer_lemeshow(y_true: Any, y_prob: Any, *, n_groups: int = 10) -> TestResult:
+def hosmer_lemeshow(y_true: Any, y_prob: Any, *, n_groups: int = 10, pos_label: Any = None) -> TestResult:
     """Hosmer-Lemeshow goodness-of-fit test over groups at quantiles of predicted risk.
 
     >>> y = [0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1]
@@ -219,7 +223,7 @@ def hosmer_lemeshow(y_true: Any, y_prob: Any, *, n_groups: int = 10) -> TestResu
     """
     from scipy.stats import chi2
 
-    y, p = _labels_probs(y_true, y_prob)
+    y, p = _labels_probs(y_true, y_prob, pos_label)
     if not isinstance(n_groups, (int, np.integer)) or n_groups < 3:
         raise StatsInputError(f"n_groups: expected an integer >= 3 (usually 10), got {n_groups!r}.")
     breaks = np.unique(np.quantile(p, np.linspace(0, 1, n_groups + 1))) if len(p) else np.zeros(1)

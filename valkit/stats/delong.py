@@ -75,8 +75,8 @@ def placements(y: np.ndarray, s: np.ndarray, *, keep_order: bool = True) -> Plac
     return Placements(auc, v10, v01)
 
 
-def _validated(y_true: Any, scores: tuple[Any, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
-    y = as_labels(y_true)
+def _validated(y_true: Any, scores: tuple[Any, ...], pos_label: Any = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    y = as_labels(y_true, pos_label=pos_label)
     ss = [as_scores(s, name=f"scores[{k}]" if len(scores) > 1 else "y_score") for k, s in enumerate(scores)]
     check_same_length(y_true=y, **{f"scores_{k}": s for k, s in enumerate(ss)})
     return y, ss
@@ -93,7 +93,7 @@ def _class_warning(y: np.ndarray, what: str) -> str | None:
     return None
 
 
-def delong_covariance(y_true: Any, *scores: Any) -> tuple[np.ndarray, np.ndarray]:
+def delong_covariance(y_true: Any, *scores: Any, pos_label: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """AUCs of one or more scores on the same cases and DeLong's covariance matrix.
 
     Parameters
@@ -101,6 +101,8 @@ def delong_covariance(y_true: Any, *scores: Any) -> tuple[np.ndarray, np.ndarray
     y_true : array of {0, 1}
     *scores : arrays
         One score per case for each model/reader (higher = more likely positive).
+    pos_label : optional
+        The positive class when ``y_true`` is not 0/1 (sklearn's convention).
 
     Returns
     -------
@@ -116,7 +118,7 @@ def delong_covariance(y_true: Any, *scores: Any) -> tuple[np.ndarray, np.ndarray
     """
     if not scores:
         raise StatsInputError("delong_covariance: pass at least one score array after y_true.")
-    y, ss = _validated(y_true, scores)
+    y, ss = _validated(y_true, scores, pos_label)
     k = len(ss)
     w = _class_warning(y, "AUC")
     if w is not None:
@@ -148,6 +150,7 @@ def delong_test(
     paired: bool = True,
     y_true_b: Any = None,
     confidence_level: float = 0.95,
+    pos_label: Any = None,
 ) -> TestResult:
     """DeLong's test of equal AUCs; difference is ``AUC(a) - AUC(b)``.
 
@@ -158,6 +161,8 @@ def delong_test(
     Unpaired (independent samples; pass ``y_true_b`` when b was scored on other cases):
     ``D = (A - B) / sqrt(Var A + Var B)`` referred to a t distribution with
     Welch-Satterthwaite df ``(VA+VB)^2 / (VA^2/(NA-1) + VB^2/(NB-1))`` (pROC 1.18).
+
+    ``pos_label`` names the positive class when the labels are not 0/1 (both samples).
 
     Examples
     --------
@@ -170,13 +175,13 @@ def delong_test(
     if paired:
         if y_true_b is not None:
             raise StatsInputError("delong_test: y_true_b only applies to paired=False (independent samples).")
-        aucs, cov = delong_covariance(y_true, score_a, score_b)
+        aucs, cov = delong_covariance(y_true, score_a, score_b, pos_label=pos_label)
         diff = float(aucs[0] - aucs[1])
         var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
         method, df = "delong_paired", None
     else:
-        aucs_a, cov_a = delong_covariance(y_true, score_a)
-        aucs_b, cov_b = delong_covariance(y_true if y_true_b is None else y_true_b, score_b)
+        aucs_a, cov_a = delong_covariance(y_true, score_a, pos_label=pos_label)
+        aucs_b, cov_b = delong_covariance(y_true if y_true_b is None else y_true_b, score_b, pos_label=pos_label)
         diff = float(aucs_a[0] - aucs_b[0])
         va, vb = float(cov_a[0, 0]), float(cov_b[0, 0])
         var = va + vb

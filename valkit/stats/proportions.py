@@ -24,7 +24,7 @@ from valkit.stats.intervals import PROPORTION_CI_METHODS, proportion_interval
 from valkit.stats.types import Estimate, Interval
 from valkit.stats.validation import (
     as_count,
-    as_labels,
+    as_label_pair,
     check_confidence_level,
     check_same_length,
     look_up_option,
@@ -49,14 +49,19 @@ class ConfusionCounts:
         return asdict(self)
 
 
-def confusion_counts(y_true: Any, y_pred: Any) -> ConfusionCounts:
+def confusion_counts(y_true: Any, y_pred: Any, *, pos_label: Any = None) -> ConfusionCounts:
     """Count TP, FP, FN, TN from 0/1 labels and 0/1 predictions.
+
+    With ``pos_label`` (sklearn's convention) labels and predictions may be any two classes,
+    e.g. strings; ``pos_label`` names the positive one. It is required when the labels are
+    not 0/1 (or bools): the error names the labels found.
 
     >>> confusion_counts([1, 1, 0, 0, 1], [1, 0, 0, 1, 1])
     ConfusionCounts(tp=2, fp=1, fn=1, tn=1)
+    >>> confusion_counts(["pos", "neg", "pos"], ["pos", "pos", "neg"], pos_label="pos")
+    ConfusionCounts(tp=1, fp=1, fn=1, tn=0)
     """
-    t = as_labels(y_true, name="y_true")
-    p = as_labels(y_pred, name="y_pred")
+    t, p = as_label_pair(y_true, y_pred, pos_label=pos_label)
     check_same_length(y_true=t, y_pred=p)
     tp = int(np.count_nonzero(t & p))
     fp = int(np.count_nonzero(p)) - tp
@@ -155,17 +160,20 @@ def accuracy_from_counts(
                       name="accuracy", empty_code="empty")
 
 
-def sensitivity(y_true: Any, y_pred: Any, *, ci: str = "wilson", confidence_level: float = 0.95) -> Estimate:
+def sensitivity(y_true: Any, y_pred: Any, *, pos_label: Any = None, ci: str = "wilson", confidence_level: float = 0.95) -> Estimate:
     """Sensitivity (true positive rate) from 0/1 labels and 0/1 predictions.
 
     Parameters
     ----------
     y_true : array of {0, 1}
-        Reference standard, 1 = positive.
+        Reference standard, 1 = positive (any two labels with ``pos_label``).
     y_pred : array of {0, 1}
-        Model decision, 1 = called positive.
+        Model decision, 1 = called positive (the labels of ``y_true`` with ``pos_label``).
     ci : {"wilson", "clopper_pearson", "jeffreys", "agresti_coull"}
     confidence_level : float
+    pos_label : optional
+        The positive class when labels are not 0/1, e.g. ``"malignant"`` (sklearn's
+        convention); required then, and an error names the labels found without it.
 
     Returns
     -------
@@ -177,48 +185,51 @@ def sensitivity(y_true: Any, y_pred: Any, *, ci: str = "wilson", confidence_leve
     >>> est = sensitivity([1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 1])
     >>> est.value, est.numerator, est.denominator
     (0.75, 3, 4)
+    >>> sensitivity(["malignant", "malignant", "benign"], ["malignant", "benign", "benign"],
+    ...             pos_label="malignant").value
+    0.5
     """
-    c = confusion_counts(y_true, y_pred)
+    c = confusion_counts(y_true, y_pred, pos_label=pos_label)
     return sensitivity_from_counts(c.tp, c.fn, ci=ci, confidence_level=confidence_level)
 
 
-def specificity(y_true: Any, y_pred: Any, *, ci: str = "wilson", confidence_level: float = 0.95) -> Estimate:
+def specificity(y_true: Any, y_pred: Any, *, pos_label: Any = None, ci: str = "wilson", confidence_level: float = 0.95) -> Estimate:
     """Specificity (true negative rate) from labels and predictions; see :func:`sensitivity`.
 
     >>> specificity([1, 1, 0, 0], [1, 1, 0, 1]).value
     0.5
     """
-    c = confusion_counts(y_true, y_pred)
+    c = confusion_counts(y_true, y_pred, pos_label=pos_label)
     return specificity_from_counts(c.tn, c.fp, ci=ci, confidence_level=confidence_level)
 
 
-def ppv(y_true: Any, y_pred: Any, *, ci: str = "wilson", confidence_level: float = 0.95) -> Estimate:
+def ppv(y_true: Any, y_pred: Any, *, pos_label: Any = None, ci: str = "wilson", confidence_level: float = 0.95) -> Estimate:
     """Positive predictive value from labels and predictions; see :func:`sensitivity`.
 
     >>> ppv([1, 1, 0, 0], [1, 1, 0, 1]).value
     0.6666666666666666
     """
-    c = confusion_counts(y_true, y_pred)
+    c = confusion_counts(y_true, y_pred, pos_label=pos_label)
     return ppv_from_counts(c.tp, c.fp, ci=ci, confidence_level=confidence_level)
 
 
-def npv(y_true: Any, y_pred: Any, *, ci: str = "wilson", confidence_level: float = 0.95) -> Estimate:
+def npv(y_true: Any, y_pred: Any, *, pos_label: Any = None, ci: str = "wilson", confidence_level: float = 0.95) -> Estimate:
     """Negative predictive value from labels and predictions; see :func:`sensitivity`.
 
     >>> npv([1, 1, 0, 0], [1, 0, 0, 1]).value
     0.5
     """
-    c = confusion_counts(y_true, y_pred)
+    c = confusion_counts(y_true, y_pred, pos_label=pos_label)
     return npv_from_counts(c.tn, c.fn, ci=ci, confidence_level=confidence_level)
 
 
-def accuracy(y_true: Any, y_pred: Any, *, ci: str = "wilson", confidence_level: float = 0.95) -> Estimate:
+def accuracy(y_true: Any, y_pred: Any, *, pos_label: Any = None, ci: str = "wilson", confidence_level: float = 0.95) -> Estimate:
     """Accuracy from labels and predictions; see :func:`sensitivity`.
 
     >>> accuracy([1, 1, 0, 0], [1, 0, 0, 1]).value
     0.5
     """
-    c = confusion_counts(y_true, y_pred)
+    c = confusion_counts(y_true, y_pred, pos_label=pos_label)
     return accuracy_from_counts(c.tp, c.fp, c.fn, c.tn, ci=ci, confidence_level=confidence_level)
 
 
@@ -272,14 +283,14 @@ def likelihood_ratios_from_counts(
     return pos, neg
 
 
-def likelihood_ratios(y_true: Any, y_pred: Any, *, confidence_level: float = 0.95) -> tuple[Estimate, Estimate]:
+def likelihood_ratios(y_true: Any, y_pred: Any, *, pos_label: Any = None, confidence_level: float = 0.95) -> tuple[Estimate, Estimate]:
     """(LR+, LR-) from labels and predictions; see :func:`likelihood_ratios_from_counts`.
 
     >>> lr_pos, lr_neg = likelihood_ratios([1, 1, 1, 0, 0, 0], [1, 1, 0, 1, 0, 0])
     >>> round(lr_pos.value, 3), round(lr_neg.value, 3)
     (2.0, 0.5)
     """
-    c = confusion_counts(y_true, y_pred)
+    c = confusion_counts(y_true, y_pred, pos_label=pos_label)
     return likelihood_ratios_from_counts(c.tp, c.fp, c.fn, c.tn, confidence_level=confidence_level)
 
 
@@ -311,11 +322,11 @@ def diagnostic_odds_ratio_from_counts(
                     None, None, method)
 
 
-def diagnostic_odds_ratio(y_true: Any, y_pred: Any, *, confidence_level: float = 0.95) -> Estimate:
+def diagnostic_odds_ratio(y_true: Any, y_pred: Any, *, pos_label: Any = None, confidence_level: float = 0.95) -> Estimate:
     """Diagnostic odds ratio from labels and predictions; see :func:`diagnostic_odds_ratio_from_counts`.
 
     >>> diagnostic_odds_ratio([1, 1, 1, 0, 0, 0], [1, 1, 0, 1, 0, 0]).value
     4.0
     """
-    c = confusion_counts(y_true, y_pred)
+    c = confusion_counts(y_true, y_pred, pos_label=pos_label)
     return diagnostic_odds_ratio_from_counts(c.tp, c.fp, c.fn, c.tn, confidence_level=confidence_level)

@@ -16,6 +16,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class MethodInfo:
+    """A statistical method as the report cites it: title, one-line description, reference."""
+
     title: str
     description: str
     reference: str

@@ -54,15 +54,17 @@ class RocCurve:
         }
 
 
-def _labels_scores(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray]:
-    y = as_labels(y_true)
+def _labels_scores(y_true: Any, y_score: Any, pos_label: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    y = as_labels(y_true, pos_label=pos_label)
     s = as_scores(y_score)
     check_same_length(y_true=y, y_score=s)
     return y, s
 
 
-def roc_curve(y_true: Any, y_score: Any) -> RocCurve:
+def roc_curve(y_true: Any, y_score: Any, *, pos_label: Any = None) -> RocCurve:
     """Empirical ROC curve at every distinct score (no points dropped).
+
+    ``pos_label`` names the positive class when ``y_true`` is not 0/1 (see :func:`roc_auc`).
 
     Examples
     --------
@@ -70,7 +72,7 @@ def roc_curve(y_true: Any, y_score: Any) -> RocCurve:
     >>> fpr.tolist(), tpr.tolist(), thr.tolist()
     ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0], [inf, 0.8, 0.4, 0.35, 0.1])
     """
-    y, s = _labels_scores(y_true, y_score)
+    y, s = _labels_scores(y_true, y_score, pos_label)
     order = np.argsort(-s, kind="stable")
     s_desc, y_desc = s[order], y[order]
     last_of_group = np.r_[s_desc[1:] != s_desc[:-1], True] if len(s) else np.zeros(0, bool)
@@ -122,6 +124,7 @@ def roc_auc(
     n_resamples: int = 2000,
     seed: int | None = None,
     bootstrap_method: str = "percentile",
+    pos_label: Any = None,
 ) -> Estimate:
     """Area under the ROC curve (Mann-Whitney; ties count 1/2) with a confidence interval.
 
@@ -141,6 +144,9 @@ def roc_auc(
     cluster : array, optional
         Patient id per case. Passing clusters with ``ci="delong"`` is an error, because
         DeLong's interval is too narrow for correlated images.
+    pos_label : optional
+        The positive class when ``y_true`` is not 0/1, e.g. ``"malignant"`` (sklearn's
+        convention); required then, and an error names the labels found without it.
 
     Returns
     -------
@@ -155,11 +161,13 @@ def roc_auc(
     (0.8889, 'delong')
     >>> roc_auc([0, 0, 1, 1], [1, 2, 2, 3], ci=None).value
     0.875
+    >>> roc_auc(["no", "no", "yes", "yes"], [1, 2, 2, 3], ci=None, pos_label="yes").value
+    0.875
     """
     ci_name = "none" if ci is None else ci
     look_up_option(ci_name, dict.fromkeys(_AUC_CI), what="ci")
     cl = check_confidence_level(confidence_level)
-    y, s = _labels_scores(y_true, y_score)
+    y, s = _labels_scores(y_true, y_score, pos_label)
     if cluster is not None:
         check_same_length(y_true=y, cluster=np.asarray(cluster))
     clustered = has_clusters(cluster)
@@ -233,10 +241,12 @@ def average_precision(
     n_resamples: int = 2000,
     seed: int | None = None,
     bootstrap_method: str = "percentile",
+    pos_label: Any = None,
 ) -> Estimate:
     """Average precision ``sum_k (R_k - R_{k-1}) P_k`` over distinct thresholds (as sklearn).
 
     The interval is a (patient-clustered, outcome-stratified) bootstrap; ``ci=None`` skips it.
+    ``pos_label`` names the positive class when ``y_true`` is not 0/1 (see :func:`roc_auc`).
 
     Examples
     --------
@@ -247,7 +257,7 @@ def average_precision(
     ci_name = "none" if ci is None else ci
     look_up_option(ci_name, {"bootstrap": 1, "none": 1}, what="ci")
     cl = check_confidence_level(confidence_level)
-    y, s = _labels_scores(y_true, y_score)
+    y, s = _labels_scores(y_true, y_score, pos_label)
     n = len(y)
     if len(y) == 0 or y.sum() == 0:
         code = "empty" if len(y) == 0 else "no_positives"

@@ -50,24 +50,93 @@ def check_confidence_level(confidence_level: float) -> float:
     return cl
 
 
-def as_labels(y_true: Any, *, name: str = "y_true") -> np.ndarray:
-    """Binary labels as an int8 array; raises unless every value is 0 or 1 (bools accepted)."""
+def _shown(values: Any, k: int = 5) -> str:
+    """Up to ``k`` distinct values, sorted by their repr, for an error message."""
+    found = sorted({repr(v) for v in values}, key=str)
+    return ", ".join(found[:k]) + (f" (and {len(found) - k} more)" if len(found) > k else "")
+
+
+def _distinct(arr: np.ndarray) -> list[Any]:
+    return list(dict.fromkeys(arr.tolist()))
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def as_labels(y_true: Any, *, name: str = "y_true", pos_label: Any = None) -> np.ndarray:
+    """Binary labels as an int8 array of 0/1 (1 = positive).
+
+    Without ``pos_label`` every value must be 0 or 1 (bools accepted). With ``pos_label``
+    (sklearn's convention), any labels work: a case is positive when its label equals
+    ``pos_label``. There must be at most two distinct labels, and ``pos_label`` must be
+    one of them when there are two (one label only is allowed: a group may lack a class).
+
+    >>> as_labels(["benign", "malignant", "malignant"], pos_label="malignant").tolist()
+    [0, 1, 1]
+    >>> as_labels(["benign", "malignant"])
+    Traceback (most recent call last):
+    ...
+    valkit.stats.validation.StatsInputError: y_true: labels must be 0 or 1 (1 = positive), found 'benign', 'malignant'. Pass pos_label=<the positive label> (e.g. pos_label='malignant'), or recode the labels to 0/1.
+    """
     arr = np.asarray(y_true)
     if arr.ndim != 1:
         raise StatsInputError(f"{name}: expected a 1-D array of 0/1 labels, got shape {arr.shape}.")
+    if pos_label is not None:
+        return _labels_from_pos_label(arr, name, pos_label)
     if arr.dtype == bool:
         return arr.astype(np.int8)
-    if arr.size and not np.issubdtype(arr.dtype, np.number):
-        raise StatsInputError(f"{name}: expected numeric 0/1 labels, got dtype {arr.dtype}. Encode positive as 1.")
-    if arr.size:
-        bad = ~((arr == 0) | (arr == 1))
-        if bad.any():
-            found = sorted({repr(v) for v in np.unique(arr[bad])[:5].tolist()})
-            raise StatsInputError(
-                f"{name}: labels must be 0 or 1 (1 = positive), found {', '.join(found)}. "
-                "Recode the labels before calling."
-            )
+    numeric = np.issubdtype(arr.dtype, np.number)
+    if numeric and arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise StatsInputError(f"{name}: {int(np.isnan(arr).sum())} label(s) are NaN. Every case needs a reference "
+                              "label; remove those cases (and record why) before calling.")
+    if arr.size and (not numeric or not ((arr == 0) | (arr == 1)).all()):
+        found = _distinct(arr)
+        example = next((v for v in reversed(sorted(map(str, found))) if v.strip()), "1")
+        raise StatsInputError(
+            f"{name}: labels must be 0 or 1 (1 = positive), found {_shown(found)}. "
+            f"Pass pos_label=<the positive label> (e.g. pos_label={_example(found, example)!r}), "
+            "or recode the labels to 0/1."
+        )
     return arr.astype(np.int8)
+
+
+def _example(found: list[Any], text: str) -> Any:
+    """The found label whose text is ``text`` (keeps its type for the hint)."""
+    return next((v for v in found if str(v) == text), text)
+
+
+def _labels_from_pos_label(arr: np.ndarray, name: str, pos_label: Any) -> np.ndarray:
+    values = _distinct(arr)
+    missing = [v for v in values if _is_missing(v)]
+    if missing:
+        k = sum(1 for v in arr.tolist() if _is_missing(v))
+        raise StatsInputError(f"{name}: {k} label(s) are missing (None/NaN). Every case needs a reference label; "
+                              "remove those cases (and record why) before calling.")
+    if len(values) > 2:
+        raise StatsInputError(f"{name}: expected two classes (binary labels), found {len(values)}: {_shown(values)}. "
+                              "Map the labels to two classes before calling.")
+    if len(values) == 2 and not any(v == pos_label for v in values):
+        raise StatsInputError(f"{name}: pos_label={pos_label!r} is not one of the labels found: {_shown(values)}. "
+                              "Pass the positive class exactly as it appears in the labels.")
+    return (arr == pos_label).astype(np.int8).reshape(-1)
+
+
+def as_label_pair(y_true: Any, y_pred: Any, *, pos_label: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and predictions coded alike (see :func:`as_labels`); with ``pos_label`` they share two classes.
+
+    >>> t, p = as_label_pair(["neg", "pos", "pos"], ["pos", "pos", "neg"], pos_label="pos")
+    >>> t.tolist(), p.tolist()
+    ([0, 1, 1], [1, 1, 0])
+    """
+    t = as_labels(y_true, name="y_true", pos_label=pos_label)
+    p = as_labels(y_pred, name="y_pred", pos_label=pos_label)
+    if pos_label is not None:
+        both = _distinct(np.concatenate([np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)]))
+        if len(both) > 2:
+            raise StatsInputError(f"y_true, y_pred: expected the same two classes in both, found {_shown(both)}. "
+                                  "Predictions must use the labels of y_true (the positive one is pos_label).")
+    return t, p
 
 
 def as_scores(y_score: Any, *, name: str = "y_score") -> np.ndarray:
