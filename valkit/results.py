@@ -8,11 +8,14 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import pandas as pd
 
 from valkit.errors import InputError
+
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
 SCHEMA_VERSION = 1
 CASE_COLUMNS = ("case_id", "patient_id", "dataset", "site", "manufacturer", "model", "sex", "age_band", "label",
@@ -41,13 +44,41 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 def write_results(run_dir: Path, results: dict) -> Path:
+    """Write ``run_dir/results.json`` after checking it against the typed contract.
+
+    A missing, misspelt or mistyped key is a bug in the code that built ``results``: it raises
+    :class:`valkit.results_schema.ResultsSchemaError` naming each key path, and nothing is written.
+    The file holds ``results`` as given (validation converts nothing).
+    """
+    from valkit.results_schema import validate_results
+
     results = {"schema_version": SCHEMA_VERSION, **results}
     path = run_dir / "results.json"
+    validate_results(json.loads(json.dumps(_strict(results), allow_nan=False)),
+                     source=f"{path} (being written by this run: a bug in the block that builds the key)")
     write_json_atomic(path, results)
     return path
 
 
+def load_results(run_dir: Path) -> "Results":
+    """``run_dir/results.json`` as a validated :class:`valkit.results_schema.Results` (the renderer's input).
+
+    A file that does not match the schema (e.g. written by an older valkit) is an
+    :class:`~valkit.errors.InputError` naming the file, each bad key path and the fix (re-run).
+    """
+    from valkit.results_schema import ResultsSchemaError, validate_results
+
+    path = Path(run_dir) / "results.json"
+    data = read_results(run_dir)
+    try:
+        return validate_results(data, source=str(path))
+    except ResultsSchemaError as exc:
+        raise InputError(str(exc)) from None
+
+
 def read_results(run_dir: Path) -> dict:
+    """``run_dir/results.json`` as a plain dict, unvalidated beyond its ``schema_version``
+    (for tools that amend it, such as ``valkit bench``; the renderer uses :func:`load_results`)."""
     path = Path(run_dir) / "results.json"
     if not path.is_file():
         raise InputError(f"{path}: not found. Run `valkit run PROTOCOL` first; it writes results.json.")
