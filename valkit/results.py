@@ -37,6 +37,11 @@ def _strict(obj: Any) -> Any:
     return obj
 
 
+def as_written(data: Any) -> Any:
+    """``data`` as it reads back from the JSON file (NaN → null, numpy scalars → numbers, tuples → lists)."""
+    return json.loads(json.dumps(_strict(data), allow_nan=False, ensure_ascii=False))
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(_strict(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
@@ -54,8 +59,7 @@ def write_results(run_dir: Path, results: dict) -> Path:
 
     results = {"schema_version": SCHEMA_VERSION, **results}
     path = run_dir / "results.json"
-    validate_results(json.loads(json.dumps(_strict(results), allow_nan=False)),
-                     source=f"{path} (being written by this run: a bug in the block that builds the key)")
+    validate_results(as_written(results), source=f"{path} (being written by this run: a bug in the block that builds the key)")
     write_json_atomic(path, results)
     return path
 

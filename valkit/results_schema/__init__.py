@@ -109,14 +109,12 @@ def validate_results(data: dict[str, Any], *, source: str = "results.json") -> R
 
 def results_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of results.json."""
-    from valkit import __version__
-
     schema = Results.model_json_schema(by_alias=True, mode="validation")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "valkit results.json",
-        "description": (f"results.json written by `valkit run` (schema_version 1, valkit {__version__}). "
-                        "Numbers that were NaN or infinite are null."),
+        "description": ("results.json written by `valkit run` (schema_version 1): the archivable truth of a run and "
+                        "the report's single input. Numbers that were NaN or infinite are null."),
         **{k: v for k, v in schema.items() if k not in ("title", "description")},
     }
 

@@ -59,9 +59,10 @@ class Results(Block):
     endpoints: list[Endpoint]
     by_site: list[LevelAccuracy]
     by_manufacturer: list[LevelAccuracy]
-    subgroups: Subgroups
-    fairness: Fairness
-    sites_and_scanners: SitesAndScanners
+    # every run writes these three; the report omits their sections when they are absent
+    subgroups: Subgroups | None = None
+    fairness: Fairness | None = None
+    sites_and_scanners: SitesAndScanners | None = None
     methods: Methods
     deviations: list[Deviation]
     reader_study: ReaderStudy | None = None
