@@ -54,7 +54,7 @@ class Results(Block):
     data: Data
     operating_point: OperatingPoint
     primary: Primary
-    failures_counted_as_errors: FailuresCountedAsErrors
+    failures_counted_as_errors: FailuresCountedAsErrors | None = None  # always written; the report copes without
     calibration: Calibration | None
     endpoints: list[Endpoint]
     by_site: list[LevelAccuracy]

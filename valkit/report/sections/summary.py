@@ -135,7 +135,7 @@ def executive_summary(results: Results, doc: dict) -> dict:
         ],
         "both_ways": [
             {"label": metric_label(m, results.raw), **estimate_cells(getattr(both, m).model_dump())}
-            for m in ("sensitivity", "specificity")
+            for m in ("sensitivity", "specificity") if both is not None
         ],
     }
 
