@@ -11,3 +11,22 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fake_results(tmp_path_factory) -> dict:
+    """A complete, valid results.json (the fake study, external scores; no report): the base a test
+    grafts one block onto, since the report only renders valid results (valkit.results_schema)."""
+    from valkit.cli import main
+
+    d = tmp_path_factory.mktemp("fake_results")
+    shutil.copytree(Path(__file__).parent / "data" / "fake_study", d, dirs_exist_ok=True)
+    assert main(["run", str(d / "fake.yaml"), "--runs-dir", str(d / "runs"), "--no-report", "--no-progress"]) in (0, 1)
+    return json.loads((d / "runs" / "fake" / "results.json").read_text())

@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import pandas as pd
 
 from valkit.atomic_file import write_atomic
 from valkit.errors import InputError
+
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
 SCHEMA_VERSION = 1
 CASE_COLUMNS = ("case_id", "patient_id", "dataset", "site", "manufacturer", "model", "sex", "age_band", "label",
@@ -34,19 +37,51 @@ def _strict(obj: Any) -> Any:
     return obj
 
 
+def as_written(data: Any) -> Any:
+    """``data`` as it reads back from the JSON file (NaN → null, numpy scalars → numbers, tuples → lists)."""
+    return json.loads(json.dumps(_strict(data), allow_nan=False, ensure_ascii=False))
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     text = json.dumps(_strict(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
     write_atomic(path, text.encode("utf-8"))
 
 
 def write_results(run_dir: Path, results: dict) -> Path:
+    """Write ``run_dir/results.json`` after checking it against the typed contract.
+
+    A missing, misspelt or mistyped key is a bug in the code that built ``results``: it raises
+    :class:`valkit.results_schema.ResultsSchemaError` naming each key path, and nothing is written.
+    The file holds ``results`` as given (validation converts nothing).
+    """
+    from valkit.results_schema import validate_results
+
     results = {"schema_version": SCHEMA_VERSION, **results}
     path = run_dir / "results.json"
+    validate_results(as_written(results), source=f"{path} (being written by this run: a bug in the block that builds the key)")
     write_json_atomic(path, results)
     return path
 
 
+def load_results(run_dir: Path) -> "Results":
+    """``run_dir/results.json`` as a validated :class:`valkit.results_schema.Results` (the renderer's input).
+
+    A file that does not match the schema (e.g. written by an older valkit) is an
+    :class:`~valkit.errors.InputError` naming the file, each bad key path and the fix (re-run).
+    """
+    from valkit.results_schema import ResultsSchemaError, validate_results
+
+    path = Path(run_dir) / "results.json"
+    data = read_results(run_dir)
+    try:
+        return validate_results(data, source=str(path))
+    except ResultsSchemaError as exc:
+        raise InputError(str(exc)) from None
+
+
 def read_results(run_dir: Path) -> dict:
+    """``run_dir/results.json`` as a plain dict, unvalidated beyond its ``schema_version``
+    (for tools that amend it, such as ``valkit bench``; the renderer uses :func:`load_results`)."""
     path = Path(run_dir) / "results.json"
     if not path.is_file():
         raise InputError(f"{path}: not found. Run `valkit run PROTOCOL` first; it writes results.json.")

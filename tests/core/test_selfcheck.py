@@ -53,11 +53,11 @@ def test_cli_exit_codes(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("verdict", ["PASS", "FAIL"])
-def test_the_report_appendix_shows_each_value(verdict):
+def test_the_report_appendix_shows_each_value(verdict, fake_results):
     from valkit.report.render import render_html
 
     out = sc.run_self_check()
     out["verdict"] = verdict
-    html = render_html({"schema_version": 1, "tool_validation": out}, results_sha256="0" * 64)
+    html = render_html({**fake_results, "tool_validation": out}, results_sha256="0" * 64)
     assert 'id="tool-validation"' in html and "Published reference values recomputed during this run" in html
     assert html.count("pROC 1.18") >= 4 and verdict in html

@@ -1,6 +1,7 @@
 """The report's Failure analysis section, rendered from an explainability block (renderer pattern)."""
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 import subprocess
@@ -20,10 +21,10 @@ OPTIONS = ExplainabilityOptions.model_validate({
 
 
 @pytest.fixture
-def run_with_explainability(tmp_path, blob_study, blob_predictor):
+def run_with_explainability(tmp_path, blob_study, blob_predictor, fake_results):
     run = tmp_path / "run"
     ex = explainability_section(run, blob_study, blob_predictor, OPTIONS, threshold=0.5, seed=4)
-    return run, {"schema_version": 1, "explainability": ex}
+    return run, {**copy.deepcopy(fake_results), "explainability": ex}  # grafted onto a complete, valid results
 
 
 def test_section_is_registered_and_optional():

@@ -6,7 +6,7 @@ import math
 import shutil
 
 from valkit.cli import main
-from valkit.results import write_results
+from valkit.results import write_json_atomic
 
 KEYS = ("schema", "device", "measured_on_cpu", "environment", "model", "options", "seed", "decoders", "model_only",
         "variants", "end_to_end", "pipeline", "budget", "verdict", "caveats")
@@ -65,13 +65,16 @@ def test_run_directory_gets_the_latency_key(tiny_study, tmp_path, monkeypatch):
     loaded = load_protocol(tiny_study / "lat.yaml")
     run_dir = tmp_path / "runs" / "lat"
     run_dir.mkdir(parents=True)
-    write_results(run_dir, {"protocol": {"path": str(tiny_study / "lat.yaml"), "sha256": loaded.sha256},
-                            "verdict": "PASS"})
+    # only the keys bench reads (a partial file: written raw, not through write_results' validation)
+    write_json_atomic(run_dir / "results.json", {"schema_version": 1, "verdict": "PASS",
+                                                 "protocol": {"path": str(tiny_study / "lat.yaml"),
+                                                              "sha256": loaded.sha256}})
     rc = main(["bench", str(run_dir), "--quick", "--quiet"])
     results = json.loads((run_dir / "results.json").read_text())
     assert rc == 0 and results["latency"]["verdict"] == "PASS" and results["verdict"] == "PASS"
     # a changed protocol is refused
-    write_results(run_dir, {"protocol": {"path": str(tiny_study / "lat.yaml"), "sha256": "0" * 64}})
+    write_json_atomic(run_dir / "results.json", {"schema_version": 1,
+                                                 "protocol": {"path": str(tiny_study / "lat.yaml"), "sha256": "0" * 64}})
     assert main(["bench", str(run_dir), "--quick", "--quiet"]) == 2
 
 

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from valkit.latency import LatencyOptions
     from valkit.latency.section import latency_section
     from valkit.protocol import load_protocol
-    from valkit.results import read_results, write_json_atomic
+    from valkit.results import as_written, read_results, write_json_atomic
     from valkit.study import load_study
 
     target = Path(args.target)
@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
     if args.quick:
         section["caveats"].insert(0, "Quick smoke settings (--quick) were used, not the protocol's; these figures "
                                      "are not pre-specified evidence.")
+    from valkit.results_schema.latency import Latency
+
+    Latency.model_validate(as_written(section))  # the block's contract (valkit.results_schema): a bad key is a bug here
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / "latency.json", section)
     print(f"latency: {run_dir / 'latency.json'}")

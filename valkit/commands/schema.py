@@ -1,4 +1,5 @@
-"""`valkit schema`: print the protocol JSON Schema (for editor autocompletion)."""
+"""`valkit schema`: print the protocol JSON Schema (for editor autocompletion), or with
+``--results`` the JSON Schema of results.json (committed as docs/results.schema.json)."""
 from __future__ import annotations
 
 import argparse
@@ -6,12 +7,20 @@ import json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("schema", help="print the JSON Schema of the protocol format")
+    p = subparsers.add_parser("schema", help="print the JSON Schema of the protocol format (or of results.json)")
+    p.add_argument("--results", action="store_true",
+                   help="print the JSON Schema of results.json instead (the typed results contract)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from valkit.protocol import protocol_json_schema
+    if args.results:
+        from valkit.results_schema import results_json_schema
 
-    print(json.dumps(protocol_json_schema(), indent=2))
+        schema = results_json_schema()
+    else:
+        from valkit.protocol import protocol_json_schema
+
+        schema = protocol_json_schema()
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
     return 0

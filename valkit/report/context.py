@@ -3,13 +3,19 @@
 A section is a :class:`Section`: an anchor id, a title, a partial template under
 ``reports/templates/sections/`` and a ``build(results, doc)`` function that returns the
 section's context, or ``None`` to leave the section out (its data is absent from
-results.json). :data:`SECTIONS` lists them in report order; numbering is assigned here,
+results.json).
+
+The context is built only from a validated :class:`~valkit.results_schema.Results` (a dict is
+validated first), so every key a section reads exists. A section with ``typed=True`` receives the
+typed object and reads attributes (``results.primary.sensitivity.value``); the others still receive
+the same results.json as a plain dict (:attr:`Results.raw`) until they are converted.
+:data:`SECTIONS` lists them in report order; numbering is assigned here,
 so an absent optional section leaves no gap.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from valkit.report.sections import (
     appendix,
@@ -28,7 +34,10 @@ from valkit.report.sections import (
 from valkit.report.sections.common import document_control
 from valkit.report.sections import subgroups as subgroup_sections
 
-Builder = Callable[[dict, dict], "dict | None"]
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
+
+Builder = Callable[[Any, dict], "dict | None"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,7 @@ class Section:
     requires: tuple[str, ...] = ()
     appendix: bool = False
     new_page: bool = False  # start on a fresh page in the PDF
+    typed: bool = False  # build() takes the typed Results (else results.json as a dict, being phased out)
 
 
 def _sites_and_scanners(results: dict, doc: dict) -> dict | None:
@@ -61,13 +71,14 @@ def _sites_and_scanners(results: dict, doc: dict) -> dict | None:
 
 SECTIONS: tuple[Section, ...] = (
     Section("executive-summary", "Executive summary", "sections/summary.html.j2", summary.executive_summary,
-            requires=("endpoints",), new_page=True),
-    Section("intended-use", "Intended use", "sections/intended_use.html.j2", summary.intended_use),
+            requires=("endpoints",), new_page=True, typed=True),
+    Section("intended-use", "Intended use", "sections/intended_use.html.j2", summary.intended_use,
+            typed=True),
     Section("device-and-model", "Device and model", "sections/device.html.j2", device.device_and_model,
             requires=("model", "operating_point")),
     Section("regulatory-basis", "Regulatory basis", "sections/regulatory.html.j2", device.regulatory_basis),
     Section("objectives", "Objectives, endpoints and hypotheses", "sections/objectives.html.j2",
-            summary.objectives, requires=("endpoints",)),
+            summary.objectives, requires=("endpoints",), typed=True),
     Section("test-data", "Test data", "sections/test_data.html.j2", data.data_summary, requires=("data",),
             new_page=True),
     Section("reference-standard", "Reference standard", "sections/reference_standard.html.j2",
@@ -108,15 +119,23 @@ def _number(i_main: int, i_appendix: int, is_appendix: bool) -> str:
     return f"Appendix {chr(ord('A') + i_appendix)}" if is_appendix else str(i_main + 1)
 
 
-def build_context(results: dict, *, results_sha256: str, sections: tuple[Section, ...] = SECTIONS) -> dict[str, Any]:
-    """The whole template context: ``doc`` (document control) and the present ``sections``."""
-    doc = document_control(results, results_sha256=results_sha256)
+def build_context(results: "Results | dict", *, results_sha256: str,
+                  sections: tuple[Section, ...] = SECTIONS) -> dict[str, Any]:
+    """The whole template context: ``doc`` (document control) and the present ``sections``.
+
+    ``results`` is validated first when it is a dict (:func:`valkit.results_schema.validate_results`).
+    """
+    from valkit.results_schema import Results, validate_results
+
+    typed = results if isinstance(results, Results) else validate_results(results, source="results given to the report")
+    raw = typed.raw
+    doc = document_control(raw, results_sha256=results_sha256)
     present = []
     n_main = n_app = 0
     for sec in sections:
-        if any(results.get(key) is None for key in sec.requires):
+        if any(getattr(typed, key) is None for key in sec.requires):
             continue
-        ctx = sec.build(results, doc)
+        ctx = sec.build(typed if sec.typed else raw, doc)
         if ctx is None:
             continue
         number = _number(n_main, n_app, sec.appendix)

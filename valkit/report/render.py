@@ -9,11 +9,14 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
 from valkit.report.context import build_context
+
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
 #: reports/templates at the repository root (next to the valkit package).
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "reports" / "templates"
@@ -98,8 +101,12 @@ def environment(templates: Path | None = None):
     return env
 
 
-def render_html(results: dict, *, results_sha256: str, templates: Path | None = None) -> str:
-    """The complete, self-contained HTML report (CSS inlined, SVG figures inline)."""
+def render_html(results: "Results | dict", *, results_sha256: str, templates: Path | None = None) -> str:
+    """The complete, self-contained HTML report (CSS inlined, SVG figures inline).
+
+    ``results``: a validated :class:`~valkit.results_schema.Results`; a plain dict is validated
+    first (:class:`~valkit.results_schema.ResultsSchemaError` names each bad key).
+    """
     templates = templates or templates_dir()
     env = environment(templates)
     context = build_context(results, results_sha256=results_sha256)

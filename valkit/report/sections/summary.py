@@ -1,7 +1,13 @@
-"""Executive summary, intended use, and objectives/endpoints/hypotheses."""
+"""Executive summary, intended use, and objectives/endpoints/hypotheses.
+
+These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+:data:`valkit.report.context.SECTIONS`): every field they read is guaranteed by the schema, so
+there is no ``.get(key, default)`` that would print a blank for a renamed key. Helpers shared with
+sections not yet converted still take the plain dict (``results.raw``).
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
@@ -19,77 +25,83 @@ from valkit.report.sections.common import (
     verdict_class,
 )
 
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
-def endpoint_rows(results: dict) -> list[dict[str, Any]]:
+
+def _typed(results: "Results | dict") -> "Results":
+    """Sections not yet converted call :func:`endpoint_rows` with results.json as a dict: validate it."""
+    from valkit.results_schema import Results, validate_results
+
+    return results if isinstance(results, Results) else validate_results(results)
+
+
+def endpoint_rows(results: "Results | dict") -> list[dict[str, Any]]:
+    """One printed row per protocol endpoint."""
+    results = _typed(results)
     rows = []
-    m = results.get("methods") or {}
-    stated_rule = m.get("clustering_rule") if m.get("clustering_rule_stated") else None
-    for e in results.get("endpoints") or []:
-        metric = e.get("metric", "")
-        kind = METRIC_KIND.get(metric, "proportion")
-        est = e.get("estimate") or {}
-        cells = estimate_cells(est, kind)
-        interval = est.get("interval") or {}
-        verdict = e.get("verdict") or ""
+    m = results.methods
+    stated_rule = m.clustering_rule if m.clustering_rule_stated else None
+    for e in results.endpoints:
+        kind = METRIC_KIND.get(e.metric, "proportion")
+        cells = estimate_cells(e.estimate.model_dump(), kind)
+        interval = e.estimate.interval
         rows.append({
-            "id": e.get("id", ""),
-            "label": metric_label(metric, results),
-            "short": metric_label(metric, results, short=True),
-            "primary": bool(e.get("primary")),
+            "id": e.id,
+            "label": metric_label(e.metric, results.raw),
+            "short": metric_label(e.metric, results.raw, short=True),
+            "primary": e.primary,
             **cells,
-            "ci_label": level_label(e.get("confidence_level")),
-            "method_text": method_text(e.get("ci_method") or cells["method"]),
-            "method_requested_text": method_text(e.get("ci_method_requested") or e.get("ci_method")),
-            "method_used": method_used_text(e.get("ci_method") or cells["method"], e.get("ci_method_requested"),
-                                            stated_rule),
-            "ci_note": e.get("ci_note") or "",
-            "goal": goal_text(e.get("goal"), metric),
-            "lower": value_text(interval.get("low"), kind) if cells["estimable"] else "—",
-            "verdict": VERDICT_WORDS.get(verdict, verdict),
-            "verdict_class": verdict_class(verdict),
-            "judged_on": e.get("judged_on") or "",
-            "p_value": p_value(e["exact_binomial_p"]) if e.get("exact_binomial_p") is not None else "",
-            "has_goal": e.get("goal") is not None,
+            "ci_label": level_label(e.confidence_level),
+            "method_text": method_text(e.ci_method),
+            "method_requested_text": method_text(e.ci_method_requested),
+            "method_used": method_used_text(e.ci_method, e.ci_method_requested, stated_rule),
+            "ci_note": e.ci_note or "",
+            "goal": goal_text(e.goal, e.metric),
+            "lower": value_text(interval.low, kind) if cells["estimable"] and interval is not None else "—",
+            "verdict": VERDICT_WORDS.get(e.verdict, e.verdict),
+            "verdict_class": verdict_class(e.verdict),
+            "judged_on": e.judged_on or "",
+            "p_value": p_value(e.exact_binomial_p) if e.exact_binomial_p is not None else "",
+            "has_goal": e.goal is not None,
         })
     return rows
 
 
-def _weakest(results: dict, metric: str) -> dict | None:
+def _weakest(results: Results, metric: str) -> dict | None:
     """The level (site or manufacturer) with the lowest estimate among those with sufficient evidence.
 
     A selection among printed numbers, not a new statistic.
     """
     best = None
-    for key, what in (("by_site", "site"), ("by_manufacturer", "manufacturer")):
-        for row in results.get(key) or []:
-            est = row.get(metric) or {}
-            if not row.get("sufficient_evidence") or est.get("value") is None:
+    for rows, what in ((results.by_site, "site"), (results.by_manufacturer, "manufacturer")):
+        for row in rows:
+            est = getattr(row, metric)
+            if not row.sufficient_evidence or est.value is None:
                 continue
-            if best is None or est["value"] < best[0]:
-                best = (est["value"], what, row.get("level"), est)
+            if best is None or est.value < best[0]:
+                best = (est.value, what, row.level, est)
     if best is None:
         return None
-    cells = estimate_cells(best[3])
-    return {**cells, "what": best[1], "group": best[2], "label": metric_label(metric, results, short=True)}
+    cells = estimate_cells(best[3].model_dump())
+    return {**cells, "what": best[1], "group": best[2], "label": metric_label(metric, results.raw, short=True)}
 
 
-def _design(results: dict) -> str:
-    flow = (results.get("data") or {}).get("flow") or {}
-    primary = results.get("primary") or {}
-    sites = [r.get("level") for r in results.get("by_site") or []]
-    mans = [r.get("level") for r in results.get("by_manufacturer") or []]
-    model = results.get("model") or {}
-    who = f"{model.get('name', 'the model')} {model.get('version', '')}".strip()
+def _design(results: Results) -> str:
+    flow = results.data.flow
+    sites = [r.level for r in results.by_site]
+    mans = [r.level for r in results.by_manufacturer]
+    who = f"{results.model.name} {results.model.version}".strip()
     bits = [f"Standalone performance evaluation of {who} against the reference standard on "
-            f"{count(flow.get('in_manifest'))} cases listed in the study manifest "
-            f"({count(flow.get('analysed'))} analysed: {count(primary.get('n_positive'))} reference positive, "
-            f"{count(primary.get('n_negative'))} reference negative"
-            + (f"; {count(flow['excluded'])} excluded as outside the model's declared inputs"
-               if flow.get("excluded") else "") + ")"]
+            f"{count(flow.in_manifest)} cases listed in the study manifest "
+            f"({count(flow.analysed)} analysed: {count(results.primary.n_positive)} reference positive, "
+            f"{count(results.primary.n_negative)} reference negative"
+            + (f"; {count(flow.excluded)} excluded as outside the model's declared inputs"
+               if flow.excluded else "") + ")"]
     if sites:
-        bits.append(f"from {'site' if len(sites) == 1 else 'sites'} {', '.join(map(str, sites))}")
+        bits.append(f"from {'site' if len(sites) == 1 else 'sites'} {', '.join(sites)}")
     if mans:
-        bits.append(f"acquired on {', '.join(map(str, mans))} equipment")
+        bits.append(f"acquired on {', '.join(mans)} equipment")
     return " ".join(bits) + "."
 
 
@@ -98,32 +110,33 @@ def _ci_header(rows: list[dict]) -> str:
     return labels.pop() if len(labels) == 1 else "CI (level per protocol)"
 
 
-def executive_summary(results: dict, doc: dict) -> dict:
-    flow = (results.get("data") or {}).get("flow") or {}
-    both = results.get("failures_counted_as_errors") or {}
-    rows = endpoint_rows(results) + reader_study.endpoint_rows(results)  # the reader study: a secondary row
+def executive_summary(results: Results, doc: dict) -> dict:
+    """Reads the typed results (:class:`~valkit.results_schema.Results`): the pattern for the other sections."""
+    flow = results.data.flow
+    both = results.failures_counted_as_errors
+    rows = endpoint_rows(results) + reader_study.endpoint_rows(results.raw)  # the reader study: a secondary row
     return {
         "design": _design(results),
-        "intended_use": (results.get("protocol") or {}).get("intended_use", "").strip(),
+        "intended_use": results.protocol.intended_use.strip(),
         "endpoints": rows,
         "ci_header": _ci_header(rows),
-        "method_note": method_note(results),
+        "method_note": method_note(results.raw),
         "any_secondary": any(not r["primary"] for r in rows),
         "verdict": VERDICT_WORDS.get(doc["verdict"], doc["verdict"]),
         "verdict_class": doc["verdict_class"],
         "failing": [r for r in rows if r["primary"] and r["verdict_class"] != "pass" and r["has_goal"]],
         "weakest": [w for w in (_weakest(results, "sensitivity"), _weakest(results, "specificity")) if w],
-        "failed": count(flow.get("failed")),
-        "any_failed": bool(flow.get("failed")),
+        "failed": count(flow.failed),
+        "any_failed": bool(flow.failed),
         # acceptance criteria other than the endpoints above (fairness gaps, latency budget)
         "other_criteria": [
-            {**c, "verdict_class": verdict_class(c["verdict"]), "label": criterion_label(c, results)}
-            for c in (results.get("acceptance") or {}).get("criteria", [])
-            if c.get("kind") in ("fairness", "latency", "tool_validation")  # endpoints, reader study: rows above
+            {**c.model_dump(), "verdict_class": verdict_class(c.verdict), "label": criterion_label(c.model_dump(), results.raw)}
+            for c in results.acceptance.criteria
+            if c.kind in ("fairness", "latency", "tool_validation")  # endpoints, reader study: rows above
         ],
         "both_ways": [
-            {"label": metric_label(m, results), **estimate_cells(both.get(m))}
-            for m in ("sensitivity", "specificity") if both.get(m)
+            {"label": metric_label(m, results.raw), **estimate_cells(getattr(both, m).model_dump())}
+            for m in ("sensitivity", "specificity") if both is not None
         ],
     }
 
@@ -152,26 +165,25 @@ def method_note(results: dict) -> str:
     return " ".join(parts)
 
 
-def intended_use(results: dict, doc: dict) -> dict | None:
-    text = ((results.get("protocol") or {}).get("intended_use") or "").strip()
-    model = results.get("model") or {}
-    card_use = (model.get("intended_use") or "").strip() if isinstance(model.get("intended_use"), str) else ""
+def intended_use(results: Results, doc: dict) -> dict | None:
+    text = results.protocol.intended_use.strip()
+    card_use = getattr(results.model, "intended_use", "").strip()  # external predictions carry none
     if not text and not card_use:
         return None
     return {"protocol_text": text, "card_text": card_use if card_use != text else "",
-            "finding": model.get("finding")}
+            "finding": getattr(results.model, "finding", None)}
 
 
-def objectives(results: dict, doc: dict) -> dict:
+def objectives(results: Results, doc: dict) -> dict:
     rows = endpoint_rows(results)
-    for r, e in zip(rows, results.get("endpoints") or []):
+    for r in rows:
         goal = r["goal"]
         r["h0"] = f"{r['short']} ≤ {goal}" if r["has_goal"] else "no hypothesis (no goal set)"
         r["h1"] = f"{r['short']} > {goal}" if r["has_goal"] else "—"
-    rows += reader_study.endpoint_rows(results)  # carries its own h0/h1
+    rows += reader_study.endpoint_rows(results.raw)  # carries its own h0/h1
     return {
-        "title": (results.get("protocol") or {}).get("title", ""),
-        "clustering_text": clustering_text(results.get("methods") or {}),
+        "title": results.protocol.title,
+        "clustering_text": clustering_text(results.raw["methods"]),
         "endpoints": rows,
         "n_primary": sum(r["primary"] for r in rows),
     }

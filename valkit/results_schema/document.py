@@ -1,0 +1,86 @@
+"""The whole of results.json: :class:`Results`, one field per block, each block modelled in the
+module of its noun.
+
+A block every run writes is required (``calibration`` may be ``null``: scores that are not
+probabilities); an optional section (``reader_study``, ``latency``, ``explainability``) is
+absent unless its protocol block asked for it.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PrivateAttr
+
+from valkit.results_schema.accuracy import (
+    Acceptance,
+    Calibration,
+    Deviation,
+    Endpoint,
+    FailuresCountedAsErrors,
+    LevelAccuracy,
+    Methods,
+    OperatingPoint,
+    Primary,
+)
+from valkit.results_schema.base import Block
+from valkit.results_schema.data import Data
+from valkit.results_schema.explainability import Explainability
+from valkit.results_schema.fairness import Fairness
+from valkit.results_schema.latency import Latency
+from valkit.results_schema.reader_study import ReaderStudy
+from valkit.results_schema.run_info import (
+    ExternalPredictionsModel,
+    Inference,
+    ModelCardModel,
+    PerCaseListing,
+    ProtocolEcho,
+    Provenance,
+    ToolValidation,
+)
+from valkit.results_schema.sites import SitesAndScanners
+from valkit.results_schema.subgroups import Subgroups
+
+#: ``model``: one model per kind of model under test, told apart by ``kind``.
+ModelBlock = Annotated[ModelCardModel | ExternalPredictionsModel, Field(discriminator="kind")]
+
+
+class Results(Block):
+    """results.json: the archivable truth of a run and the renderer's single input."""
+
+    schema_version: Literal[1]
+    protocol: ProtocolEcho
+    model: ModelBlock
+    inference: Inference
+    data: Data
+    operating_point: OperatingPoint
+    primary: Primary
+    failures_counted_as_errors: FailuresCountedAsErrors | None = None  # always written; the report copes without
+    calibration: Calibration | None
+    endpoints: list[Endpoint]
+    by_site: list[LevelAccuracy]
+    by_manufacturer: list[LevelAccuracy]
+    # every run writes these three; the report omits their sections when they are absent
+    subgroups: Subgroups | None = None
+    fairness: Fairness | None = None
+    sites_and_scanners: SitesAndScanners | None = None
+    methods: Methods
+    deviations: list[Deviation]
+    reader_study: ReaderStudy | None = None
+    latency: Latency | None = None
+    explainability: Explainability | None = None
+    tool_validation: ToolValidation
+    provenance: Provenance
+    acceptance: Acceptance
+    verdict: Literal["PASS", "FAIL", "NO GOALS"]
+    per_case_listing: PerCaseListing
+
+    # the JSON object this was validated from, unchanged (for report sections not yet reading typed fields)
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The validated results.json as a plain dict, exactly as written (numbers unconverted)."""
+        return self._raw
+
+
+__all__ = ["ModelBlock", "Results"]
