@@ -60,6 +60,14 @@ class DecoderChoice(Block):
     reason: str | None
 
 
+class DecoderUse(Block):
+    """How many predictions one pixel decoder made for one transfer syntax (recorded per prediction)."""
+
+    transfer_syntax: str
+    decoder: str
+    n: int
+
+
 class Inference(Block):
     """``inference``: how the model was run. Empty (``{}``) for external predictions."""
 
@@ -71,7 +79,8 @@ class Inference(Block):
     batch_size: int | None = None
     num_workers: int | None = None
     pixel_decoder: str | None = None
-    decoders: dict[str, DecoderChoice] | None = None  # by transfer syntax UID
+    decoders: dict[str, DecoderChoice] | None = None  # this session's choice, by transfer syntax UID
+    decoders_used: list[DecoderUse] | None = None  # from each prediction's recorded decoder (reused ones too)
 
 
 class ManifestDigest(Block):
