@@ -308,6 +308,7 @@ def endpoint_rows(results: dict) -> list[dict[str, Any]]:
         "label": f"Reader study: Δ{label} {ep.get('test')} − {ep.get('reference')} ({v['hypothesis']})",
         "short": f"Δ{label}",
         "primary": False,
+        "insufficient": False,  # the OR analysis has no evidence rule; keys match summary.endpoint_rows
         "estimable": estimable,
         "value": v["value"],
         "ci": v["ci"] if estimable else "",
@@ -318,6 +319,9 @@ def endpoint_rows(results: dict) -> list[dict[str, Any]]:
         "warnings": [],
         "ci_label": v["level"],
         "method_text": "Obuchowski–Rockette, random readers and cases, Hillis ddf",
+        "method_requested_text": "",
+        "method_used": "OR RRRC, Hillis ddf",
+        "ci_note": "",
         "goal": f"> {v['bound']}",
         "lower": v["lower"],
         "verdict": v["verdict"],
