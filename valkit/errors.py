@@ -1,6 +1,7 @@
 """valkit's exceptions. The CLI maps them to exit codes in one place (valkit.cli).
 
-Exit codes: 0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error.
+Exit codes: 0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error,
+4 report not rendered (results.json is complete and the verdict was printed).
 Messages name the thing, the expectation, what was found and the fix.
 """
 from __future__ import annotations
@@ -26,3 +27,13 @@ class InputError(ValkitError):
 
 class IntegrityError(InputError):
     """A file does not match its recorded digest (model weights, manifest). Exit code 2."""
+
+
+class ReportError(ValkitError):
+    """The report could not be rendered; results.json stands and the verdict was printed. Exit code 4.
+
+    Never exit code 1 or 0: a missing report must not pass for a gate result. The cause (a missing
+    template, a bug) is chained as ``__cause__``.
+    """
+
+    exit_code = 4
