@@ -59,14 +59,25 @@ def test_pyproject_lists_every_package_and_maps_every_shipped_folder():
         assert cfg["package-dir"]["valkit." + asset.packaged.replace("/", ".")] == asset.checkout, asset
 
 
+def _files(folder: Path) -> list[Path]:
+    """The files of a package folder that belong to the project: tracked by git when this is a clone
+    (not a local protocols/demo-quick.yaml written by `valkit demo --quick --out .`)."""
+    files = [f for f in folder.iterdir() if f.is_file() and f.suffix != ".pyc"]
+    if (ROOT / ".git").exists() and shutil.which("git"):
+        tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--", str(folder)], capture_output=True,
+                                 text=True, check=True).stdout.split()
+        files = [f for f in files if f.relative_to(ROOT).as_posix() in tracked]
+    return files
+
+
+def _shipped(name: str, f: Path) -> bool:
+    return f.suffix == ".py" or any(fnmatch.fnmatch(f.name, g)
+                                    for g in _setuptools_config()["package-data"].get(name, []))
+
+
 def test_every_data_file_is_matched_by_a_package_data_glob():
-    globs = _setuptools_config()["package-data"]
-    missed = []
-    for name, folder in _package_folders().items():
-        for f in folder.iterdir():
-            if f.is_file() and f.suffix not in (".py", ".pyc") and not any(
-                    fnmatch.fnmatch(f.name, g) for g in globs.get(name, [])):
-                missed.append(f"{name}: {f.relative_to(ROOT)}")
+    missed = [f"{name}: {f.relative_to(ROOT)}" for name, folder in _package_folders().items()
+              for f in _files(folder) if not _shipped(name, f)]
     assert missed == []
 
 
@@ -109,7 +120,8 @@ def _venv(path: Path) -> Path:
     """A fresh venv that also sees this interpreter's site-packages (torch etc.) through a .pth file."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, env=_clean_env())
     python = path / "bin" / "python"
-    purelib = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], path).stdout.strip()
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = _run([python, "-c", code], path).stdout.strip()
     Path(purelib, "_valkit_test_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     return python
 
@@ -142,8 +154,10 @@ def installed(built, tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_build_gives_no_deprecation_or_packaging_warning(built):
     log, dist = built
-    warnings = [line for line in log.splitlines() if re.search(r"deprecat|warning|would be ignored|absent from", line,
-                                                               re.I) and "byte-compiling is disabled" not in line]
+    # "copying"/"adding" lines name files; byte-compiling is off under PYTHONDONTWRITEBYTECODE
+    warnings = [line for line in log.splitlines()
+                if re.search(r"deprecat|warning|would be ignored|absent from", line, re.I)
+                and not re.match(r"(copying|adding) ", line.strip()) and "byte-compiling is disabled" not in line]
     assert warnings == []
     assert sorted(p.name for p in dist.iterdir()) == ["valkit-0.1.0-py3-none-any.whl", "valkit-0.1.0.tar.gz"]
 
@@ -152,12 +166,14 @@ def test_build_gives_no_deprecation_or_packaging_warning(built):
 def test_wheel_carries_templates_css_reference_data_and_the_demo(built):
     _, dist = built
     names = set(zipfile.ZipFile(next(dist.glob("*.whl"))).namelist())
-    expected = {f"valkit/{a.packaged}/{p.relative_to(asset_dir(a)).as_posix()}"
-                for a in SHIPPED for p in asset_dir(a).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    expected |= {f"valkit/reference/{p.name}" for p in (ROOT / "valkit" / "reference").iterdir()}
+    expected = {"/".join((*name.split("."), f.name)) for name, folder in _package_folders().items()
+                for f in _files(folder) if _shipped(name, f)}
     assert expected - names == set()
-    assert "valkit/_assets/templates/report.css" in names
-    assert "valkit/_assets/models/demo_nodule/model.safetensors" in names
+    key_files = {TEMPLATES: ("report.html.j2", "report.css", "front/cover.html.j2", "sections/summary.html.j2"),
+                 DEMO_PROTOCOLS: ("demo.yaml",), DEMO_MODEL: ("model.yaml", "model.safetensors", "README.md")}
+    for a, files in key_files.items():
+        assert {f"valkit/{a.packaged}/{f}" for f in files} <= names
+    assert {"valkit/reference/asah.csv", "valkit/reference/vandyke.csv"} <= names
 
 
 @pytest.mark.slow
