@@ -3,7 +3,6 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_DATA := datasets/phantom/demo
 
 .PHONY: demo test venv sysdeps clean-demo bench api-docs
 
@@ -26,16 +25,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The demo: generate the phantom study (skipped when already there), build its manifest,
-# run the protocol. `valkit run` exits 1 when an acceptance criterion fails; the demo still
-# produced its report then, so that exit code is reported, not treated as a crash.
+# The demo: `valkit demo` in this checkout (the one implementation, valkit/demo.py): generate the
+# phantom study into datasets/phantom/demo (reused when already there), build its manifest, run
+# protocols/demo.yaml into runs/demo. `valkit run` exits 1 when an acceptance criterion fails; the
+# demo still produced its report then, so that exit code is reported, not treated as a crash.
 demo: $(STAMP) sysdeps
-	$(BIN)/valkit synth $(DEMO_DATA) --n-images 600 --seed 20261122 --reader-study models/demo-nodule/model.yaml
-	$(BIN)/valkit manifest build $(DEMO_DATA) --labels $(DEMO_DATA)/labels.csv --out datasets/manifests/demo.csv
-	$(BIN)/valkit run protocols/demo.yaml; rc=$$?; \
+	$(BIN)/valkit demo --out $(CURDIR); rc=$$?; \
 		if [ $$rc -eq 1 ]; then echo "note: an acceptance criterion failed (exit 1); see the report"; \
 		elif [ $$rc -ne 0 ]; then exit $$rc; fi
-	@echo "Demo report: $(CURDIR)/runs/demo/report.pdf"
 
 test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest -q

@@ -6,7 +6,8 @@ Command modules import heavy dependencies (torch, pydicom, weasyprint) inside th
 functions so that ``valkit --help`` stays fast.
 
 This is the one place that maps exceptions to exit codes:
-0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error.
+0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error,
+4 the report could not be rendered (results.json is written and the verdict printed first).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ EXIT_OK = 0
 EXIT_CRITERIA_FAILED = 1
 EXIT_INVALID_INPUT = 2
 EXIT_INTERNAL_ERROR = 3
+EXIT_REPORT_NOT_RENDERED = 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ValkitError as exc:
+        if exc.__cause__ is not None and not isinstance(exc.__cause__, ValkitError):
+            traceback.print_exception(exc.__cause__)  # a bug behind the error: keep its traceback
         print(f"valkit: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:

@@ -1,6 +1,7 @@
 """valkit's exceptions. The CLI maps them to exit codes in one place (valkit.cli).
 
-Exit codes: 0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error.
+Exit codes: 0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error,
+4 report not rendered (results.json is complete and the verdict was printed).
 Messages name the thing, the expectation, what was found and the fix.
 """
 from __future__ import annotations
@@ -38,3 +39,13 @@ class EnvironmentProblem(ValkitError):
     """The machine, not the input or valkit: permission denied, disk full, read-only file system. Exit code 2."""
 
     exit_code = 2
+
+
+class ReportError(ValkitError):
+    """The report could not be rendered; results.json stands and the verdict was printed. Exit code 4.
+
+    Never exit code 1 or 0: a missing report must not pass for a gate result. The cause (a missing
+    template, a bug) is chained as ``__cause__``.
+    """
+
+    exit_code = 4

@@ -19,9 +19,10 @@ import pandas as pd
 from valkit import provenance
 from valkit.analyses import OperatingPointChoice, analyse, merge_predictions
 from valkit.gate import acceptance
-from valkit.errors import InputError
+from valkit.errors import InputError, ReportError
 from valkit.protocol import LoadedProtocol, load_protocol
 from valkit.run_lock import run_folder_lock
+from valkit.report.templates import override_record
 from valkit.results import case_columns, write_cases_csv, write_results
 from valkit.selfcheck import run_self_check
 from valkit.study import Study, dataset_digest_rows, load_study
@@ -105,11 +106,15 @@ def run_optional_sections(ctx: RunContext) -> dict:
 
 @dataclass(frozen=True)
 class RunOutcome:
+    """What a run left behind. ``report_error`` is set when results.json was written but the report
+    could not be rendered: the caller reports the verdict first, then raises it (exit code 4)."""
+
     run_dir: Path
     verdict: str
     results_path: Path
     report_paths: tuple[Path, ...]
     flow: dict = field(default_factory=dict)  # case flow: in_manifest, analysed, failed, excluded
+    report_error: ReportError | None = None
 
 
 def _model_section(loaded: LoadedProtocol):
@@ -309,6 +314,9 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
             "packages": provenance.package_versions(),
             "hardware": provenance.hardware(device),
             "seed": p.analysis.seed,
+            # a protocol's own templates (report.templates): the folder and each file's digest
+            "report_templates": (override_record(loaded.resolve(p.report.templates))
+                                 if p.report.templates is not None else None),
             "started_utc": started,
             "finished_utc": provenance.utc_now(),
             "seconds": round(time.perf_counter() - t0, 3),
@@ -321,12 +329,16 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
     write_cases_csv(run_dir, merged, op.threshold, columns=columns)
     results_path = write_results(run_dir, results)
     reports: tuple[Path, ...] = ()
+    report_error = None
     if render:
         from valkit.report import render_report
 
-        reports = render_report(run_dir, formats=tuple(p.report.formats))
+        try:
+            reports = render_report(run_dir, formats=tuple(p.report.formats))
+        except ReportError as exc:  # never hides the verdict: the caller prints it, then raises this
+            report_error = exc
     return RunOutcome(run_dir=run_dir, verdict=results["verdict"], results_path=results_path,
-                      report_paths=reports, flow=dict(results["data"]["flow"]))
+                      report_paths=reports, flow=dict(results["data"]["flow"]), report_error=report_error)
 
 
 def _sha(path: Path) -> str | None:

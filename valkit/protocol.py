@@ -314,6 +314,9 @@ class ReportOptions(StrictModel):
     sponsor: str | None = None
     device_name: str | None = None
     authors: list[str] = Field(default_factory=list)
+    templates: Path | None = Field(
+        None, description="Folder of report templates, relative to the protocol file: a file here replaces "
+                          "valkit's file of the same name (e.g. sections/device.html.j2, report.css).")
 
 
 class Protocol(StrictModel):
@@ -475,6 +478,13 @@ def missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[str
     if p.reader_study is not None:
         checks.extend(p.reader_study.paths())
     out = []
+    templates = p.report.templates
+    if templates is not None and not loaded.resolve(templates).is_dir():
+        line = lines.get(("report", "templates"))
+        where = f"{source}:{line}" if line else source
+        out.append(f"{where}: report.templates: folder not found: {templates} (resolved to "
+                   f"{loaded.resolve(templates)}). Give a folder of templates that override valkit's by name "
+                   "(e.g. sections/device.html.j2), relative to the protocol file, or leave the key out.")
     for loc, rel in checks:
         resolved = loaded.resolve(rel)
         if not resolved.exists():

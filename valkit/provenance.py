@@ -32,9 +32,17 @@ def package_versions() -> dict[str, str | None]:
 
 
 def git_commit(repo: Path | None = None) -> dict[str, object]:
-    """The git commit of valkit's source tree, and whether it had uncommitted changes."""
+    """The git commit of valkit's source tree, and whether it had uncommitted changes.
+
+    None for an installed wheel: only a repository whose top level is ``repo`` counts, not one
+    that happens to contain the site-packages folder (a virtual environment inside a project).
+    """
     repo = repo or Path(__file__).resolve().parent.parent
     try:
+        top = subprocess.run(["git", "-C", str(repo), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        if Path(top).resolve() != Path(repo).resolve():
+            return {"commit": None, "dirty": None}
         sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],

@@ -13,9 +13,12 @@ Layout
 - :mod:`valkit.report.figures`: SVG figures (ROC, STARD flow, forest plots) as strings.
 - :mod:`valkit.report.formatting`: how numbers print ("not estimable" for null).
 - :mod:`valkit.report.render`: jinja2 → HTML → WeasyPrint PDF.
-- ``reports/templates/``: ``report.html.j2`` (shell), ``front/`` (cover, document
-  control, contents), ``sections/*.html.j2`` (one partial per section), ``macros.html.j2``
-  and ``report.css`` (A4 print stylesheet: footers, page x of y, bookmarks).
+- :mod:`valkit.report.templates`: which templates render a run (valkit's, and a protocol's
+  ``report.templates`` overrides by file name).
+- ``reports/templates/`` (shipped in the wheel, see :mod:`valkit.assets`): ``report.html.j2``
+  (shell), ``front/`` (cover, document control, contents), ``sections/*.html.j2`` (one partial
+  per section), ``macros.html.j2`` and ``report.css`` (A4 print stylesheet: footers, page x of y,
+  bookmarks).
 
 Adding a section
 ----------------
@@ -38,7 +41,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from valkit.errors import InputError
+from valkit.errors import InputError, ReportError, ValkitError
 
 FORMATS = ("pdf", "html")
 
@@ -46,7 +49,9 @@ FORMATS = ("pdf", "html")
 def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")) -> tuple[Path, ...]:
     """Render ``run_dir/results.json`` to ``report.html`` and/or ``report.pdf`` in ``run_dir``.
 
-    Returns the paths written, in the order of ``formats``.
+    Returns the paths written, in the order of ``formats``. Raises InputError for an unknown
+    format or a missing/invalid results.json, and ReportError (exit code 4, the cause chained)
+    when rendering fails: a template missing, a template or renderer bug.
     """
     from valkit.atomic_file import write_atomic
     from valkit.report.render import html_to_pdf, render_html
@@ -59,16 +64,27 @@ def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")) 
                          f"{', '.join(FORMATS)}.")
     results = load_results(run_dir)  # fails naming the file and every bad key: no half-rendered report
     digest = hashlib.sha256((run_dir / "results.json").read_bytes()).hexdigest()
-    html = render_html(results, results_sha256=digest)
     written = []
-    for fmt in dict.fromkeys(formats):
-        path = run_dir / f"report.{fmt}"
-        if fmt == "html":
-            write_atomic(path, html.encode("utf-8"))
-        else:
-            write_atomic(path, html_to_pdf(html, base_url=run_dir))
-        written.append(path)
+    try:
+        html = render_html(results, results_sha256=digest)
+        for fmt in dict.fromkeys(formats):
+            path = run_dir / f"report.{fmt}"
+            if fmt == "html":
+                write_atomic(path, html.encode("utf-8"))
+            else:
+                write_atomic(path, html_to_pdf(html, base_url=run_dir))
+            written.append(path)
+    except Exception as exc:  # noqa: BLE001 - any failure to render is a ReportError (exit 4), cause chained
+        raise ReportError(_failure_message(run_dir, exc)) from exc
     return tuple(written)
+
+
+def _failure_message(run_dir: Path, exc: Exception) -> str:
+    why = str(exc) if isinstance(exc, ValkitError) else (
+        f"{type(exc).__name__}: {exc} (a bug in valkit or in a template; please report it with the traceback above)")
+    return (f"{run_dir}: the report could not be rendered. {why}\n"
+            f"{run_dir / 'results.json'} is complete; once the cause is fixed, render the report with "
+            f"`valkit report {run_dir}`.")
 
 
 __all__ = ["render_report", "FORMATS"]

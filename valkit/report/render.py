@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from valkit.report import templates as report_templates
 from valkit.report.context import build_context
 
 if TYPE_CHECKING:
     from valkit.results_schema import Results
-
-#: reports/templates at the repository root (next to the valkit package).
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "reports" / "templates"
 
 ABBREVIATIONS = (
     ("AUC", "area under the receiver operating characteristic curve"),
@@ -79,18 +77,12 @@ def css_string(value: Any) -> Markup:
     return Markup("".join(out))
 
 
-def templates_dir() -> Path:
-    if not (TEMPLATES_DIR / "report.html.j2").is_file():
-        raise RuntimeError(f"report templates not found in {TEMPLATES_DIR}; valkit must run from its source "
-                           "checkout (pip install -e .), where reports/templates lives next to the package.")
-    return TEMPLATES_DIR
-
-
-def environment(templates: Path | None = None):
+def environment(override: Path | None = None):
+    """The jinja2 environment: valkit's templates, with ``override``'s files first (report.templates)."""
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates or templates_dir())),
+        loader=report_templates.loader(override),
         autoescape=True,
         undefined=jinja2.StrictUndefined,  # a misspelt key in a template is an error, not a blank
         extensions=["jinja2.ext.do"],
@@ -101,19 +93,19 @@ def environment(templates: Path | None = None):
     return env
 
 
-def render_html(results: "Results | dict", *, results_sha256: str, templates: Path | None = None) -> str:
+def render_html(results: "Results | dict", *, results_sha256: str) -> str:
     """The complete, self-contained HTML report (CSS inlined, SVG figures inline).
 
     ``results``: a validated :class:`~valkit.results_schema.Results`; a plain dict is validated
-    first (:class:`~valkit.results_schema.ResultsSchemaError` names each bad key).
+    first (:class:`~valkit.results_schema.ResultsSchemaError` names each bad key). Rendered with
+    the template overrides the run recorded (``provenance.report_templates``).
     """
-    templates = templates or templates_dir()
-    env = environment(templates)
+    env = environment(report_templates.override_folder(getattr(results, "raw", results)))
     context = build_context(results, results_sha256=results_sha256)
     captions = Captions()
     common = {"doc": context["doc"], "sections": context["sections"], "captions": captions}
     body = env.get_template("body.html.j2").render(**common)
-    css = (templates / "report.css").read_text(encoding="utf-8")
+    css, _, _ = env.loader.get_source(env, "report.css")
     return env.get_template("report.html.j2").render(
         **common, body=Markup(body), css=Markup(css), abbreviations=ABBREVIATIONS)
 

@@ -20,6 +20,10 @@ def provenance(results: dict, doc: dict) -> dict:
         (doc["weights_label"], prov.get("model_weights_sha256")),
         ("Predictions (predictions.parquet)", prov.get("predictions_sha256")),
     ]
+    # the protocol's own report templates (report.templates), each replacing valkit's file of that name
+    overrides = prov.get("report_templates") or {}
+    digests += [(f"Report template {name} (from {overrides.get('folder', '')}, replaces valkit's)", sha)
+                for name, sha in (overrides.get("files") or {}).items()]
     manifests = [{"path": m.get("path", ""), "sha256": m.get("sha256", ""), "rows": count(m.get("rows")),
                   "notes": list(m.get("notes") or [])} for m in prov.get("manifests") or []]
     packages = sorted((k, v or "not installed") for k, v in (prov.get("packages") or {}).items())

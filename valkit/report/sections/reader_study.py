@@ -308,7 +308,7 @@ def endpoint_rows(results: dict) -> list[dict[str, Any]]:
         "label": f"Reader study: Δ{label} {ep.get('test')} − {ep.get('reference')} ({v['hypothesis']})",
         "short": f"Δ{label}",
         "primary": False,
-        "insufficient": False,
+        "insufficient": False,  # the OR analysis has no evidence rule; keys match summary.endpoint_rows
         "estimable": estimable,
         "value": v["value"],
         "ci": v["ci"] if estimable else "",
