@@ -108,6 +108,13 @@ class Hardware(Block):
     driver: str | None
 
 
+class TemplateOverride(Block):
+    """A protocol's own report templates (``report.templates``): the folder and each file's sha256."""
+
+    folder: str
+    files: dict[str, str]
+
+
 class Provenance(Block):
     """``provenance``: every input's digest, the software and the hardware of the run."""
 
@@ -119,6 +126,7 @@ class Provenance(Block):
     packages: dict[str, str | None]
     hardware: Hardware
     seed: int
+    report_templates: TemplateOverride | None = None
     started_utc: str
     finished_utc: str
     seconds: float
