@@ -6,6 +6,8 @@ Messages name the thing, the expectation, what was found and the fix.
 """
 from __future__ import annotations
 
+import errno
+
 
 class ValkitError(Exception):
     """Base class for errors valkit raises on purpose."""
@@ -49,3 +51,32 @@ class ReportError(ValkitError):
     """
 
     exit_code = 4
+
+
+#: errors of the machine, not of valkit or of the input, and what to do about each
+ENVIRONMENT_ERRNOS = {
+    errno.EACCES: "valkit may not read or write this path: fix its permissions, or choose another folder "
+                  "(e.g. --runs-dir)",
+    errno.EPERM: "the operation is not permitted on this path: fix its permissions, or choose another folder "
+                 "(e.g. --runs-dir)",
+    errno.ENOSPC: "the disk is full: free some space or choose another folder (e.g. --runs-dir); a rerun resumes "
+                  "from the predictions already saved",
+    errno.EDQUOT: "the disk quota is used up: free some space or choose another folder (e.g. --runs-dir)",
+    errno.EROFS: "the file system is read-only: choose a writable folder (e.g. --runs-dir)",
+}
+
+
+def environment_problem(exc: OSError) -> str | None:
+    """A one-line message for an environment error (permission, disk full, read-only), else None.
+
+    >>> environment_problem(OSError(errno.ENOSPC, "No space left on device", "runs/demo/report.pdf.tmp"))
+    'runs/demo/report.pdf: No space left on device (ENOSPC): the disk is full: free some space or choose another folder (e.g. --runs-dir); a rerun resumes from the predictions already saved'
+    >>> environment_problem(OSError(errno.EBADF, "Bad file descriptor")) is None
+    True
+    """
+    fix = ENVIRONMENT_ERRNOS.get(exc.errno)
+    if fix is None:
+        return None
+    where = str(exc.filename or "")
+    where = where[:-4] if where.endswith(".tmp") else where  # name the file the user asked for
+    return f"{where or '(path unknown)'}: {exc.strerror} ({errno.errorcode.get(exc.errno, exc.errno)}): {fix}"

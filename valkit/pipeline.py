@@ -19,7 +19,7 @@ import pandas as pd
 from valkit import provenance
 from valkit.analyses import OperatingPointChoice, analyse, merge_predictions
 from valkit.gate import acceptance
-from valkit.errors import InputError, ReportError
+from valkit.errors import EnvironmentProblem, InputError, ReportError
 from valkit.protocol import LoadedProtocol, load_protocol
 from valkit.run_lock import run_folder_lock
 from valkit.report.templates import override_record
@@ -114,7 +114,7 @@ class RunOutcome:
     results_path: Path
     report_paths: tuple[Path, ...]
     flow: dict = field(default_factory=dict)  # case flow: in_manifest, analysed, failed, excluded
-    report_error: ReportError | None = None
+    report_error: ReportError | EnvironmentProblem | None = None
 
 
 def _model_section(loaded: LoadedProtocol):
@@ -335,7 +335,7 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
 
         try:
             reports = render_report(run_dir, formats=tuple(p.report.formats))
-        except ReportError as exc:  # never hides the verdict: the caller prints it, then raises this
+        except (ReportError, EnvironmentProblem) as exc:  # never hides the verdict: printed, then raised
             report_error = exc
     return RunOutcome(run_dir=run_dir, verdict=results["verdict"], results_path=results_path,
                       report_paths=reports, flow=dict(results["data"]["flow"]), report_error=report_error)

@@ -41,7 +41,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from valkit.errors import InputError, ReportError, ValkitError
+from valkit.errors import EnvironmentProblem, InputError, ReportError, ValkitError, environment_problem
 
 FORMATS = ("pdf", "html")
 
@@ -74,6 +74,12 @@ def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")) 
             else:
                 write_atomic(path, html_to_pdf(html, base_url=run_dir))
             written.append(path)
+    except OSError as exc:
+        problem = environment_problem(exc)  # a full disk or no permission: the machine, not a bug (exit 2)
+        if problem is None:
+            raise ReportError(_failure_message(run_dir, exc)) from exc
+        raise EnvironmentProblem(f"{problem}\n{run_dir / 'results.json'} is complete; once the cause is fixed, "
+                                 f"render the report with `valkit report {run_dir}`.") from None
     except Exception as exc:  # noqa: BLE001 - any failure to render is a ReportError (exit 4), cause chained
         raise ReportError(_failure_message(run_dir, exc)) from exc
     return tuple(written)
