@@ -38,63 +38,32 @@ from pydantic_core import PydanticCustomError
 
 from valkit.digests import file_sha256
 from valkit.errors import InputError
+from valkit.models.architectures import (
+    ARCHITECTURES,
+    FORMATS,
+    TORCHVISION_ARCHITECTURES,
+    WEIGHTS_SUFFIXES as FORMAT_SUFFIXES,
+    ArchitectureSpec,
+    architectures_for,
+)
+from valkit.yaml_lines import key_lines, line_of
 
 __all__ = [
     "ARCHITECTURES",
     "Accepts",
+    "FORMATS",
+    "TORCHVISION_ARCHITECTURES",
     "ArchitectureSpec",
     "ModelCard",
     "PreprocessingSpec",
     "file_sha256",
     "load_model_card",
+    "model_card_problems",
     "parse_model_card",
 ]
 
 SCHEMA_VERSION = 1
-WEIGHTS_SUFFIXES = (".safetensors", ".pt", ".pth")
-
-
-@dataclass(frozen=True)
-class ArchitectureSpec:
-    """One whitelisted network constructor.
-
-    ``attr`` is the attribute of :mod:`monai.networks.nets` that builds it; ``channel_args``
-    maps valkit's (spatial_dims, in_channels, out_channels) to the constructor's own
-    argument names; ``fixed`` are arguments a card may not change (``pretrained=False``:
-    a card never triggers a download); ``params`` are the arguments a card may set.
-    """
-
-    attr: str
-    channel_args: tuple[str, str, str]
-    params: frozenset[str]
-    fixed: tuple[tuple[str, Any], ...] = ()
-
-
-_DENSENET_PARAMS = frozenset({"init_features", "growth_rate", "block_config", "bn_size", "act", "norm", "dropout_prob"})
-_RESNET_PARAMS = frozenset({
-    "conv1_t_size", "conv1_t_stride", "no_max_pool", "shortcut_type", "widen_factor", "bias_downsample", "act", "norm",
-})
-_RESNET_CHANNELS = ("spatial_dims", "n_input_channels", "num_classes")
-
-#: The networks a card may name. Keys are the names written in ``architecture.family``.
-ARCHITECTURES: dict[str, ArchitectureSpec] = {
-    "monai.networks.nets.DenseNet": ArchitectureSpec(
-        "DenseNet", ("spatial_dims", "in_channels", "out_channels"), _DENSENET_PARAMS
-    ),
-    "monai.networks.nets.DenseNet121": ArchitectureSpec(
-        "DenseNet121", ("spatial_dims", "in_channels", "out_channels"),
-        _DENSENET_PARAMS - {"block_config"}, (("pretrained", False),),
-    ),
-    "monai.networks.nets.ResNet": ArchitectureSpec(
-        "ResNet", _RESNET_CHANNELS, _RESNET_PARAMS | {"block", "layers", "block_inplanes"}
-    ),
-    "monai.networks.nets.resnet10": ArchitectureSpec("resnet10", _RESNET_CHANNELS, _RESNET_PARAMS, (("pretrained", False),)),
-    "monai.networks.nets.resnet18": ArchitectureSpec("resnet18", _RESNET_CHANNELS, _RESNET_PARAMS, (("pretrained", False),)),
-    "monai.networks.nets.EfficientNetBN": ArchitectureSpec(
-        "EfficientNetBN", ("spatial_dims", "in_channels", "num_classes"),
-        frozenset({"model_name", "norm", "adv_prop"}), (("pretrained", False),),
-    ),
-}
+WEIGHTS_SUFFIXES = tuple(dict.fromkeys(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes))
 
 
 def _did_you_mean(word: str, valid: list[str] | set[str] | frozenset[str]) -> str:
@@ -117,31 +86,73 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Architecture(_Frozen):
-    """Which whitelisted network, its channels and its constructor parameters."""
+def _inside_folder(value: str, what: str) -> str:
+    path = Path(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise _custom(f"{what}_path", f"'{value}' must be a path relative to the card's folder, inside it.")
+    return value
 
-    family: str
-    spatial_dims: Literal[2]
+
+class Architecture(_Frozen):
+    """How the card's file becomes a network: its format, and for MONAI/torchvision the whitelisted constructor.
+
+    ``in_channels`` and ``out_channels`` state the network's input and output contract for
+    every format; for graphs (TorchScript, ONNX) and bundles they are checked against the
+    loaded model.
+    """
+
+    format: str = Field("monai", description="monai | torchvision | torchscript | onnx | monai_bundle")
+    family: str | None = Field(None, validate_default=True,
+                               description="whitelisted constructor (formats monai and torchvision only)")
+    bundle: str | None = Field(None, description="MONAI bundle folder, relative to the card (format monai_bundle)")
+    spatial_dims: Literal[2] = 2
     in_channels: Annotated[int, Field(ge=1, le=4)]
-    out_channels: Literal[1] = Field(description="one logit; the probability is its sigmoid")
+    out_channels: Annotated[int, Field(ge=1, le=1000)] = Field(
+        description="1 logit (output.activation sigmoid) or one logit per class (softmax)")
     params: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in FORMATS:
+            raise _custom("unknown_format", f"unknown model format '{value}'." + _did_you_mean(value, FORMATS))
+        return value
 
     @field_validator("family")
     @classmethod
-    def _known_family(cls, value: str) -> str:
-        if value not in ARCHITECTURES:
-            raise _custom("unknown_architecture", f"unknown architecture '{value}'." + _did_you_mean(value, ARCHITECTURES))
+    def _known_family(cls, value: str | None, info: ValidationInfo) -> str | None:
+        fmt = info.data.get("format")
+        if fmt is None:  # already reported as an unknown format
+            return value
+        whitelist = architectures_for(fmt)
+        if not whitelist:
+            if value is not None:
+                raise _custom("unused_family", f"format '{fmt}' takes no family: the network comes from the "
+                              f"{'bundle' if fmt == 'monai_bundle' else 'model file'} itself. Remove architecture.family.")
+            return value
+        if value is None:
+            raise _custom("missing_family", f"format '{fmt}' needs a family." + _did_you_mean("", whitelist))
+        if value not in whitelist:
+            raise _custom("unknown_architecture", f"unknown architecture '{value}'." + _did_you_mean(value, whitelist))
         return value
+
+    @field_validator("bundle")
+    @classmethod
+    def _bundle_folder(cls, value: str | None) -> str | None:
+        return None if value is None else _inside_folder(value, "bundle")
 
     @field_validator("params")
     @classmethod
     def _known_params(cls, params: dict[str, JsonValue], info: ValidationInfo) -> dict[str, JsonValue]:
-        family = info.data.get("family")
-        if family is None:  # already reported as an unknown family
+        fmt, family = info.data.get("format"), info.data.get("family")
+        if fmt is not None and not architectures_for(fmt) and params:
+            raise _custom("unused_params", f"format '{fmt}' takes no params: the network comes from the "
+                          f"{'bundle' if fmt == 'monai_bundle' else 'model file'} itself. Remove architecture.params.")
+        if fmt is None or family is None:  # already reported
             return params
-        spec = ARCHITECTURES[family]
+        spec = architectures_for(fmt)[family]
         for name in params:
-            if name in ("spatial_dims", "in_channels", "out_channels", *spec.channel_args):
+            if name in ("spatial_dims", "in_channels", "out_channels", *filter(None, spec.channel_args)):
                 raise _custom("duplicate_param", f"'{name}' is set by architecture.spatial_dims/in_channels/out_channels, "
                               "not in params. Remove it from params.")
             if name not in spec.params:
@@ -153,7 +164,10 @@ class Architecture(_Frozen):
 
     @property
     def spec(self) -> ArchitectureSpec:
-        return ARCHITECTURES[self.family]
+        """The whitelisted constructor (formats monai and torchvision only)."""
+        if self.family is None:
+            raise ValueError(f"format '{self.format}' has no whitelisted constructor")
+        return architectures_for(self.format)[self.family]
 
 
 class Window(_Frozen):
@@ -236,8 +250,29 @@ class PreprocessingSpec(_Frozen):
 
 
 class Output(_Frozen):
-    activation: Literal["sigmoid"] = "sigmoid"
-    positive_label: str
+    """How the network's logits become one score in [0, 1] for the finding.
+
+    ``sigmoid``: one logit, score = sigmoid(logit). ``softmax``: one logit per name in
+    ``classes`` (in the network's output order), score = the softmax probability of
+    ``positive_class``.
+    """
+
+    activation: Literal["sigmoid", "softmax"] = "sigmoid"
+    positive_label: str | None = Field(None, description="what a positive score means (required with sigmoid)")
+    classes: tuple[str, ...] | None = Field(None, description="softmax only: the class names, in output order")
+    positive_class: str | None = Field(None, description="softmax only: the class whose probability is the score")
+
+    @property
+    def positive_index(self) -> int:
+        """The output column whose probability is the score (0 for a single sigmoid logit)."""
+        if self.activation == "softmax" and self.classes and self.positive_class in self.classes:
+            return self.classes.index(self.positive_class)
+        return 0
+
+    @property
+    def label(self) -> str:
+        """What a positive score means: ``positive_label``, else the positive class's name."""
+        return self.positive_label or self.positive_class or ""
 
 
 _RULE = re.compile(r"^(youden|fixed|(sensitivity|specificity)>=(0(\.\d+)?|1(\.0+)?))$")
@@ -285,14 +320,13 @@ class Weights(_Frozen):
     @field_validator("file")
     @classmethod
     def _relative_known_format(cls, value: str) -> str:
-        path = Path(value)
-        if path.is_absolute() or ".." in path.parts:
-            raise _custom("weights_path", f"'{value}' must be a path relative to the card's folder, inside it.")
+        path = Path(_inside_folder(value, "weights"))
         if path.suffix not in WEIGHTS_SUFFIXES:
             raise _custom(
                 "weights_format",
                 f"'{value}': unsupported weights format '{path.suffix}'. Use .safetensors (preferred) "
-                "or a torch state dict saved as .pt/.pth (loaded with weights_only=True).",
+                "or a torch state dict saved as .pt/.pth (loaded with weights_only=True); a TorchScript "
+                "graph (.ts) or an ONNX graph (.onnx) with the matching architecture.format.",
             )
         return value
 
@@ -367,16 +401,6 @@ class ModelCard(_Frozen):
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
 
-    @model_validator(mode="after")
-    def _channels_agree(self) -> ModelCard:
-        if self.preprocessing.channels != self.architecture.in_channels:
-            raise _custom(
-                "channels",
-                f"preprocessing.channels ({self.preprocessing.channels}) must equal "
-                f"architecture.in_channels ({self.architecture.in_channels}).",
-            )
-        return self
-
     @property
     def path(self) -> Path | None:
         """The card file this was read from (``None`` if built from a dict)."""
@@ -388,9 +412,84 @@ class ModelCard(_Frozen):
         return self._sha256
 
     @property
+    def folder(self) -> Path:
+        """The card's folder: weights and bundle paths are relative to it."""
+        return self._path.parent if self._path is not None else Path.cwd()
+
+    @property
     def weights_path(self) -> Path:
-        base = self._path.parent if self._path is not None else Path.cwd()
-        return base / self.weights.file
+        return self.folder / self.weights.file
+
+    @property
+    def bundle_path(self) -> Path | None:
+        """The MONAI bundle folder (format ``monai_bundle``), else ``None``."""
+        return None if self.architecture.bundle is None else self.folder / self.architecture.bundle
+
+
+Loc = tuple[Any, ...]
+
+#: formats whose loaded model is a torch module Grad-CAM can hook (see docs/model-cards.md)
+_NO_GRADCAM = {"torchscript": "a TorchScript graph does not support the hooks Grad-CAM needs",
+               "onnx": "an ONNX graph runs in onnxruntime, with no torch module to hook"}
+
+
+def _card_problems(card: ModelCard) -> list[tuple[Loc, str]]:
+    """Rules that span several keys, as (key path, message); checked once every key is valid on its own."""
+    arch, out, problems = card.architecture, card.output, []
+    if card.preprocessing.channels != arch.in_channels:
+        problems.append((("preprocessing", "channels"),
+                         f"preprocessing.channels ({card.preprocessing.channels}) must equal "
+                         f"architecture.in_channels ({arch.in_channels})."))
+    if arch.format == "torchvision" and arch.in_channels != 3:
+        problems.append((("architecture", "in_channels"),
+                         f"torchvision classifiers take 3 input channels, found {arch.in_channels}. Set "
+                         "architecture.in_channels: 3 and preprocessing.channels: 3 (a grey image is repeated "
+                         "into the three channels)."))
+    if (arch.format == "monai_bundle") != (arch.bundle is not None):
+        problems.append((("architecture", "bundle"),
+                         "format 'monai_bundle' needs the bundle folder in architecture.bundle." if arch.bundle is None
+                         else f"architecture.bundle is only used with format 'monai_bundle', not '{arch.format}'."))
+    if arch.bundle is not None and not Path(card.weights.file).is_relative_to(arch.bundle):
+        problems.append((("weights", "file"), f"'{card.weights.file}' must be inside the bundle folder "
+                         f"'{arch.bundle}', e.g. {arch.bundle}/models/model.pt."))
+    suffix = Path(card.weights.file).suffix
+    if suffix not in FORMAT_SUFFIXES[arch.format]:
+        problems.append((("weights", "file"), f"'{card.weights.file}': format '{arch.format}' reads "
+                         f"{', '.join(FORMAT_SUFFIXES[arch.format])} files, not '{suffix}'. Set architecture.format "
+                         "to the file's format (docs/model-cards.md)."))
+    if arch.format in _NO_GRADCAM and card.explainability is not None:
+        problems.append((("explainability",), f"Grad-CAM is not available for format '{arch.format}': "
+                         f"{_NO_GRADCAM[arch.format]}. Remove the explainability block."))
+    problems.extend(_output_problems(out, arch.out_channels))
+    return problems
+
+
+def _output_problems(out: Output, out_channels: int) -> list[tuple[Loc, str]]:
+    if out.activation == "sigmoid":
+        problems = [(("output", key), f"'{key}' is only used with activation 'softmax'. Remove it, or set "
+                     "output.activation: softmax.") for key in ("classes", "positive_class")
+                    if getattr(out, key) is not None]
+        if out.positive_label is None:
+            problems.append((("output", "positive_label"), "required key is missing (what a positive score "
+                             "means, e.g. 'nodule present')."))
+        if out_channels != 1:
+            problems.append((("architecture", "out_channels"), f"activation 'sigmoid' takes one logit, found "
+                             f"out_channels {out_channels}. Use output.activation: softmax with output.classes "
+                             "for a network with one logit per class."))
+        return problems
+    classes = out.classes or ()
+    if len(classes) < 2 or len(set(classes)) != len(classes):
+        return [(("output", "classes"), f"activation 'softmax' needs two or more distinct class names in output "
+                 f"order, e.g. [normal, nodule]; found {list(classes) if classes else 'none'}.")]
+    problems = []
+    if out.positive_class not in classes:
+        found = "missing" if out.positive_class is None else f"'{out.positive_class}'"
+        problems.append((("output", "positive_class"), f"must be one of the classes, found {found}."
+                         + _did_you_mean(out.positive_class or "", classes)))
+    if out_channels != len(classes):
+        problems.append((("architecture", "out_channels"), f"activation 'softmax' with {len(classes)} classes "
+                         f"needs out_channels {len(classes)}, found {out_channels}."))
+    return problems
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -410,41 +509,84 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _key(loc: Loc) -> str:
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+
+
+def _describe(error: dict[str, Any]) -> tuple[Loc, str]:
+    """(key path, message) for one pydantic error."""
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-after", "union"))))
-    key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
     if error["type"] == "extra_forbidden":
         parent = _model_at(loc[:-1])
         valid = sorted(parent.model_fields) if parent is not None else []
-        return f"{key}: unknown key '{loc[-1]}'." + (_did_you_mean(str(loc[-1]), valid) if valid else "")
+        return loc, f"unknown key '{loc[-1]}'." + (_did_you_mean(str(loc[-1]), valid) if valid else "")
     if error["type"] == "missing":
-        return f"{key}: required key is missing."
+        return loc, "required key is missing."
+    if error["type"] == "literal_error":
+        expected = [e.strip().strip("'") for e in error["ctx"]["expected"].replace(" or ", ", ").split(",")]
+        return loc, f"unknown value {error['input']!r}." + _did_you_mean(str(error["input"]), expected)
     message = error["msg"]
     found = error.get("input")
-    if error["type"].startswith(("literal_", "string_pattern", "greater", "less", "int_", "float_", "bool_")):
+    if error["type"].startswith(("string_pattern", "greater", "less", "int_", "float_", "bool_")):
         message = f"{message}; found {found!r}"
-    return f"{key}: {message}" if key else message
+    return loc, message
 
 
-def parse_model_card(data: Any, *, source: str = "<model card>") -> ModelCard:
+def _located(source: str, lines: dict[Loc, int], loc: Loc, message: str) -> str:
+    line = line_of(lines, loc)
+    where = f"{source}:{line}" if line else source
+    return f"{where}: {_key(loc)}: {message}" if loc else f"{where}: {message}"
+
+
+def model_card_problems(data: Any, *, source: str = "<model card>", text: str = "") -> list[str]:
+    """Every problem in a parsed card, as ``file:line: key.path: message`` (the line when ``text`` is given).
+
+    The same format as the protocol's problems (:func:`valkit.protocol.protocol_problems`), so that
+    ``valkit validate`` lists both together.
+    """
+    if not isinstance(data, dict):
+        return [f"{source}: expected a mapping of keys (id, name, architecture, ...), found {type(data).__name__}."]
+    lines = key_lines(text)
+    try:
+        card = ModelCard.model_validate(data)
+    except ValidationError as exc:
+        return [_located(source, lines, *_describe(e)) for e in exc.errors()]
+    return [_located(source, lines, loc, message) for loc, message in _card_problems(card)]
+
+
+def parse_model_card(data: Any, *, source: str = "<model card>", text: str = "") -> ModelCard:
     """Validate a mapping (already loaded from YAML) as a :class:`ModelCard`.
 
     Errors are collected and raised together as one :class:`~valkit.errors.InputError`
-    whose lines read ``<source>: <key.path>: <problem>``.
+    whose lines read ``<source>:<line>: <key.path>: <problem>`` (the line when the card's
+    ``text`` is given).
     """
-    if not isinstance(data, dict):
-        raise InputError(f"{source}: expected a mapping of keys (id, name, architecture, ...), found {type(data).__name__}.")
+    problems = model_card_problems(data, source=source, text=text)
+    if len(problems) == 1:
+        raise InputError(problems[0])
+    if problems:
+        raise InputError(f"{source}: {len(problems)} problems in the model card:", problems=problems)
+    return ModelCard.model_validate(data)
+
+
+def _read_card(path: Path) -> tuple[bytes, str, Any]:
     try:
-        return ModelCard.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{source}: {_describe(e)}" for e in exc.errors()]
-        if len(problems) == 1:
-            raise InputError(problems[0]) from None
-        raise InputError(f"{source}: {len(problems)} problems in the model card:", problems=problems) from None
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: model card not found. Expected a file like models/<id>/model.yaml.") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the model card ({exc.strerror}).") from None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return raw, text, yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise InputError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
 
 
 def load_model_card(path: str | Path) -> ModelCard:
-    """Read ``models/<id>/model.yaml`` and validate it; the weights file must exist.
+    """Read ``models/<id>/model.yaml`` and validate it; the weights file (and bundle folder) must exist.
 
     The weights' sha256 is checked when the predictor loads them
     (:func:`valkit.predictor.load_predictor`), so that parsing stays cheap.
@@ -452,22 +594,18 @@ def load_model_card(path: str | Path) -> ModelCard:
     path = Path(path)
     if path.is_dir():
         path = path / "model.yaml"
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: model card not found. Expected a file like models/<id>/model.yaml.") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the model card ({exc.strerror}).") from None
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {exc}") from None
-    card = parse_model_card(data, source=str(path))
+    raw, text, data = _read_card(path)
+    card = parse_model_card(data, source=str(path), text=text)
     card._path = path
     card._sha256 = hashlib.sha256(raw).hexdigest()
+    lines = key_lines(text)
+    if card.bundle_path is not None and not card.bundle_path.is_dir():
+        raise InputError(_located(str(path), lines, ("architecture", "bundle"),
+                                  f"bundle folder '{card.bundle_path}' does not exist. Correct architecture.bundle "
+                                  "(relative to the card's folder)."))
     if not card.weights_path.is_file():
-        raise InputError(
-            f"{path}: weights.file: weights file '{card.weights_path}' does not exist. "
-            "Put the weights next to the card or correct weights.file (relative to the card's folder)."
-        )
+        raise InputError(_located(
+            str(path), lines, ("weights", "file"),
+            f"weights file '{card.weights_path}' does not exist. "
+            "Put the weights next to the card or correct weights.file (relative to the card's folder)."))
     return card

@@ -27,6 +27,7 @@ from valkit.errors import InputError
 from valkit.latency.config import LatencyOptions
 from valkit.explain.config import ExplainabilityOptions
 from valkit.reader_study_config import ReaderStudyOptions
+from valkit.yaml_lines import key_lines
 
 METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc")
 PROPORTION_CI_METHODS = ("wilson", "clopper_pearson", "jeffreys", "agresti_coull")
@@ -382,29 +383,7 @@ def _did_you_mean(word: str, options: Any) -> str:
     return f" Did you mean '{match[0]}'?" if match else ""
 
 
-def _line_index(text: str) -> dict[tuple, int]:
-    """Map key paths (tuples of keys / list indices) to 1-based line numbers."""
-    index: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return index
-
-    def walk(node: Any, path: tuple) -> None:
-        index[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                k = key.value
-                index[path + (k,)] = key.start_mark.line + 1
-                walk(value, path + (k,))
-                index[path + (k,)] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, path + (i,))
-
-    if root is not None:
-        walk(root, ())
-    return index
+_line_index = key_lines  # key path -> 1-based line (shared with the model card)
 
 
 def _format_loc(loc: tuple) -> str:
