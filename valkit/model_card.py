@@ -609,3 +609,30 @@ def load_model_card(path: str | Path) -> ModelCard:
             f"weights file '{card.weights_path}' does not exist. "
             "Put the weights next to the card or correct weights.file (relative to the card's folder)."))
     return card
+
+
+def check_model_card(path: str | Path) -> tuple[ModelCard | None, list[str]]:
+    """Everything ``valkit validate`` checks in a card without loading the model: (card, problems).
+
+    The card's keys (``file:line: key.path: message``), that its files exist, the weights'
+    sha256, and for a MONAI bundle that its config can be read as data through the whitelist.
+    """
+    from valkit.models.monai_bundle import bundle_problems
+    from valkit.models.weights import verify_weights
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.yaml"
+    try:
+        _, text, data = _read_card(path)
+    except InputError as exc:
+        return None, [str(exc)]
+    problems = model_card_problems(data, source=str(path), text=text)
+    if problems:
+        return None, problems
+    try:
+        card = load_model_card(path)
+        verify_weights(card)
+    except InputError as exc:
+        return None, [str(exc)]
+    return card, bundle_problems(card)
