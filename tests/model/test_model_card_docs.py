@@ -198,6 +198,9 @@ def test_each_documented_format_runs_end_to_end(workspace, fmt):
         assert lat["model"]["parameters"] is None and lat["model"]["format"] == "onnx"
         html = (run / "report.html").read_text()
         assert "there is no torch module" in html
+    if fmt == "torchvision":
+        html = (run / "report.html").read_text()
+        assert "softmax over no nodule, nodule; score = probability of nodule" in html
     if fmt == "monai_bundle":
         details = results["model"]["details"]
         assert details["bundle_version"] == "0.1.0"
