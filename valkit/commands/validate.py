@@ -32,7 +32,7 @@ def _card_path(protocol: Path) -> Path | None:
 
 def run(args: argparse.Namespace) -> int:
     from valkit.errors import InputError
-    from valkit.model_card import check_model_card
+    from valkit.model_card_problems import check_model_card
     from valkit.protocol import load_protocol
 
     protocol = Path(args.protocol)
