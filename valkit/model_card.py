@@ -1,23 +1,23 @@
 """Model cards: ``models/<id>/model.yaml`` parsed into a frozen, validated :class:`ModelCard`.
 
-A model card is data only. It names its network through a whitelist of MONAI
-constructors (:data:`ARCHITECTURES`), never through an import path that would be
-resolved at run time, so a card cannot execute code or load arbitrary classes.
-Unknown keys are errors (a typo in a card must never be silently ignored), and
-every error names the card file and the key path, e.g.::
+A model card is data only. ``architecture.format`` says how its file becomes a network
+(:data:`FORMATS`: a whitelisted MONAI or torchvision constructor with a state dict, a TorchScript
+or ONNX graph, a MONAI bundle read as data); a card never names an import path that would be
+resolved at run time, so it cannot execute code or load arbitrary classes. Unknown keys are
+errors (a typo in a card must never be silently ignored), and every error names the card file,
+the line and the key path (:mod:`valkit.model_card_problems`), e.g.::
 
-    models/demo/model.yaml: architecture.family: unknown architecture 'DenseNet12'.
+    models/demo/model.yaml:9: architecture.family: unknown architecture 'DenseNet12'.
     Did you mean 'monai.networks.nets.DenseNet121'? Valid: ...
 
-This module imports neither torch nor MONAI: parsing a card is cheap. The network
-is built and the weights are checked in :mod:`valkit.predictor`.
+This module imports neither torch nor MONAI: parsing a card is cheap. The model is loaded and
+its file's sha256 checked in :mod:`valkit.predictor` (formats: :mod:`valkit.models`).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,7 +26,6 @@ from pydantic import (
     Field,
     JsonValue,
     PrivateAttr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -37,11 +36,21 @@ from valkit.digests import file_sha256
 from valkit.errors import InputError
 from valkit.strict_model import StrictModel
 from valkit.suggest import did_you_mean
-from valkit.yaml_lines import YamlInputError, read_yaml
+from valkit.models.architectures import (
+    ARCHITECTURES,
+    FORMATS,
+    TORCHVISION_ARCHITECTURES,
+    WEIGHTS_SUFFIXES as FORMAT_SUFFIXES,
+    ArchitectureSpec,
+    architectures_for,
+)
+from valkit.yaml_lines import YamlInputError, key_lines, read_yaml
 
 __all__ = [
     "ARCHITECTURES",
     "Accepts",
+    "FORMATS",
+    "TORCHVISION_ARCHITECTURES",
     "ArchitectureSpec",
     "ModelCard",
     "PreprocessingSpec",
@@ -51,50 +60,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-WEIGHTS_SUFFIXES = (".safetensors", ".pt", ".pth")
-
-
-@dataclass(frozen=True)
-class ArchitectureSpec:
-    """One whitelisted network constructor.
-
-    ``attr`` is the attribute of :mod:`monai.networks.nets` that builds it; ``channel_args``
-    maps valkit's (spatial_dims, in_channels, out_channels) to the constructor's own
-    argument names; ``fixed`` are arguments a card may not change (``pretrained=False``:
-    a card never triggers a download); ``params`` are the arguments a card may set.
-    """
-
-    attr: str
-    channel_args: tuple[str, str, str]
-    params: frozenset[str]
-    fixed: tuple[tuple[str, Any], ...] = ()
-
-
-_DENSENET_PARAMS = frozenset({"init_features", "growth_rate", "block_config", "bn_size", "act", "norm", "dropout_prob"})
-_RESNET_PARAMS = frozenset({
-    "conv1_t_size", "conv1_t_stride", "no_max_pool", "shortcut_type", "widen_factor", "bias_downsample", "act", "norm",
-})
-_RESNET_CHANNELS = ("spatial_dims", "n_input_channels", "num_classes")
-
-#: The networks a card may name. Keys are the names written in ``architecture.family``.
-ARCHITECTURES: dict[str, ArchitectureSpec] = {
-    "monai.networks.nets.DenseNet": ArchitectureSpec(
-        "DenseNet", ("spatial_dims", "in_channels", "out_channels"), _DENSENET_PARAMS
-    ),
-    "monai.networks.nets.DenseNet121": ArchitectureSpec(
-        "DenseNet121", ("spatial_dims", "in_channels", "out_channels"),
-        _DENSENET_PARAMS - {"block_config"}, (("pretrained", False),),
-    ),
-    "monai.networks.nets.ResNet": ArchitectureSpec(
-        "ResNet", _RESNET_CHANNELS, _RESNET_PARAMS | {"block", "layers", "block_inplanes"}
-    ),
-    "monai.networks.nets.resnet10": ArchitectureSpec("resnet10", _RESNET_CHANNELS, _RESNET_PARAMS, (("pretrained", False),)),
-    "monai.networks.nets.resnet18": ArchitectureSpec("resnet18", _RESNET_CHANNELS, _RESNET_PARAMS, (("pretrained", False),)),
-    "monai.networks.nets.EfficientNetBN": ArchitectureSpec(
-        "EfficientNetBN", ("spatial_dims", "in_channels", "num_classes"),
-        frozenset({"model_name", "norm", "adv_prop"}), (("pretrained", False),),
-    ),
-}
+WEIGHTS_SUFFIXES = tuple(dict.fromkeys(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes))
 
 
 def _did_you_mean(word: str, valid: list[str] | set[str] | frozenset[str]) -> str:
@@ -109,31 +75,73 @@ def _custom(kind: str, message: str) -> PydanticCustomError:
 _Frozen = StrictModel  # valkit's one strict base (frozen, unknown keys rejected)
 
 
-class Architecture(_Frozen):
-    """Which whitelisted network, its channels and its constructor parameters."""
+def _inside_folder(value: str, what: str) -> str:
+    path = Path(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise _custom(f"{what}_path", f"'{value}' must be a path relative to the card's folder, inside it.")
+    return value
 
-    family: str
-    spatial_dims: Literal[2]
+
+class Architecture(_Frozen):
+    """How the card's file becomes a network: its format, and for MONAI/torchvision the whitelisted constructor.
+
+    ``in_channels`` and ``out_channels`` state the network's input and output contract for
+    every format; for graphs (TorchScript, ONNX) and bundles they are checked against the
+    loaded model.
+    """
+
+    format: str = Field("monai", description="monai | torchvision | torchscript | onnx | monai_bundle")
+    family: str | None = Field(None, validate_default=True,
+                               description="whitelisted constructor (formats monai and torchvision only)")
+    bundle: str | None = Field(None, description="MONAI bundle folder, relative to the card (format monai_bundle)")
+    spatial_dims: Literal[2] = 2
     in_channels: Annotated[int, Field(ge=1, le=4)]
-    out_channels: Literal[1] = Field(description="one logit; the probability is its sigmoid")
+    out_channels: Annotated[int, Field(ge=1, le=1000)] = Field(
+        description="1 logit (output.activation sigmoid) or one logit per class (softmax)")
     params: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in FORMATS:
+            raise _custom("unknown_format", f"unknown model format '{value}'." + _did_you_mean(value, FORMATS))
+        return value
 
     @field_validator("family")
     @classmethod
-    def _known_family(cls, value: str) -> str:
-        if value not in ARCHITECTURES:
-            raise _custom("unknown_architecture", f"unknown architecture '{value}'." + _did_you_mean(value, ARCHITECTURES))
+    def _known_family(cls, value: str | None, info: ValidationInfo) -> str | None:
+        fmt = info.data.get("format")
+        if fmt is None:  # already reported as an unknown format
+            return value
+        whitelist = architectures_for(fmt)
+        if not whitelist:
+            if value is not None:
+                raise _custom("unused_family", f"format '{fmt}' takes no family: the network comes from the "
+                              f"{'bundle' if fmt == 'monai_bundle' else 'model file'} itself. Remove architecture.family.")
+            return value
+        if value is None:
+            raise _custom("missing_family", f"format '{fmt}' needs a family." + _did_you_mean("", whitelist))
+        if value not in whitelist:
+            raise _custom("unknown_architecture", f"unknown architecture '{value}'." + _did_you_mean(value, whitelist))
         return value
+
+    @field_validator("bundle")
+    @classmethod
+    def _bundle_folder(cls, value: str | None) -> str | None:
+        return None if value is None else _inside_folder(value, "bundle")
 
     @field_validator("params")
     @classmethod
     def _known_params(cls, params: dict[str, JsonValue], info: ValidationInfo) -> dict[str, JsonValue]:
-        family = info.data.get("family")
-        if family is None:  # already reported as an unknown family
+        fmt, family = info.data.get("format"), info.data.get("family")
+        if fmt is not None and not architectures_for(fmt) and params:
+            raise _custom("unused_params", f"format '{fmt}' takes no params: the network comes from the "
+                          f"{'bundle' if fmt == 'monai_bundle' else 'model file'} itself. Remove architecture.params.")
+        if fmt is None or family is None:  # already reported
             return params
-        spec = ARCHITECTURES[family]
+        spec = architectures_for(fmt)[family]
         for name in params:
-            if name in ("spatial_dims", "in_channels", "out_channels", *spec.channel_args):
+            if name in ("spatial_dims", "in_channels", "out_channels", *filter(None, spec.channel_args)):
                 raise _custom("duplicate_param", f"'{name}' is set by architecture.spatial_dims/in_channels/out_channels, "
                               "not in params. Remove it from params.")
             if name not in spec.params:
@@ -145,7 +153,10 @@ class Architecture(_Frozen):
 
     @property
     def spec(self) -> ArchitectureSpec:
-        return ARCHITECTURES[self.family]
+        """The whitelisted constructor (formats monai and torchvision only)."""
+        if self.family is None:
+            raise ValueError(f"format '{self.format}' has no whitelisted constructor")
+        return architectures_for(self.format)[self.family]
 
 
 class Window(_Frozen):
@@ -228,8 +239,29 @@ class PreprocessingSpec(_Frozen):
 
 
 class Output(_Frozen):
-    activation: Literal["sigmoid"] = "sigmoid"
-    positive_label: str
+    """How the network's logits become one score in [0, 1] for the finding.
+
+    ``sigmoid``: one logit, score = sigmoid(logit). ``softmax``: one logit per name in
+    ``classes`` (in the network's output order), score = the softmax probability of
+    ``positive_class``.
+    """
+
+    activation: Literal["sigmoid", "softmax"] = "sigmoid"
+    positive_label: str | None = Field(None, description="what a positive score means (required with sigmoid)")
+    classes: tuple[str, ...] | None = Field(None, description="softmax only: the class names, in output order")
+    positive_class: str | None = Field(None, description="softmax only: the class whose probability is the score")
+
+    @property
+    def positive_index(self) -> int:
+        """The output column whose probability is the score (0 for a single sigmoid logit)."""
+        if self.activation == "softmax" and self.classes and self.positive_class in self.classes:
+            return self.classes.index(self.positive_class)
+        return 0
+
+    @property
+    def label(self) -> str:
+        """What a positive score means: ``positive_label``, else the positive class's name."""
+        return self.positive_label or self.positive_class or ""
 
 
 _RULE = re.compile(r"^(youden|fixed|(sensitivity|specificity)>=(0(\.\d+)?|1(\.0+)?))$")
@@ -277,14 +309,13 @@ class Weights(_Frozen):
     @field_validator("file")
     @classmethod
     def _relative_known_format(cls, value: str) -> str:
-        path = Path(value)
-        if path.is_absolute() or ".." in path.parts:
-            raise _custom("weights_path", f"'{value}' must be a path relative to the card's folder, inside it.")
+        path = Path(_inside_folder(value, "weights"))
         if path.suffix not in WEIGHTS_SUFFIXES:
             raise _custom(
                 "weights_format",
                 f"'{value}': unsupported weights format '{path.suffix}'. Use .safetensors (preferred) "
-                "or a torch state dict saved as .pt/.pth (loaded with weights_only=True).",
+                "or a torch state dict saved as .pt/.pth (loaded with weights_only=True); a TorchScript "
+                "graph (.ts) or an ONNX graph (.onnx) with the matching architecture.format.",
             )
         return value
 
@@ -359,16 +390,6 @@ class ModelCard(_Frozen):
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
 
-    @model_validator(mode="after")
-    def _channels_agree(self) -> ModelCard:
-        if self.preprocessing.channels != self.architecture.in_channels:
-            raise _custom(
-                "channels",
-                f"preprocessing.channels ({self.preprocessing.channels}) must equal "
-                f"architecture.in_channels ({self.architecture.in_channels}).",
-            )
-        return self
-
     @property
     def path(self) -> Path | None:
         """The card file this was read from (``None`` if built from a dict)."""
@@ -380,63 +401,54 @@ class ModelCard(_Frozen):
         return self._sha256
 
     @property
+    def folder(self) -> Path:
+        """The card's folder: weights and bundle paths are relative to it."""
+        return self._path.parent if self._path is not None else Path.cwd()
+
+    @property
     def weights_path(self) -> Path:
-        base = self._path.parent if self._path is not None else Path.cwd()
-        return base / self.weights.file
+        return self.folder / self.weights.file
+
+    @property
+    def bundle_path(self) -> Path | None:
+        """The MONAI bundle folder (format ``monai_bundle``), else ``None``."""
+        return None if self.architecture.bundle is None else self.folder / self.architecture.bundle
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model class found by following ``loc`` from ModelCard (None if not a model)."""
-    model: Any = ModelCard
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return None
-        annotation = field.annotation
-        candidates = getattr(annotation, "__args__", (annotation,))
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-        if model is None:
-            return None
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _describe(error: dict[str, Any]) -> str:
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-after", "union"))))
-    key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
-    if error["type"] == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        valid = sorted(parent.model_fields) if parent is not None else []
-        return f"{key}: unknown key '{loc[-1]}'." + (_did_you_mean(str(loc[-1]), valid) if valid else "")
-    if error["type"] == "missing":
-        return f"{key}: required key is missing."
-    message = error["msg"]
-    found = error.get("input")
-    if error["type"].startswith(("literal_", "string_pattern", "greater", "less", "int_", "float_", "bool_")):
-        message = f"{message}; found {found!r}"
-    return f"{key}: {message}" if key else message
-
-
-def parse_model_card(data: Any, *, source: str = "<model card>") -> ModelCard:
+def parse_model_card(data: Any, *, source: str = "<model card>", text: str = "") -> ModelCard:
     """Validate a mapping (already loaded from YAML) as a :class:`ModelCard`.
 
     Errors are collected and raised together as one :class:`~valkit.errors.InputError`
-    whose lines read ``<source>: <key.path>: <problem>``.
+    whose lines read ``<source>:<line>: <key.path>: <problem>`` (the line when the card's
+    ``text`` is given).
     """
-    if not isinstance(data, dict):
-        raise InputError(f"{source}: expected a mapping of keys (id, name, architecture, ...), found {type(data).__name__}.")
+    from valkit.model_card_problems import model_card_problems
+
+    problems = model_card_problems(data, source=source, text=text)
+    if len(problems) == 1:
+        raise InputError(problems[0])
+    if problems:
+        raise InputError(f"{source}: {len(problems)} problems in the model card:", problems=problems)
+    return ModelCard.model_validate(data)
+
+
+def _read_card(path: Path) -> tuple[bytes, str, Any]:
     try:
-        return ModelCard.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{source}: {_describe(e)}" for e in exc.errors()]
-        if len(problems) == 1:
-            raise InputError(problems[0]) from None
-        raise InputError(f"{source}: {len(problems)} problems in the model card:", problems=problems) from None
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: model card not found. Expected a file like models/<id>/model.yaml.") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the model card ({exc.strerror}).") from None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return raw, text, read_yaml(text)  # duplicate keys and aliases refused, like the protocol's
+    except YamlInputError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise InputError(f"{where}: {exc}") from None
 
 
 def load_model_card(path: str | Path) -> ModelCard:
-    """Read ``models/<id>/model.yaml`` and validate it; the weights file must exist.
+    """Read ``models/<id>/model.yaml`` and validate it; the weights file (and bundle folder) must exist.
 
     The weights' sha256 is checked when the predictor loads them
     (:func:`valkit.predictor.load_predictor`), so that parsing stays cheap.
@@ -444,23 +456,20 @@ def load_model_card(path: str | Path) -> ModelCard:
     path = Path(path)
     if path.is_dir():
         path = path / "model.yaml"
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: model card not found. Expected a file like models/<id>/model.yaml.") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the model card ({exc.strerror}).") from None
-    try:
-        data = read_yaml(raw)
-    except YamlInputError as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise InputError(f"{where}: {exc}") from None
-    card = parse_model_card(data, source=str(path))
+    raw, text, data = _read_card(path)
+    from valkit.model_card_problems import located
+
+    card = parse_model_card(data, source=str(path), text=text)
     card._path = path
     card._sha256 = hashlib.sha256(raw).hexdigest()
+    lines = key_lines(text)
+    if card.bundle_path is not None and not card.bundle_path.is_dir():
+        raise InputError(located(str(path), lines, ("architecture", "bundle"),
+                                  f"bundle folder '{card.bundle_path}' does not exist. Correct architecture.bundle "
+                                  "(relative to the card's folder)."))
     if not card.weights_path.is_file():
-        raise InputError(
-            f"{path}: weights.file: weights file '{card.weights_path}' does not exist. "
-            "Put the weights next to the card or correct weights.file (relative to the card's folder)."
-        )
+        raise InputError(located(
+            str(path), lines, ("weights", "file"),
+            f"weights file '{card.weights_path}' does not exist. "
+            "Put the weights next to the card or correct weights.file (relative to the card's folder)."))
     return card

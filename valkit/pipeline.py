@@ -117,6 +117,10 @@ class RunOutcome:
     report_error: ReportError | EnvironmentProblem | None = None
 
 
+_FORMAT_NAMES = {"torchscript": "TorchScript graph", "onnx": "ONNX graph (onnxruntime)",
+                 "monai_bundle": "MONAI bundle"}
+
+
 def _model_section(loaded: LoadedProtocol):
     """Load the model card (or describe the external predictions) for results.json."""
     p = loaded.protocol
@@ -133,8 +137,10 @@ def _model_section(loaded: LoadedProtocol):
             "version": card.version,
             "finding": card.finding,
             "intended_use": card.intended_use,
-            "architecture": card.architecture.family,
+            "architecture": card.architecture.family or _FORMAT_NAMES[card.architecture.format],
+            "format": card.architecture.format,
             "architecture_params": dict(card.architecture.params),
+            "output": card.output.model_dump(mode="json", exclude_none=True),
             "input_size": list(card.preprocessing.size),
             "window": card.preprocessing.window.source,
             "weights_file": card.weights.file,
@@ -264,6 +270,7 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
     if card is not None:
         summary, predictor, decoders = _predict(loaded, study, card_path, run_dir, progress)
         device = str(predictor.device)
+        model["details"] = predictor.details  # format specifics: ONNX providers, the bundle's network_def
         predictions = pd.read_parquet(summary.predictions_path)
         # resumed_rows: saved predictions reused; rescored: cases whose saved prediction was stale
         # and was scored again, by reason (valkit.runner.RESCORE_REASONS)

@@ -173,40 +173,17 @@ def _card_loc(error: dict[str, Any]) -> tuple:
 def card_problems(path: Path) -> tuple[list[str], str]:
     """Every problem of a model card as ``card:line: key.path: message``, and a summary when none.
 
-    The card is validated as :func:`valkit.model_card.load_model_card` does, then its weights
-    file must exist and match ``weights.sha256`` (the check :func:`valkit.predictor.load_predictor`
-    makes first).
+    :func:`valkit.model_card_problems.check_model_card`: the card's keys and cross-key rules, that its
+    files exist, the weights' sha256, and a MONAI bundle's config read as data (no model is loaded).
     """
-    from valkit.model_card import ModelCard, _describe, load_model_card
-    from valkit.predictor import verify_weights
+    from valkit.model_card_problems import check_model_card
 
-    if path.is_dir():
-        path = path / "model.yaml"
-    if not path.is_file():
-        return [f"{path}: model card not found. Expected a file like models/<id>/model.yaml."], ""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        data = read_yaml(text)
-    except YamlInputError as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
-        return [f"{where}: {exc}"], ""
-    if not isinstance(data, dict):
-        return [f"{path}: expected a mapping of keys (id, name, architecture, ...), found {type(data).__name__}."], ""
-    lines = line_index(text)
-    try:
-        validated = ModelCard.model_validate(data)
-    except ValidationError as exc:
-        return [f"{_at(str(path), lines, _card_loc(e))}: {_describe(e)}" for e in exc.errors()], ""
-    weights = path.parent / validated.weights.file
-    if not weights.is_file():
-        return [f"{_at(str(path), lines, ('weights', 'file'))}: weights.file: weights file '{weights}' does not "
-                "exist. Put the weights next to the card or correct weights.file (relative to the card's folder)."], ""
-    card = load_model_card(path)
-    try:
-        verify_weights(card, where=_at(str(path), lines, ("weights", "sha256")))
-    except InputError as exc:
-        return [str(exc)], ""
-    return [], (f"model card {path}: valid; weights sha256 matches ({weights.stat().st_size / 1e6:.1f} MB hashed)")
+    card, problems = check_model_card(path)
+    if problems or card is None:
+        return problems, ""
+    size = card.weights_path.stat().st_size / 1e6
+    return [], (f"model card {card.path}: valid, format {card.architecture.format}; weights sha256 matches "
+                f"({size:.1f} MB hashed)")
 
 
 def preflight(loaded: LoadedProtocol, *, source: str) -> Preflight:

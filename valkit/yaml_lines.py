@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["YamlInputError", "format_loc", "line_index", "line_of", "read_yaml"]
+__all__ = ["YamlInputError", "format_loc", "key_lines", "line_index", "line_of", "read_yaml"]
 
 
 class YamlInputError(ValueError):
@@ -129,3 +129,6 @@ def format_loc(loc: tuple) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
+
+
+key_lines = line_index  # the name the model-card modules use

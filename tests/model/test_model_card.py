@@ -55,7 +55,7 @@ def test_unknown_top_level_key_is_named_with_suggestion(tmp_path, card_yaml):
     with pytest.raises(InputError) as info:
         load_model_card(path)
     assert str(info.value) == (
-        f"{path}: intended_uses: unknown key 'intended_uses'. Did you mean 'intended_use'? "
+        f"{path}:20: intended_uses: unknown key 'intended_uses'. Did you mean 'intended_use'? "
         "Valid: accepts, architecture, explainability, finding, id, intended_use, limitations, name, output, "
         "preprocessing, schema_version, threshold, training, version, weights."
     )
@@ -66,7 +66,7 @@ def test_unknown_nested_key_has_key_path(tmp_path, card_yaml):
     with pytest.raises(InputError) as info:
         load_model_card(_write(tmp_path / "m", text))
     assert str(info.value).endswith(
-        "model.yaml: preprocessing.window.sourse: unknown key 'sourse'. Did you mean 'source'? "
+        "model.yaml:13: preprocessing.window.sourse: unknown key 'sourse'. Did you mean 'source'? "
         "Valid: center, percentiles, source, width."
     )
 
@@ -77,7 +77,7 @@ def test_unknown_architecture_suggests_a_valid_name(tmp_path, card_yaml):
     with pytest.raises(InputError) as info:
         load_model_card(path)
     assert str(info.value) == (
-        f"{path}: architecture.family: unknown architecture 'DenseNet12'. "
+        f"{path}:7: architecture.family: unknown architecture 'DenseNet12'. "
         "Did you mean 'monai.networks.nets.DenseNet121'? Valid: monai.networks.nets.DenseNet, "
         "monai.networks.nets.DenseNet121, monai.networks.nets.EfficientNetBN, monai.networks.nets.ResNet, "
         "monai.networks.nets.resnet10, monai.networks.nets.resnet18."
@@ -114,7 +114,7 @@ def test_missing_weights_file(tmp_path, card_yaml):
     with pytest.raises(InputError) as info:
         load_model_card(path)
     assert str(info.value) == (
-        f"{path}: weights.file: weights file '{tmp_path / 'm' / 'model.safetensors'}' does not exist. "
+        f"{path}:18: weights.file: weights file '{tmp_path / 'm' / 'model.safetensors'}' does not exist. "
         "Put the weights next to the card or correct weights.file (relative to the card's folder)."
     )
 

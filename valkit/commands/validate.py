@@ -7,6 +7,7 @@ manifest columns the protocol names and the external scores file's header; see
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

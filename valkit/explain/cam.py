@@ -124,6 +124,7 @@ def compute_heatmaps(
     *,
     method: str = "gradcam",
     batch_size: int = 16,
+    output_index: int | None = None,
 ) -> np.ndarray:
     """Heatmaps for a stack of preprocessed images, on the input grid.
 
@@ -139,6 +140,9 @@ def compute_heatmaps(
         One of :data:`CAM_CLASSES`.
     batch_size : int
         Images per forward/backward pass.
+    output_index : int or None
+        The logit explained: ``None`` for a single-logit network (an error otherwise), or the
+        column of the positive class of a softmax network (its logit, before the softmax).
 
     Returns
     -------
@@ -172,7 +176,7 @@ def compute_heatmaps(
     was_training = network.training
     cam = cls(model=network, target_layers=[layer], reshape_transform=_clone)
     device = cam.device
-    target = ClassifierOutputTarget(0)
+    target = ClassifierOutputTarget(0 if output_index is None else output_index)
     try:
         with _frozen_parameters(network), torch.enable_grad():
             for start in range(0, n, batch_size):
@@ -180,7 +184,7 @@ def compute_heatmaps(
                 outputs = cam.activations_and_grads(x)
                 k = len(x)
                 targets = [target] * k
-                if outputs.reshape(k, -1).shape[1] != 1:
+                if output_index is None and outputs.reshape(k, -1).shape[1] != 1:
                     raise InputError(f"explainability: the network gives {outputs.reshape(k, -1).shape[1]} outputs "
                                      "per image; valkit explains single-logit networks only.")
                 grads = None

@@ -188,6 +188,7 @@ def randomisation_test(
     batch_size: int = 16,
     flag_threshold: float = 0.5,
     flag_metric: str = "spearman",
+    output_index: int | None = None,
 ) -> tuple[dict, np.ndarray, list[np.ndarray]]:
     """Run the randomisation test on ``images`` (N, C, H, W).
 
@@ -202,7 +203,8 @@ def randomisation_test(
     from valkit.explain.cam import compute_heatmaps
 
     x = np.asarray(images, dtype=np.float32)
-    trained = compute_heatmaps(network, target_layer, x, method=method, batch_size=batch_size)
+    trained = compute_heatmaps(network, target_layer, x, method=method, batch_size=batch_size,
+                               output_index=output_index)
     trained_unit = [_unit_scale(h) for h in trained]
     layer_sets = randomisation_stages(network, mode=mode, stages=stages)
     n_layers = len(_parameterised_layers(network))
@@ -212,7 +214,8 @@ def randomisation_test(
     rows, stage_maps = [], []
     for k, names in enumerate(layer_sets, start=1):
         net = randomised_copy(network, names, seed=seed + k)
-        maps = compute_heatmaps(net, target_layer, x, method=method, batch_size=batch_size)
+        maps = compute_heatmaps(net, target_layer, x, method=method, batch_size=batch_size,
+                                output_index=output_index)
         del net
         stage_maps.append(maps)
         unit = [_unit_scale(h) for h in maps]

@@ -134,6 +134,8 @@ def explainability_section(
     if predictor is None:
         return {**base, "available": False,
                 "reason": "external predictions: valkit has no network to compute heatmaps from"}
+    if getattr(predictor, "explain_unavailable", None):  # e.g. an ONNX graph: nothing to hook
+        return {**base, "available": False, "reason": predictor.explain_unavailable}
     card = predictor.card
     if card.explainability is None:
         raise InputError(f"{card.path}: explainability.target_layer is not set in the model card, but the protocol "
@@ -190,7 +192,7 @@ def explainability_section(
             continue
         t0 = time.perf_counter()
         maps = compute_heatmaps(predictor.network, layer_name, np.stack(inputs), method=options.method,
-                                batch_size=options.batch_size)
+                                batch_size=options.batch_size, output_index=_output_index(card))
         seconds += time.perf_counter() - t0
         n_maps += len(kept)
         for cid, x, d, shape, h in zip(kept, inputs, displays, shapes, maps):
@@ -231,7 +233,7 @@ def explainability_section(
         **base,
         "available": True,
         "target_layer": layer_name,
-        "explained_output": "the network's single logit (finding present), for every case",
+        "explained_output": _explained_output(card),
         "heatmap_grid": list(spec.size),
         "feature_grid": list(grid),
         "feature_cell_px": [spec.size[0] / grid[0], spec.size[1] / grid[1]],
@@ -255,6 +257,18 @@ def explainability_section(
         result["sanity"] = {"available": False,
                             "reason": "disabled in the protocol" if not options.sanity.enabled else "no readable cases"}
     return result
+
+
+def _output_index(card: Any) -> int | None:
+    """None for a single sigmoid logit; the positive class's column for a softmax network."""
+    return card.output.positive_index if card.output.activation == "softmax" else None
+
+
+def _explained_output(card: Any) -> str:
+    if card.output.activation == "softmax":
+        return (f"the logit of the positive class '{card.output.positive_class}' (before the softmax over "
+                f"{', '.join(card.output.classes)}), for every case")
+    return "the network's single logit (finding present), for every case"
 
 
 def _safe(case_id: str) -> str:
@@ -451,7 +465,7 @@ def _sanity_block(predictor: Predictor, layer_name: str, ids: list[str], inputs:
     result, trained, stage_maps = randomisation_test(
         predictor.network, layer_name, np.stack([inputs[c] for c in kept]), method=options.method,
         mode=s.randomisation, stages=s.stages, seed=seed, batch_size=options.batch_size,
-        flag_threshold=s.flag_threshold, flag_metric=s.flag_metric)
+        flag_threshold=s.flag_threshold, flag_metric=s.flag_metric, output_index=_output_index(predictor.card))
     rows = []
     for i, cid in enumerate(kept[:3]):
         rows.append([overlay_rgb(displays[cid], trained[i])] + [overlay_rgb(displays[cid], m[i]) for m in stage_maps])

@@ -78,12 +78,14 @@ def measurement_record(m: Measurement, batch_size: int, settings: MeasureSetting
 
 
 def model_only(network: Any, input_shape: Sequence[int], device: Any, *, variant: str, batch_sizes: Sequence[int],
-               settings: MeasureSettings, clock: Clock | None = None, seed: int = 0) -> dict[str, Any]:
+               settings: MeasureSettings, clock: Clock | None = None, seed: int = 0,
+               torch_variants: bool = True) -> dict[str, Any]:
     """Time ``variant`` of ``network`` at each batch size; the throughput curve and its knee.
 
     Returns ``{"variant", "config", "available", "reason", "batches": [...], "knee": {...}}``;
     each batch entry is a :func:`measurement_record` or ``{"batch_size", "status": "skipped" |
-    "failed", "reason"}``.
+    "failed", "reason"}``. With ``torch_variants=False`` (an ONNX graph, run by onnxruntime) only
+    ``fp32`` is measured; every other variant is reported as not applicable.
     """
     import torch
 
@@ -91,6 +93,9 @@ def model_only(network: Any, input_shape: Sequence[int], device: Any, *, variant
     out: dict[str, Any] = {"variant": variant, "config": variant_config(variant), "available": True,
                            "reason": None, "batches": [], "torch_threads": torch.get_num_threads()}
     reason = unavailable_reason(variant, device)
+    if not torch_variants and variant != "fp32":
+        reason = (f"not applicable to this model: it runs in onnxruntime, not torch, so the torch dtype, memory "
+                  f"format, compile and CUDA-graph settings of '{variant}' do not apply")
     if reason:
         out.update(available=False, reason=reason)
         out["knee"] = throughput_knee([], [], fraction=settings.knee_fraction).to_dict()

@@ -81,12 +81,14 @@ def measure_latency(model: ModelUnderTest, table: pd.DataFrame, opts: LatencyOpt
     with torch_threads(opts.torch_threads):
         say(f"model-only latency, batch sizes {opts.batch_sizes} ({model.deployed_variant})")
         model_curve = model_only(model.network, model.input_shape, device, variant=model.deployed_variant,
-                                 batch_sizes=opts.batch_sizes, settings=settings, seed=seed)
+                                 batch_sizes=opts.batch_sizes, settings=settings, seed=seed,
+                                 torch_variants=model.torch_variants)
         variants = []
         for v in opts.variants:
             say(f"variant {v}")
             variants.append(model_only(model.network, model.input_shape, device, variant=v,
-                                       batch_sizes=opts.variant_batch_sizes, settings=settings, seed=seed))
+                                       batch_sizes=opts.variant_batch_sizes, settings=settings, seed=seed,
+                                       torch_variants=model.torch_variants))
         say(f"end-to-end latency, {opts.studies} studies one at a time")
         e2e = _end_to_end(model, studies, plugins, opts, settings)
     batch = opts.efficiency_batch_size or protocol_batch_size
@@ -131,7 +133,7 @@ def _end_to_end(model: ModelUnderTest, studies: list[tuple[str, str]], plugins: 
     example = torch.zeros((1, *model.input_shape), device=model.device)
     prepared = prepare_variant(model.network, model.deployed_variant, model.device, example)
     stages, sync = dicom_stages(prepared.forward, model.device, model.spec, plugins,
-                                prepare_input=prepared.prepare_input)
+                                prepare_input=prepared.prepare_input, output=model.output)
     result = end_to_end(studies, stages, warmup=opts.warmup_studies, sync=sync,
                         summarize_ms=settings.summary_ms, bins=settings.bins)
     result["variant"] = model.deployed_variant

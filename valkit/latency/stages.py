@@ -64,9 +64,15 @@ def time_stages(stages: Sequence[Stage], x: Any, *, clock: Clock = time.perf_cou
 
 
 def dicom_stages(forward: Callable[[Any], Any], device: Any, spec: Any, plugins: Mapping[str, str] | None = None,
-                 *, prepare_input: Callable[[Any], Any] | None = None) -> tuple[list[Stage], dict[str, Callable]]:
-    """The real stages for one DICOM path, and the CUDA synchronisers for the device stages."""
+                 *, prepare_input: Callable[[Any], Any] | None = None,
+                 output: Any = None) -> tuple[list[Stage], dict[str, Callable]]:
+    """The real stages for one DICOM path, and the CUDA synchronisers for the device stages.
+
+    ``output`` is the card's output block (sigmoid of one logit when ``None``).
+    """
     import torch
+
+    from valkit.models.output import scores_from_logits
 
     from valkit.latency.decoders import read_dataset
     from valkit.latency.timers import cuda_sync
@@ -89,8 +95,8 @@ def dicom_stages(forward: Callable[[Any], Any], device: Any, spec: Any, plugins:
         return prepare_input(torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))[None].to(device))
 
     def postprocess(logits: Any) -> float:
-        # the same arithmetic as Predictor.predict: sigmoid of the first logit, in float32
-        return float(torch.sigmoid(logits.float().reshape(1, -1)[:, 0]).cpu().numpy()[0])
+        # the same arithmetic as Predictor.predict, in float32
+        return float(scores_from_logits(logits, output).cpu().numpy()[0])
 
     stages = [("read", read), ("decode", decode), ("preprocess", preprocess), ("host_to_device", host_to_device),
               ("forward", forward), ("postprocess", postprocess)]

@@ -25,6 +25,9 @@ class ModelUnderTest:
     predict: Callable[[Any], np.ndarray]
     weights_sha256: str | None = None
     source: str = "model_card"
+    output: Any = None  # the card's output block: sigmoid of one logit (None) or a softmax class probability
+    torch_variants: bool = True  # False for ONNX graphs: dtype/compile/CUDA-graph variants do not apply
+    model_format: str = "monai"
 
     @classmethod
     def from_predictor(cls, predictor: Any) -> "ModelUnderTest":
@@ -34,7 +37,9 @@ class ModelUnderTest:
         return cls(name=f"{card.id} {card.version}", network=predictor.network, device=predictor.device,
                    input_shape=tuple(predictor.input_shape), spec=card.preprocessing,
                    deployed_variant="fp16" if cuda_fp16 else "fp32", predict=predictor.predict,
-                   weights_sha256=predictor.weights_sha256, source="model_card")
+                   weights_sha256=predictor.weights_sha256, source="model_card", output=card.output,
+                   torch_variants=getattr(predictor, "torch_variants", True),
+                   model_format=card.architecture.format)
 
     @classmethod
     def from_network(cls, name: str, network: Any, spec: Any, device: Any, *, autocast: bool = True) -> "ModelUnderTest":
@@ -61,7 +66,8 @@ class ModelUnderTest:
                    deployed_variant="fp16" if cuda_fp16 else "fp32", predict=predict, source="network")
 
     def describe(self) -> dict[str, Any]:
-        params = sum(int(p.numel()) for p in self.network.parameters())
-        return {"name": self.name, "source": self.source, "input_shape": list(self.input_shape),
+        params = sum(int(p.numel()) for p in self.network.parameters()) if self.torch_variants else None
+        return {"name": self.name, "source": self.source, "format": self.model_format,
+                "input_shape": list(self.input_shape),
                 "parameters": params, "deployed_variant": self.deployed_variant,
                 "weights_sha256": self.weights_sha256, "device": str(self.device)}

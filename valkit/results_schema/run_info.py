@@ -15,6 +15,15 @@ class ProtocolEcho(Protocol):
     sha256: str
 
 
+class ModelOutput(Block):
+    """The card's ``output``: how the network's logits become the score."""
+
+    activation: Literal["sigmoid", "softmax"]
+    positive_label: str | None = None
+    classes: list[str] | None = None
+    positive_class: str | None = None
+
+
 class ModelCardModel(Block):
     """``model`` for a model run inside valkit from its card (``models/<id>/model.yaml``)."""
 
@@ -26,7 +35,10 @@ class ModelCardModel(Block):
     finding: str
     intended_use: str
     architecture: str
+    format: Literal["monai", "torchvision", "torchscript", "onnx", "monai_bundle"] = "monai"
     architecture_params: dict[str, Any]
+    output: ModelOutput | None = None  # sigmoid logit, or softmax with the positive class
+    details: Untyped | None = None  # format specifics (ONNX providers, a MONAI bundle's network_def); run-time
     input_size: list[int]
     window: str
     weights_file: str

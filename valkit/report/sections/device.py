@@ -45,6 +45,20 @@ def _kv(pairs: list[tuple[str, Any]]) -> list[dict[str, str]]:
     return [{"key": k, "value": str(v)} for k, v in pairs if v not in (None, "", [], {})]
 
 
+_FORMAT_LABELS = {"monai": "MONAI network + state dict", "torchvision": "torchvision classifier + state dict",
+                  "torchscript": "TorchScript graph", "onnx": "ONNX graph (onnxruntime)", "monai_bundle": "MONAI bundle"}
+
+
+def _output_text(output: dict | None) -> str | None:
+    """'sigmoid of one logit' or 'softmax over a, b; score = probability of b'."""
+    if not output:
+        return None
+    if output.get("activation") == "softmax":
+        return (f"softmax over {', '.join(output.get('classes') or [])}; score = probability of "
+                f"{output.get('positive_class')}")
+    return "sigmoid of one logit"
+
+
 def device_and_model(results: dict, doc: dict) -> dict:
     model = results.get("model") or {}
     op = results.get("operating_point") or {}
@@ -57,7 +71,9 @@ def device_and_model(results: dict, doc: dict) -> dict:
         ("Identifier", model.get("id")),
         ("Finding detected", model.get("finding")),
         ("Architecture", model.get("architecture")),
+        ("Model format", _FORMAT_LABELS.get(model.get("format"), model.get("format"))),
         ("Architecture parameters", ", ".join(f"{k} = {v}" for k, v in sorted(params.items()))),
+        ("Output", _output_text(model.get("output"))),
         ("Input size (pixels)", " × ".join(str(v) for v in size) if size else None),
         ("Intensity window", model.get("window")),
         ("Weights file", model.get("weights_file")),
