@@ -94,7 +94,7 @@ class _ImageDataset:
         case_id, path, digest = self.rows[i]
         try:
             if not os.path.exists(path):
-                raise FileNotFoundError(f"image file not found: {path}")
+                raise FileNotFoundError("image file not found at the manifest's path for this case")
             if self.verify_sha256 and digest:
                 from valkit.digests import file_sha256
 
@@ -107,9 +107,29 @@ class _ImageDataset:
             x = np.ascontiguousarray(self.preprocess(path), dtype=np.float32)
             return {"case_id": case_id, "x": x, "status": "ok", "error": ""}
         except ImageNotAccepted as exc:  # readable, but not an image this model is meant to score
-            return {"case_id": case_id, "x": None, "status": "excluded", "error": exc.reason}
+            return {"case_id": case_id, "x": None, "status": "excluded", "error": without_path(exc.reason, path)}
         except Exception as exc:  # one bad image must not stop the batch
-            return {"case_id": case_id, "x": None, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+            return {"case_id": case_id, "x": None, "status": "failed",
+                    "error": without_path(f"{type(exc).__name__}: {exc}", path)}
+
+
+def without_path(message: str, path: str) -> str:
+    """``message`` with every spelling of ``path`` (and its file name) replaced by ``<image>``.
+
+    Failure reasons go to predictions.parquet, cases.csv and the report, which may be shared;
+    folder and file names of PACS exports often hold patient ids, so a reason names the image
+    by its case (the row it is recorded on), never by its path.
+
+    >>> without_path("DicomDecodeError: /data/PID123/x.dcm: not a DICOM file", "/data/PID123/x.dcm")
+    'DicomDecodeError: <image>: not a DICOM file'
+    >>> without_path("[Errno 13] Permission denied: 'x.dcm'", "/data/PID123/x.dcm")
+    "[Errno 13] Permission denied: '<image>'"
+    """
+    spellings = {str(path), os.path.abspath(path), os.path.realpath(path)}
+    name = os.path.basename(str(path))
+    for s in sorted(spellings, key=len, reverse=True) + ([name] if name else []):
+        message = message.replace(s, "<image>")
+    return message
 
 
 def _collate(items: list[dict]) -> dict:

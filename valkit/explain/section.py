@@ -180,7 +180,9 @@ def explainability_section(
             try:
                 x, d, shape = load_case(ok.at[cid, "abs_path"], spec)
             except InputError as exc:  # the file changed since inference; record and go on
-                unreadable[cid] = str(exc)
+                from valkit.runner import without_path
+
+                unreadable[cid] = without_path(str(exc), ok.at[cid, "abs_path"])  # outputs name no path
                 continue
             inputs.append(x)
             displays.append(d)
