@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from valkit.errors import InputError
+from valkit.errors import InputError, without_path
 from valkit.preprocess import ImageNotAccepted
 
 PREDICTION_COLUMNS = ("case_id", "score", "model_sha256", "image_sha256", "preprocessing_sha256", "status", "error")
@@ -112,24 +112,6 @@ class _ImageDataset:
             return {"case_id": case_id, "x": None, "status": "failed",
                     "error": without_path(f"{type(exc).__name__}: {exc}", path)}
 
-
-def without_path(message: str, path: str) -> str:
-    """``message`` with every spelling of ``path`` (and its file name) replaced by ``<image>``.
-
-    Failure reasons go to predictions.parquet, cases.csv and the report, which may be shared;
-    folder and file names of PACS exports often hold patient ids, so a reason names the image
-    by its case (the row it is recorded on), never by its path.
-
-    >>> without_path("DicomDecodeError: /data/PID123/x.dcm: not a DICOM file", "/data/PID123/x.dcm")
-    'DicomDecodeError: <image>: not a DICOM file'
-    >>> without_path("[Errno 13] Permission denied: 'x.dcm'", "/data/PID123/x.dcm")
-    "[Errno 13] Permission denied: '<image>'"
-    """
-    spellings = {str(path), os.path.abspath(path), os.path.realpath(path)}
-    name = os.path.basename(str(path))
-    for s in sorted(spellings, key=len, reverse=True) + ([name] if name else []):
-        message = message.replace(s, "<image>")
-    return message
 
 
 def _collate(items: list[dict]) -> dict:

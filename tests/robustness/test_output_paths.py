@@ -47,3 +47,18 @@ def test_without_path_replaces_every_spelling(tmp_path):
     real = str((tmp_path / "real" / "x.dcm").resolve())
     msg = f"a: {given}; b: {real}; c: 'x.dcm'"
     assert without_path(msg, given) == "a: <image>; b: <image>; c: '<image>'"
+
+
+def test_latency_failure_reasons_carry_no_path(tmp_path):
+    from valkit.latency.stages import end_to_end
+
+    missing = tmp_path / "PID7654321_DOE^JANE" / "DOE_JANE_1.dcm"
+
+    def read(p):
+        return Path(p).read_bytes()  # FileNotFoundError: [Errno 2] No such file or directory: '<path>'
+
+    r = end_to_end([("C1", str(missing))], [("read", read)], warmup=0,
+                   summarize_ms=lambda t: {"n": len(t)})
+    [failure] = r["failures"]
+    assert failure["case_id"] == "C1" and "No such file" in failure["reason"]
+    assert "PID7654321" not in failure["reason"] and "DOE_JANE" not in failure["reason"]
