@@ -28,7 +28,7 @@ import pandas as pd
 
 from valkit.digests import file_sha256
 from valkit.errors import InputError
-from valkit.pseudonyms import PseudonymKey, check_key_location, load_or_create_key, pseudonymise
+from valkit.pseudonyms import PseudonymKey, check_key_location, key_path, load_or_create_key, pseudonymise
 
 CORE_COLUMNS = (
     "case_id", "patient_id", "study_uid", "path", "sha256", "label",
@@ -70,12 +70,11 @@ class _LazyKey:
     """The pseudonym key, read (or created) the first time a pseudonym is needed."""
 
     def __init__(self, key: PseudonymKey | str | Path | None, outputs: Path):
-        self._given, self._outputs, self.key = key, outputs, key if isinstance(key, PseudonymKey) else None
+        self._given, self._outputs = key, outputs
+        self.key = key if isinstance(key, PseudonymKey) else None
 
     def get(self) -> PseudonymKey:
         if self.key is None:
-            from valkit.pseudonyms import key_path
-
             check_key_location(key_path(self._given), outputs=self._outputs)  # before creating it
             self.key = load_or_create_key(self._given)
         return self.key

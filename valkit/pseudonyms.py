@@ -43,6 +43,8 @@ FINGERPRINT_HEX = 8
 KEY_BYTES = 32
 #: A pseudonym made by :func:`pseudonymise` with a key (kind letter, dash, hex).
 PSEUDONYM_PATTERN = re.compile(rf"^[A-Z]-[0-9a-f]{{{PSEUDONYM_HEX}}}$")
+#: What valkit before keyed pseudonyms wrote: 12 hex of an unkeyed sha256, reversible by enumeration.
+UNKEYED_PATTERN = re.compile(r"^[A-Z]-[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
@@ -114,12 +116,11 @@ def load_or_create_key(path: str | Path | None = None) -> PseudonymKey:
     except OSError as exc:
         raise InputError(f"{path}: pseudonym key not readable ({exc.strerror}). Make it readable by you, or "
                          f"point --pseudonym-key / {ENV_VAR} at another key file.") from None
-    if not re.fullmatch(r"[0-9a-fA-F]{32,}", text):
-        raise InputError(f"{path}: not a valkit pseudonym key (expected at least 32 hex characters on one line). "
+    if not re.fullmatch(r"(?:[0-9a-fA-F]{2}){16,}", text):
+        raise InputError(f"{path}: not a valkit pseudonym key (expected 64 hex characters on one line). "
                          f"Restore the project's key from its backup, or point --pseudonym-key / {ENV_VAR} "
                          "at it; a new key gives new pseudonyms.")
-    return PseudonymKey(secret=bytes.fromhex(text if len(text) % 2 == 0 else text[:-1]), path=path,
-                        created=created)
+    return PseudonymKey(secret=bytes.fromhex(text), path=path, created=created)
 
 
 def check_key_location(path: Path, *, outputs: Path) -> None:

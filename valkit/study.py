@@ -14,7 +14,7 @@ import pandas as pd
 from valkit.errors import InputError
 from valkit.manifest import load_manifest
 from valkit.protocol import LoadedProtocol
-from valkit.pseudonyms import PSEUDONYM_PATTERN
+from valkit.pseudonyms import PSEUDONYM_PATTERN, UNKEYED_PATTERN
 
 MISSING = "missing"
 
@@ -107,8 +107,10 @@ def identifier_kinds(table: pd.DataFrame) -> dict:
 
     ``case_ids`` / ``patient_ids`` are ``"keyed_pseudonym"`` when every row's id was made by
     ``valkit manifest build`` with a pseudonym key (its fingerprint in the ``pseudonym_key``
-    column, the id of the form ``I-``/``P-`` + 20 hex), else ``"supplied"``: the manifest or its
-    labels file gave them and valkit copied them unchanged. A patient id that stands in for a
+    column, the id of the form ``I-``/``P-`` + 20 hex); ``"unkeyed_pseudonym"`` when the manifest
+    was built by a valkit before keyed pseudonyms (no ``pseudonym_key`` column, 12 hex: reversible
+    by enumeration); else ``"supplied"``: the manifest or its labels file gave them and valkit
+    copied them unchanged. A patient id that stands in for a
     missing one (``case:<case id>``) is of the case ids' kind. ``pseudonym_keys`` lists the key
     fingerprints (never the keys).
 
@@ -119,10 +121,12 @@ def identifier_kinds(table: pd.DataFrame) -> dict:
     keyed = table["pseudonym_key"].astype(str) != "" if "pseudonym_key" in table.columns else None
 
     def kind(ids: pd.Series, letter: str) -> str:
-        if keyed is None or not len(ids) or not keyed.all():
-            return "supplied"
-        ok = all(PSEUDONYM_PATTERN.match(str(v)) and str(v).startswith(letter + "-") for v in ids)
-        return "keyed_pseudonym" if ok else "supplied"
+        def all_match(pattern) -> bool:
+            return bool(len(ids)) and all(pattern.match(str(v)) and str(v).startswith(letter + "-") for v in ids)
+
+        if keyed is not None and keyed.all() and all_match(PSEUDONYM_PATTERN):
+            return "keyed_pseudonym"
+        return "unkeyed_pseudonym" if keyed is None and all_match(UNKEYED_PATTERN) else "supplied"
 
     cases = kind(table["case_id"], "I")
     stand_in = table["patient_id"].astype(str).str.startswith("case:")

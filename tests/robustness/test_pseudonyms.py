@@ -134,3 +134,16 @@ def test_damaged_key_file_is_an_input_error(tmp_path):
     bad.write_text("not a key\n")
     with pytest.raises(InputError, match="not a valkit pseudonym key"):
         load_or_create_key(bad)
+
+
+def test_old_unkeyed_pseudonyms_are_flagged_not_called_safe():
+    from valkit.report.sections.appendix import identifiers_sentence
+    from valkit.study import identifier_kinds
+
+    # what valkit wrote before keyed pseudonyms: sha256[:12], no pseudonym_key column
+    old = pd.DataFrame({"case_id": ["I-" + hashlib.sha256(b"1.2.3").hexdigest()[:12]],
+                        "patient_id": ["P-" + hashlib.sha256(b"1234567").hexdigest()[:12]]})
+    kinds = identifier_kinds(old)
+    assert kinds["case_ids"] == kinds["patient_ids"] == "unkeyed_pseudonym"
+    sentence = identifiers_sentence({"per_case_listing": {"identifiers": kinds}})
+    assert "can be reversed" in sentence and "rebuild the manifest" in sentence

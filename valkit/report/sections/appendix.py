@@ -55,6 +55,10 @@ def identifiers_sentence(results: dict) -> str:
     'Case and patient ids are those supplied with the d'
     """
     ids = (results.get("per_case_listing") or {}).get("identifiers") or {}
+    if "unkeyed_pseudonym" in (ids.get("case_ids"), ids.get("patient_ids")):
+        return ("Ids were made by an older valkit with an unkeyed hash, which can be reversed by trying every "
+                "possible identifier: rebuild the manifest with `valkit manifest build` (keyed pseudonyms) before "
+                "sharing this report or cases.csv.")
     keys = ", ".join(ids.get("pseudonym_keys") or []) or "not recorded"
     made = "HMAC-SHA256 with the project's pseudonym key, fingerprint " + keys
     cases, patients = ids.get("case_ids") == "keyed_pseudonym", ids.get("patient_ids") == "keyed_pseudonym"
