@@ -6,6 +6,8 @@ finds is pinned with ``@example`` next to the property.
 """
 import os
 
+import pytest
+
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -30,3 +32,16 @@ def fake_results(tmp_path_factory) -> dict:
     shutil.copytree(Path(__file__).parent / "data" / "fake_study", d, dirs_exist_ok=True)
     assert main(["run", str(d / "fake.yaml"), "--runs-dir", str(d / "runs"), "--no-report", "--no-progress"]) in (0, 1)
     return json.loads((d / "runs" / "fake" / "results.json").read_text())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pseudonym_key(tmp_path_factory):
+    """Manifests built by tests take their pseudonym key from a temporary file, never the checkout's .valkit/."""
+    key = tmp_path_factory.mktemp("pseudonym") / "pseudonym.key"
+    old = os.environ.get("VALKIT_PSEUDONYM_KEY")
+    os.environ["VALKIT_PSEUDONYM_KEY"] = str(key)
+    yield key
+    if old is None:
+        os.environ.pop("VALKIT_PSEUDONYM_KEY", None)
+    else:
+        os.environ["VALKIT_PSEUDONYM_KEY"] = old

@@ -7,6 +7,7 @@ Messages name the thing, the expectation, what was found and the fix.
 from __future__ import annotations
 
 import errno
+import os
 
 
 class ValkitError(Exception):
@@ -80,3 +81,22 @@ def environment_problem(exc: OSError) -> str | None:
     where = str(exc.filename or "")
     where = where[:-4] if where.endswith(".tmp") else where  # name the file the user asked for
     return f"{where or '(path unknown)'}: {exc.strerror} ({errno.errorcode.get(exc.errno, exc.errno)}): {fix}"
+
+
+def without_path(message: str, path: str) -> str:
+    """``message`` with every spelling of ``path`` (and its file name) replaced by ``<image>``.
+
+    Failure reasons go to predictions.parquet, cases.csv and the report, which may be shared;
+    folder and file names of PACS exports often hold patient ids, so a reason names the image
+    by its case (the row it is recorded on), never by its path.
+
+    >>> without_path("DicomDecodeError: /data/PID123/x.dcm: not a DICOM file", "/data/PID123/x.dcm")
+    'DicomDecodeError: <image>: not a DICOM file'
+    >>> without_path("[Errno 13] Permission denied: 'x.dcm'", "/data/PID123/x.dcm")
+    "[Errno 13] Permission denied: '<image>'"
+    """
+    spellings = {str(path), os.path.abspath(path), os.path.realpath(path)}
+    name = os.path.basename(str(path))
+    for s in sorted(spellings, key=len, reverse=True) + ([name] if name else []):
+        message = message.replace(s, "<image>")
+    return message

@@ -6,12 +6,19 @@ writes a CSV. Files that are not DICOM, are truncated or unreadable go to an err
 file with the reason; the build finishes and says how many were skipped.
 
 ``load_manifest`` checks a manifest before any work starts and reports every bad row.
-Paths in a manifest are relative to the manifest file's folder.
+Paths in a manifest are relative to the manifest file's folder, and every one must resolve
+(after symlinks) inside the image root: the manifest's folder unless the protocol's dataset
+sets ``image_root``. A row pointing anywhere else (``../../etc/passwd``, another study's
+image) stops the run before any file is read.
+
+Identifiers: the case id is a keyed pseudonym of the SOPInstanceUID and the patient id one of
+the PatientID (:mod:`valkit.pseudonyms`), unless the labels file supplies ``case_id`` /
+``patient_pseudo_id``; the ``pseudonym_key`` column records the fingerprint of the key that
+made a row's pseudonyms (empty when the labels file supplied both ids).
 """
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -21,10 +28,11 @@ import pandas as pd
 
 from valkit.digests import file_sha256
 from valkit.errors import InputError
+from valkit.pseudonyms import PseudonymKey, check_key_location, key_path, load_or_create_key, pseudonymise
 
 CORE_COLUMNS = (
     "case_id", "patient_id", "study_uid", "path", "sha256", "label",
-    "site", "manufacturer", "model", "sex", "age",
+    "site", "manufacturer", "model", "sex", "age", "pseudonym_key",
 )
 # Acquisition columns read from the header for the test-data table (Table 1).
 HEADER_COLUMNS = (
@@ -45,6 +53,7 @@ class BuildSummary:
     n_sidecar_ignored: int
     n_unlabelled: int
     label_rows_without_image: int
+    key: PseudonymKey | None = None  # None when the labels file supplied every id
 
 
 @dataclass(frozen=True)
@@ -57,9 +66,18 @@ class Manifest:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def pseudonymise(kind: str, value: str) -> str:
-    """Stable pseudonym for an identifier (one-way; the same input gives the same id)."""
-    return f"{kind}-{hashlib.sha256(value.encode()).hexdigest()[:12]}"
+class _LazyKey:
+    """The pseudonym key, read (or created) the first time a pseudonym is needed."""
+
+    def __init__(self, key: PseudonymKey | str | Path | None, outputs: Path):
+        self._given, self._outputs = key, outputs
+        self.key = key if isinstance(key, PseudonymKey) else None
+
+    def get(self) -> PseudonymKey:
+        if self.key is None:
+            check_key_location(key_path(self._given), outputs=self._outputs)  # before creating it
+            self.key = load_or_create_key(self._given)
+        return self.key
 
 
 def parse_age(value: object) -> float | None:
@@ -169,13 +187,20 @@ def _read_labels(labels: Path) -> tuple[pd.DataFrame, str]:
     return df, key
 
 
-def build_manifest(dicom_dir: str | Path, *, out: str | Path, labels: str | Path | None = None) -> BuildSummary:
-    """Scan ``dicom_dir`` recursively and write a manifest CSV (plus ``<out>.errors.csv``)."""
+def build_manifest(dicom_dir: str | Path, *, out: str | Path, labels: str | Path | None = None,
+                   key: PseudonymKey | str | Path | None = None) -> BuildSummary:
+    """Scan ``dicom_dir`` recursively and write a manifest CSV (plus ``<out>.errors.csv``).
+
+    ``key`` is the pseudonym key or the path of its file (default: :func:`valkit.pseudonyms.key_path`);
+    it is read, or created, only when some id is not supplied by the labels file, and it may not
+    lie in the manifest's folder.
+    """
     dicom_dir, out = Path(dicom_dir), Path(out)
     if not dicom_dir.is_dir():
         raise InputError(f"{dicom_dir}: not a folder. Give the folder that holds the DICOM files.")
-    label_df, key = _read_labels(Path(labels)) if labels is not None else (None, None)
-    label_rows = {} if label_df is None else {r[key]: r for r in label_df.to_dict("records")}
+    lazy_key = _LazyKey(key, out.parent)
+    label_df, join = _read_labels(Path(labels)) if labels is not None else (None, None)
+    label_rows = {} if label_df is None else {r[join]: r for r in label_df.to_dict("records")}
     labels_dir = Path(labels).resolve().parent if labels is not None else None
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -193,11 +218,11 @@ def build_manifest(dicom_dir: str | Path, *, out: str | Path, labels: str | Path
             continue
         lab = None
         if label_df is not None:
-            k = h["sop_instance_uid"] if key == "sop_instance_uid" else _rel(p, labels_dir)
+            k = h["sop_instance_uid"] if join == "sop_instance_uid" else _rel(p, labels_dir)
             lab = label_rows.get(k)
             if lab is not None:
                 used_labels.add(k)
-        rows.append(_manifest_row(p, h, lab, out.parent))
+        rows.append(_manifest_row(p, h, lab, out.parent, lazy_key))
     columns = list(CORE_COLUMNS) + list(HEADER_COLUMNS)
     extra = [c for c in (label_df.columns if label_df is not None else []) if c not in columns and c not in
              ("patient_pseudo_id", "relative_path")]
@@ -219,7 +244,7 @@ def build_manifest(dicom_dir: str | Path, *, out: str | Path, labels: str | Path
         out=out, errors_path=errors_path, n_files=len(files) - n_sidecar, n_rows=len(df),
         n_skipped=len(errors), n_sidecar_ignored=n_sidecar,
         n_unlabelled=int((df["label"].astype(str) == "").sum()) if label_df is not None else len(df),
-        label_rows_without_image=len(label_rows) - len(used_labels),
+        label_rows_without_image=len(label_rows) - len(used_labels), key=lazy_key.key,
     )
 
 
@@ -229,10 +254,17 @@ def _rel(p: Path, base: Path | None) -> str:
     return Path(os.path.relpath(p.resolve(), base.resolve())).as_posix()
 
 
-def _manifest_row(p: Path, h: dict, lab: dict | None, base: Path) -> dict:
+def _manifest_row(p: Path, h: dict, lab: dict | None, base: Path, key: _LazyKey) -> dict:
     lab = dict(lab or {})
-    case_id = lab.pop("case_id", "") or pseudonymise("I", h["sop_instance_uid"] or str(p))
-    patient = lab.pop("patient_pseudo_id", "") or pseudonymise("P", h["patient_key"] or case_id)
+    made_by_key = ""
+    case_id = lab.pop("case_id", "")
+    if not case_id:  # without a SOPInstanceUID the file's path stands in (keyed like any identifier)
+        case_id = pseudonymise("I", h["sop_instance_uid"] or _rel(p, base), key.get())
+        made_by_key = key.get().fingerprint
+    patient = lab.pop("patient_pseudo_id", "")
+    if not patient:
+        patient = pseudonymise("P", h["patient_key"] or case_id, key.get())
+        made_by_key = key.get().fingerprint
     row = {
         "case_id": case_id,
         "patient_id": patient,
@@ -245,6 +277,7 @@ def _manifest_row(p: Path, h: dict, lab: dict | None, base: Path) -> dict:
         "model": h["model"],
         "sex": h["sex"],
         "age": h["age"],
+        "pseudonym_key": made_by_key,
     }
     row.update({k: h[k] for k in HEADER_COLUMNS})
     lab.pop("sop_instance_uid", None)
@@ -265,11 +298,15 @@ def load_manifest(
     label_column: str | None = "label",
     site: str | None = None,
     check_files: bool = True,
+    image_root: str | Path | None = None,
+    image_root_key: str = "image_root",
 ) -> Manifest:
     """Read and validate a manifest; raise InputError listing every bad row.
 
     Fatal (nothing runs): missing core or protocol-named columns, duplicate case ids,
-    labels outside {0, 1}, missing labels when ``label_column`` is required.
+    labels outside {0, 1}, missing labels when ``label_column`` is required, and paths that
+    do not resolve (after symlinks) inside ``image_root`` (default: the manifest's folder;
+    ``image_root_key`` names the setting that changes it in the error message).
     Not fatal: image files that are missing are kept and noted; the runner records each
     as a failed prediction so every manifest row is accounted for.
     """
@@ -314,14 +351,26 @@ def load_manifest(
         for i in df.index[clash]:
             problems.append(f"row {i + 2}: site '{df.at[i, 'site']}' differs from the protocol's site '{site}'")
         df.loc[df["site"] == "", "site"] = site
-    if problems:
-        shown = problems[:50] + ([f"... and {len(problems) - 50} more"] if len(problems) > 50 else [])
-        raise InputError(f"{path}: {len(problems)} bad row(s) in the manifest:", problems=shown)
     base = path.resolve().parent
     df["abs_path"] = [str(Path(p) if Path(p).is_absolute() else (base / p).resolve()) for p in df["path"]]
+    root = Path(image_root).resolve() if image_root is not None else base
+    outside = [i for i, p in zip(df.index, df["abs_path"]) if not Path(p).resolve().is_relative_to(root)]
+    for i in outside:
+        problems.append(f"{path.name}:{i + 2} (case {df.at[i, 'case_id']}): path '{df.at[i, 'path']}' resolves to "
+                        f"{Path(df.at[i, 'abs_path']).resolve()}, outside the image root {root}")
+    if problems:
+        shown = problems[:50] + ([f"... and {len(problems) - 50} more"] if len(problems) > 50 else [])
+        fix = (f" Every image must lie under the image root ({root}); if these files are meant to be read, set "
+               f"{image_root_key} to the folder that holds them all." if outside else "")
+        raise InputError(f"{path}: {len(problems)} bad row(s) in the manifest.{fix}", problems=shown)
     notes = []
     if check_files:
         missing = [cid for cid, p in zip(df["case_id"], df["abs_path"]) if not os.path.exists(p)]
         if missing:
             notes.append(f"{len(missing)} image file(s) not found (e.g. case {missing[0]}); they are recorded as failures")
+    if "sha256" not in df.columns or (df["sha256"] == "").any():
+        n = len(df) if "sha256" not in df.columns else int((df["sha256"] == "").sum())
+        notes.append(f"{n} row(s) have no sha256; " + (
+            "each such image is hashed before it is scored and the digest recorded in predictions.parquet "
+            "(image_sha256)" if check_files else "no image is read for external scores, so none is recorded"))
     return Manifest(path=path.resolve(), sha256=file_sha256(path), table=df, notes=tuple(notes))

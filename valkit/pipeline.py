@@ -25,7 +25,7 @@ from valkit.run_lock import run_folder_lock
 from valkit.report.templates import override_record
 from valkit.results import case_columns, write_cases_csv, write_results
 from valkit.selfcheck import run_self_check
-from valkit.study import Study, dataset_digest_rows, load_study
+from valkit.study import Study, dataset_digest_rows, identifier_kinds, load_study
 
 
 @dataclass
@@ -332,7 +332,8 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
     results["acceptance"] = acceptance(results)
     results["verdict"] = results["acceptance"]["verdict"]
     columns = case_columns(merged, p.subgroups.families())
-    results["per_case_listing"] = {"file": "cases.csv", "columns": columns}
+    results["per_case_listing"] = {"file": "cases.csv", "columns": columns,
+                                   "identifiers": identifier_kinds(study.table)}
     write_cases_csv(run_dir, merged, op.threshold, columns=columns)
     results_path = write_results(run_dir, results)
     reports: tuple[Path, ...] = ()

@@ -113,6 +113,9 @@ def _check_in_range(threshold: float, rng: tuple[float, float], *, external: boo
 class Dataset(StrictModel):
     manifest: Path
     site: str | None = Field(None, description="Site label for every row; overrides an empty site column.")
+    image_root: Path | None = Field(
+        None, description="Folder (relative to the protocol file) that every manifest path must resolve into, "
+                          "after symlinks; default: the manifest's own folder.")
 
 
 class ReferenceStandard(StrictModel):

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from valkit.atomic_file import write_atomic
-from valkit.errors import InputError
+from valkit.errors import InputError, without_path
 from valkit.preprocess import ImageNotAccepted
 
 PREDICTION_COLUMNS = ("case_id", "score", "model_sha256", "image_sha256", "preprocessing_sha256", "status", "error",
@@ -103,7 +103,7 @@ class _ImageDataset:
         case_id, path, digest = self.rows[i]
         try:
             if not os.path.exists(path):
-                raise FileNotFoundError(f"image file not found: {path}")
+                raise FileNotFoundError("image file not found at the manifest's path for this case")
             if self.verify_sha256 and digest:
                 from valkit.digests import file_sha256
 
@@ -116,9 +116,11 @@ class _ImageDataset:
             x = np.ascontiguousarray(self.preprocess(path), dtype=np.float32)
             return {"case_id": case_id, "x": x, "status": "ok", "error": ""}
         except ImageNotAccepted as exc:  # readable, but not an image this model is meant to score
-            return {"case_id": case_id, "x": None, "status": "excluded", "error": exc.reason}
+            return {"case_id": case_id, "x": None, "status": "excluded", "error": without_path(exc.reason, path)}
         except Exception as exc:  # one bad image must not stop the batch
-            return {"case_id": case_id, "x": None, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+            return {"case_id": case_id, "x": None, "status": "failed",
+                    "error": without_path(f"{type(exc).__name__}: {exc}", path)}
+
 
 
 def _collate(items: list[dict]) -> dict:

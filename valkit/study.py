@@ -14,6 +14,7 @@ import pandas as pd
 from valkit.errors import InputError
 from valkit.manifest import load_manifest
 from valkit.protocol import LoadedProtocol
+from valkit.pseudonyms import PSEUDONYM_PATTERN, UNKEYED_PATTERN
 
 MISSING = "missing"
 
@@ -25,6 +26,7 @@ class ManifestInfo:
     n_rows: int
     site: str | None
     notes: tuple[str, ...]
+    pseudonym_keys: tuple[str, ...] = ()  # fingerprints of the keys that made its pseudonyms
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,15 @@ def load_study(loaded: LoadedProtocol) -> Study:
     for i, ds in enumerate(p.datasets):
         # external scores read no image file, so whether the files exist says nothing about the run
         m = load_manifest(loaded.resolve(ds.manifest), required_columns=needed, label_column=label_col,
-                          site=ds.site, check_files=p.model is not None)
+                          site=ds.site, check_files=p.model is not None,
+                          image_root=loaded.resolve(ds.image_root) if ds.image_root is not None else None,
+                          image_root_key=f"datasets[{i}].image_root in {loaded.path.name} (relative to it)")
         t = m.table.copy()
         t["dataset"] = str(i)
         frames.append(t)
+        keys = tuple(sorted(set(t["pseudonym_key"]) - {""})) if "pseudonym_key" in t.columns else ()
         infos.append(ManifestInfo(path=str(ds.manifest), sha256=m.sha256, n_rows=len(t), site=ds.site,
-                                  notes=m.notes))
+                                  notes=m.notes, pseudonym_keys=keys))
     table = pd.concat(frames, ignore_index=True)
     dup = table["case_id"][table["case_id"].duplicated()]
     if len(dup):
@@ -91,6 +96,42 @@ def load_study(loaded: LoadedProtocol) -> Study:
 
 def dataset_digest_rows(study: Study) -> list[dict]:
     return [
-        {"path": m.path, "sha256": m.sha256, "rows": m.n_rows, "site": m.site, "notes": list(m.notes)}
+        {"path": m.path, "sha256": m.sha256, "rows": m.n_rows, "site": m.site, "notes": list(m.notes),
+         "pseudonym_keys": list(m.pseudonym_keys)}
         for m in study.manifests
     ]
+
+
+def identifier_kinds(table: pd.DataFrame) -> dict:
+    """How the ids that outputs carry were made (results.json ``per_case_listing.identifiers``).
+
+    ``case_ids`` / ``patient_ids`` are ``"keyed_pseudonym"`` when every row's id was made by
+    ``valkit manifest build`` with a pseudonym key (its fingerprint in the ``pseudonym_key``
+    column, the id of the form ``I-``/``P-`` + 20 hex); ``"unkeyed_pseudonym"`` when the manifest
+    was built by a valkit before keyed pseudonyms (no ``pseudonym_key`` column, 12 hex: reversible
+    by enumeration); else ``"supplied"``: the manifest or its labels file gave them and valkit
+    copied them unchanged. A patient id that stands in for a
+    missing one (``case:<case id>``) is of the case ids' kind. ``pseudonym_keys`` lists the key
+    fingerprints (never the keys).
+
+    >>> t = pd.DataFrame({"case_id": ["I-" + "a" * 20], "patient_id": ["MRN 0042"], "pseudonym_key": ["0f1e2d3c"]})
+    >>> identifier_kinds(t)
+    {'case_ids': 'keyed_pseudonym', 'patient_ids': 'supplied', 'pseudonym_keys': ['0f1e2d3c']}
+    """
+    keyed = table["pseudonym_key"].astype(str) != "" if "pseudonym_key" in table.columns else None
+
+    def kind(ids: pd.Series, letter: str) -> str:
+        def all_match(pattern) -> bool:
+            return bool(len(ids)) and all(pattern.match(str(v)) and str(v).startswith(letter + "-") for v in ids)
+
+        if keyed is not None and keyed.all() and all_match(PSEUDONYM_PATTERN):
+            return "keyed_pseudonym"
+        return "unkeyed_pseudonym" if keyed is None and all_match(UNKEYED_PATTERN) else "supplied"
+
+    cases = kind(table["case_id"], "I")
+    stand_in = table["patient_id"].astype(str).str.startswith("case:")
+    patients = kind(table.loc[~stand_in, "patient_id"], "P") if (~stand_in).any() else cases
+    if stand_in.any() and cases != "keyed_pseudonym":
+        patients = "supplied"
+    keys = sorted(set(table["pseudonym_key"].astype(str)) - {""}) if "pseudonym_key" in table.columns else []
+    return {"case_ids": cases, "patient_ids": patients, "pseudonym_keys": keys}

@@ -25,7 +25,7 @@ def demo_run(tmp_path_factory):
                  "--out", str(d / "manifests" / "demo.csv")]) == 0
     protocol = yaml.safe_load((ROOT / "protocols" / "demo.yaml").read_text())
     protocol["model"]["card"] = str(ROOT / "models" / "demo-nodule" / "model.yaml")
-    protocol["datasets"] = [{"manifest": str(d / "manifests" / "demo.csv")}]
+    protocol["datasets"] = [{"manifest": str(d / "manifests" / "demo.csv"), "image_root": str(d / "phantom")}]
     protocol["inference"] = {"batch_size": 16, "num_workers": 1}
     # the latency benchmark and the reader study have their own end-to-end tests; keep this one quick
     protocol.pop("latency", None)

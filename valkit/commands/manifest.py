@@ -11,18 +11,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("dicom_dir", help="folder searched recursively for DICOM files")
     b.add_argument("--labels", help="CSV with the reference standard (joined on sop_instance_uid or path)")
     b.add_argument("--out", required=True, help="manifest CSV to write, e.g. datasets/manifests/x.csv")
+    b.add_argument("--pseudonym-key", metavar="PATH",
+                   help="file holding the project's pseudonym key (created on first use, mode 0600); default "
+                        "$VALKIT_PSEUDONYM_KEY, else .valkit/pseudonym.key in the current folder")
     b.set_defaults(func=run_build)
     c = sub.add_parser("check", help="validate a manifest and report every bad row")
     c.add_argument("manifest")
     c.add_argument("--no-labels", action="store_true", help="the manifest is unlabelled (no label column needed)")
+    c.add_argument("--image-root", metavar="DIR",
+                   help="folder every image path must resolve into (the protocol's image_root); "
+                        "default: the manifest's folder")
     c.set_defaults(func=run_check)
 
 
 def run_build(args: argparse.Namespace) -> int:
     from valkit.manifest import build_manifest
 
-    s = build_manifest(args.dicom_dir, out=args.out, labels=args.labels)
+    s = build_manifest(args.dicom_dir, out=args.out, labels=args.labels, key=args.pseudonym_key)
     print(f"wrote {s.out}: {s.n_rows} image(s) from {s.n_files} file(s)")
+    if s.key is not None:
+        if s.key.created:
+            print(f"created the pseudonym key {s.key.path} (fingerprint {s.key.fingerprint}): keep it private and "
+                  "backed up, never share it with outputs; the same key gives the same pseudonyms")
+        else:
+            print(f"pseudonyms made with the key {s.key.path} (fingerprint {s.key.fingerprint})")
     if s.n_skipped:
         print(f"skipped {s.n_skipped} file(s) that are not usable DICOM; reasons in {s.errors_path}")
     if s.n_sidecar_ignored:
@@ -39,7 +51,8 @@ def run_build(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from valkit.manifest import load_manifest
 
-    m = load_manifest(args.manifest, label_column=None if args.no_labels else "label")
+    m = load_manifest(args.manifest, label_column=None if args.no_labels else "label", image_root=args.image_root,
+                      image_root_key="--image-root")
     print(f"{args.manifest}: {len(m.table)} row(s), valid (sha256 {m.sha256[:12]}…)")
     for note in m.notes:
         print(f"note: {note}")

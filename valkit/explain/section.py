@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from valkit.errors import InputError
+from valkit.errors import InputError, without_path
 from valkit.analyses.estimates import withhold_if_insufficient
 from valkit.explain.config import ExplainabilityOptions
 from valkit.explain.images import overlay_rgb, save_png, tile_rows
@@ -182,7 +182,7 @@ def explainability_section(
             try:
                 x, d, shape = load_case(ok.at[cid, "abs_path"], spec)
             except InputError as exc:  # the file changed since inference; record and go on
-                unreadable[cid] = str(exc)
+                unreadable[cid] = without_path(str(exc), ok.at[cid, "abs_path"])  # outputs name no path
                 continue
             inputs.append(x)
             displays.append(d)

@@ -21,12 +21,14 @@ Files are read through the page cache: after the first touch a read is a memory 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from valkit.errors import without_path
 from valkit.latency.percentiles import histogram, nearest_rank
 from valkit.latency.timers import Clock
 
@@ -125,7 +127,10 @@ def end_to_end(items: Sequence[tuple[str, Any]], stages: Sequence[Stage], *, war
             total = clock() - t0
         except Exception as exc:  # noqa: BLE001 - one bad study is a recorded failure
             if i >= warmup:
-                failures.append({"case_id": str(case_id), "reason": f"{type(exc).__name__}: {exc}"[:300]})
+                reason = f"{type(exc).__name__}: {exc}"
+                if isinstance(x, (str, os.PathLike)):  # outputs name a case, never its file's path
+                    reason = without_path(reason, os.fspath(x))
+                failures.append({"case_id": str(case_id), "reason": reason[:300]})
             continue
         if i < warmup:
             continue

@@ -101,6 +101,7 @@ class ManifestDigest(Block):
     rows: int
     site: str | None
     notes: list[str]
+    pseudonym_keys: list[str] = []  # fingerprints of the keys that made its pseudonyms (never the keys)
 
 
 class ValkitVersion(Block):
@@ -173,6 +174,15 @@ class PerCaseListing(Block):
 
     file: str
     columns: list[str]
+    identifiers: IdentifierKinds | None = None  # how the ids the outputs carry were made
+
+
+class IdentifierKinds(Block):
+    """Whether case and patient ids are keyed pseudonyms (valkit made them), or the user's own."""
+
+    case_ids: Literal["keyed_pseudonym", "supplied", "unkeyed_pseudonym", "mixed"] | str
+    patient_ids: Literal["keyed_pseudonym", "supplied", "unkeyed_pseudonym", "mixed"] | str
+    pseudonym_keys: list[str]
 
 
 __all__ = ["DecoderChoice", "ExternalPredictionsModel", "Hardware", "Inference", "ManifestDigest",

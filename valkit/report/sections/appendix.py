@@ -45,12 +45,47 @@ def provenance(results: dict, doc: dict) -> dict:
     }
 
 
+def identifiers_sentence(results: dict) -> str:
+    """What the case and patient ids in the outputs are, as recorded in ``per_case_listing.identifiers``.
+
+    Only ids that ``valkit manifest build`` made with a pseudonym key are called pseudonymous;
+    ids supplied with the data (or by a run that did not record how they were made) are said
+    to be the user's own.
+
+    >>> identifiers_sentence({"per_case_listing": {"identifiers": {"case_ids": "keyed_pseudonym",
+    ...     "patient_ids": "keyed_pseudonym", "pseudonym_keys": ["0f1e2d3c"]}}})[:60]
+    'Case and patient ids are pseudonyms: keyed hashes (HMAC-SHA2'
+    >>> identifiers_sentence({})[:50]
+    'Case and patient ids are those supplied with the d'
+    """
+    ids = (results.get("per_case_listing") or {}).get("identifiers") or {}
+    if "unkeyed_pseudonym" in (ids.get("case_ids"), ids.get("patient_ids")):
+        return ("Ids were made by an older valkit with an unkeyed hash, which can be reversed by trying every "
+                "possible identifier: rebuild the manifest with `valkit manifest build` (keyed pseudonyms) before "
+                "sharing this report or cases.csv.")
+    keys = ", ".join(ids.get("pseudonym_keys") or []) or "not recorded"
+    made = "HMAC-SHA256 with the project's pseudonym key, fingerprint " + keys
+    cases, patients = ids.get("case_ids") == "keyed_pseudonym", ids.get("patient_ids") == "keyed_pseudonym"
+    if cases and patients:
+        return (f"Case and patient ids are pseudonyms: keyed hashes ({made}) of the DICOM SOP Instance UID and "
+                "Patient ID, made when the manifest was built; without the key they cannot be traced back, and "
+                "no patient identifier or file path appears.")
+    if cases or patients:
+        which, other = ("Case", "patient") if cases else ("Patient", "case")
+        return (f"{which} ids are pseudonyms ({made}); {other} ids are those supplied with the data "
+                "(manifest or labels file), copied unchanged: valkit did not pseudonymise them. Check they hold "
+                "no patient identifier before sharing.")
+    return ("Case and patient ids are those supplied with the data (manifest, labels or scores file), copied "
+            "unchanged: valkit did not pseudonymise them. Check they hold no patient identifier before sharing.")
+
+
 def per_case_listing(results: dict, doc: dict) -> dict:
     flow = (results.get("data") or {}).get("flow") or {}
     # results.json records the columns written; older results did not (the fixed list then)
     names = list((results.get("per_case_listing") or {}).get("columns") or CASE_COLUMNS)
     columns = Markup(", ").join(Markup("<code>{}</code>").format(c) for c in names)
-    return {"n": count(flow.get("in_manifest")), "columns": names, "columns_html": columns}
+    return {"n": count(flow.get("in_manifest")), "columns": names, "columns_html": columns,
+            "identifiers": identifiers_sentence(results)}
 
 
 def tool_validation(results: dict, doc: dict) -> dict | None:

@@ -291,8 +291,11 @@ def build(results: dict, doc: dict) -> dict | None:
     if not ex.get("available"):
         return {"available": False, "reason": ex.get("reason", "")}
     hm = ex.get("heatmaps") or {}
+    from valkit.report.sections.appendix import identifiers_sentence
+
     return {
         "available": True,
+        "identifiers": identifiers_sentence(results),
         "method": METHOD_NAMES.get(ex.get("method"), ex.get("method")),
         "target_layer": ex.get("target_layer", ""),
         "grid": " × ".join(str(v) for v in ex.get("heatmap_grid") or []),
