@@ -75,7 +75,8 @@ def write_quick_protocol(demo_protocol: Path) -> Path:
     for key in QUICK_DROPS:
         data.pop(key, None)
     data["id"] = QUICK.name
-    data["datasets"] = [{**data["datasets"][0], "manifest": f"../datasets/manifests/{QUICK.name}.csv"}]
+    data["datasets"] = [{**data["datasets"][0], "manifest": f"../datasets/manifests/{QUICK.name}.csv",
+                         "image_root": f"../datasets/phantom/{QUICK.name}"}]
     if data.get("reader_study"):
         data["reader_study"]["ratings"] = f"../datasets/phantom/{QUICK.name}/reader_study/ratings.csv"
     header = ("# Written by `valkit demo --quick` from demo.yaml (see there for comments): the same study design\n"
