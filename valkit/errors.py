@@ -1,6 +1,7 @@
 """valkit's exceptions. The CLI maps them to exit codes in one place (valkit.cli).
 
-Exit codes: 0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error.
+Exit codes: 0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error (and for ``valkit run``
+4: insufficient evidence only; see valkit.cli).
 Messages name the thing, the expectation, what was found and the fix.
 """
 from __future__ import annotations

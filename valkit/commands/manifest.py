@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from valkit.commands import add_quiet, progress_of
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("manifest", help="build or check an image manifest")
@@ -11,17 +13,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("dicom_dir", help="folder searched recursively for DICOM files")
     b.add_argument("--labels", help="CSV with the reference standard (joined on sop_instance_uid or path)")
     b.add_argument("--out", required=True, help="manifest CSV to write, e.g. datasets/manifests/x.csv")
+    add_quiet(b)
     b.set_defaults(func=run_build)
     c = sub.add_parser("check", help="validate a manifest and report every bad row")
     c.add_argument("manifest")
     c.add_argument("--no-labels", action="store_true", help="the manifest is unlabelled (no label column needed)")
+    add_quiet(c)
     c.set_defaults(func=run_check)
 
 
 def run_build(args: argparse.Namespace) -> int:
     from valkit.manifest import build_manifest
 
-    s = build_manifest(args.dicom_dir, out=args.out, labels=args.labels)
+    s = build_manifest(args.dicom_dir, out=args.out, labels=args.labels, progress=progress_of(args))
     print(f"wrote {s.out}: {s.n_rows} image(s) from {s.n_files} file(s)")
     if s.n_skipped:
         print(f"skipped {s.n_skipped} file(s) that are not usable DICOM; reasons in {s.errors_path}")

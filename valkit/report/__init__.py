@@ -39,14 +39,16 @@ import hashlib
 from pathlib import Path
 
 from valkit.errors import InputError
+from valkit.progress import QUIET, Progress
 
 FORMATS = ("pdf", "html")
 
 
-def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")) -> tuple[Path, ...]:
+def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html"),
+                  progress: Progress = QUIET) -> tuple[Path, ...]:
     """Render ``run_dir/results.json`` to ``report.html`` and/or ``report.pdf`` in ``run_dir``.
 
-    Returns the paths written, in the order of ``formats``.
+    Returns the paths written, in the order of ``formats``. ``progress`` reports each format rendered.
     """
     from valkit.atomic_file import write_atomic
     from valkit.report.render import html_to_pdf, render_html
@@ -59,14 +61,16 @@ def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")) 
                          f"{', '.join(FORMATS)}.")
     results = load_results(run_dir)  # fails naming the file and every bad key: no half-rendered report
     digest = hashlib.sha256((run_dir / "results.json").read_bytes()).hexdigest()
-    html = render_html(results, results_sha256=digest)
+    with progress.task("report: HTML"):
+        html = render_html(results, results_sha256=digest)
     written = []
     for fmt in dict.fromkeys(formats):
         path = run_dir / f"report.{fmt}"
         if fmt == "html":
             write_atomic(path, html.encode("utf-8"))
         else:
-            write_atomic(path, html_to_pdf(html, base_url=run_dir))
+            with progress.task("report: PDF"):
+                write_atomic(path, html_to_pdf(html, base_url=run_dir))
         written.append(path)
     return tuple(written)
 
