@@ -49,15 +49,16 @@ def _latency(b: dict) -> dict:
     # the budget is judged on the upper confidence bound of the percentile (or the point estimate)
     bound = "upper bound" if b.get("judged_on") == "ci_upper" else "estimate"
     # valkit.latency.section: the percentile's CI is always two-sided 95%
-    return _measured(b.get("estimate_ms"), b.get("ci_low_ms"), b.get("ci_high_ms"), 0.95,
-                     f"p{b['percentile']:g} {bound} ≤ {b['max_ms']:g} ms", unit="ms")
+    goal = f"p{b['percentile']:g} {bound} ≤ {b['max_ms']:g} ms" if "percentile" in b and "max_ms" in b else None
+    return _measured(b.get("estimate_ms"), b.get("ci_low_ms"), b.get("ci_high_ms"), 0.95, goal, unit="ms")
 
 
 def _reader_study(rs: dict) -> dict:
     d = rs.get("difference") or {}
     iv = d.get("interval") or {}
-    return _measured(d.get("estimate"), iv.get("low"), iv.get("high"), iv.get("confidence_level"),
-                     f"lower bound of {rs['test']} − {rs['reference']} > {rs['bound']:g}")
+    goal = (f"lower bound of {rs.get('test')} − {rs.get('reference')} > {rs['bound']:g}"
+            if rs.get("bound") is not None else None)
+    return _measured(d.get("estimate"), iv.get("low"), iv.get("high"), iv.get("confidence_level"), goal)
 
 
 def acceptance(results: dict) -> dict:

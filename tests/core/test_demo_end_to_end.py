@@ -39,7 +39,7 @@ def demo_run(tmp_path_factory):
 
 def test_run_writes_every_output(demo_run):
     rc, _, run_dir = demo_run
-    assert rc in (0, 1)
+    assert rc in (0, 1, 4)
     for name in ("predictions.parquet", "results.json", "cases.csv", "report.html", "report.pdf"):
         assert (run_dir / name).is_file(), name
 

@@ -87,7 +87,7 @@ def test_valkit_run_applies_and_records_the_decoder_choice(tiny_study, tmp_path,
     proto = tiny_study / f"dec_{policy}.yaml"
     proto.write_text(text.replace("id: lat", f"id: dec_{policy}"))
     rc = main(["run", str(proto), "--runs-dir", str(tmp_path), "--no-report", "--quiet"])
-    assert rc in (0, 1)
+    assert rc in (0, 1, 4)
     inf = json.loads((tmp_path / f"dec_{policy}" / "results.json").read_text())["inference"]
     assert inf["pixel_decoder"] == policy
     if policy == "pydicom_default":
@@ -109,9 +109,9 @@ def test_a_fully_resumed_run_chooses_no_decoder(tiny_study, tmp_path):
     proto = tiny_study / "dec_resume.yaml"
     proto.write_text(text)
     args = ["run", str(proto), "--runs-dir", str(tmp_path), "--no-report", "--quiet"]
-    assert main(args) in (0, 1)
+    assert main(args) in (0, 1, 4)
     assert json.loads((tmp_path / "dec_resume" / "results.json").read_text())["inference"]["decoders"]
-    assert main(args) in (0, 1)  # every prediction is reused: nothing to decode, nothing chosen
+    assert main(args) in (0, 1, 4)  # every prediction is reused: nothing to decode, nothing chosen
     inf = json.loads((tmp_path / "dec_resume" / "results.json").read_text())["inference"]
     assert inf["resumed_rows"] == 8 and inf["decoders"] is None
 
