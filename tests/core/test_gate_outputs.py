@@ -183,3 +183,22 @@ def test_every_command_takes_quiet():
     assert len(leaves) >= 10
     missing = [p.prog for p in leaves if "--quiet" not in p._option_string_actions]
     assert missing == []
+
+
+def test_quiet_silences_progress_and_keeps_results(gated):
+    _, d, _, _ = gated
+    run_dir = str(d / "runs" / "fake")
+    for quiet in (False, True):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            assert main(["report", run_dir, "--format", "html", *(["--quiet"] if quiet else [])]) == 0
+        assert out.getvalue() == f"report: {run_dir}/report.html\n"  # results on stdout either way
+        if quiet:
+            assert err.getvalue() == ""
+        else:  # not a terminal: one line when a step starts, one when it ends, on stderr
+            assert "report: HTML ...\n" in err.getvalue()
+
+
+def test_no_progress_is_the_old_spelling_of_quiet():
+    assert build_parser().parse_args(["run", "p.yaml", "--no-progress"]).quiet is True
+    assert build_parser().parse_args(["run", "p.yaml"]).quiet is False
