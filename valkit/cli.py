@@ -6,8 +6,12 @@ Command modules import heavy dependencies (torch, pydicom, weasyprint) inside th
 functions so that ``valkit --help`` stays fast.
 
 This is the one place that maps exceptions to exit codes:
-0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error,
-4 the report could not be rendered (results.json is written and the verdict printed first).
+0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error, and for ``valkit run``
+4: no gating criterion failed but some are not shown to pass (insufficient evidence or not
+estimable). 4 is non-zero, so a CI job goes red either way (the claim is not supported), and a CI
+owner can still tell "the model fails" (1) from "collect more cases" (4); the gate's verdicts map to
+codes in :data:`valkit.gate.EXIT_CODE`. 5: the report could not be rendered (results.json is written
+and the verdict printed first). 130: interrupted. Progress and log lines go to stderr.
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ EXIT_OK = 0
 EXIT_CRITERIA_FAILED = 1
 EXIT_INVALID_INPUT = 2
 EXIT_INTERNAL_ERROR = 3
-EXIT_REPORT_NOT_RENDERED = 4
+EXIT_INSUFFICIENT_EVIDENCE = 4  # valkit run only: see valkit.gate.EXIT_CODE
+EXIT_REPORT_NOT_RENDERED = 5
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -129,7 +129,9 @@ def run_demo(out: str | os.PathLike, *, quick: bool = False, n_images: int | Non
                               labels=study / "labels.csv")
     log(f"valkit demo: manifest {manifest.out} ({manifest.n_rows} images)")
     log(f"valkit demo: running {protocol}")
-    return run_protocol(protocol, runs_root=out / "runs", progress=progress)
+    from valkit.progress import Progress
+
+    return run_protocol(protocol, runs_root=out / "runs", progress=Progress(quiet=not progress))
 
 
 __all__ = ["FULL", "QUICK", "DemoSize", "place_shipped_files", "run_demo", "write_quick_protocol"]

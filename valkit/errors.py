@@ -1,7 +1,8 @@
 """valkit's exceptions. The CLI maps them to exit codes in one place (valkit.cli).
 
-Exit codes: 0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error,
-4 report not rendered (results.json is complete and the verdict was printed).
+Exit codes: 0 ok, 1 acceptance criteria failed, 2 invalid input, 3 internal error (and for ``valkit run``
+4: insufficient evidence only; see valkit.cli), 5 report not rendered (results.json is complete and the
+verdict was printed).
 Messages name the thing, the expectation, what was found and the fix.
 """
 from __future__ import annotations
@@ -45,13 +46,13 @@ class EnvironmentProblem(ValkitError):
 
 
 class ReportError(ValkitError):
-    """The report could not be rendered; results.json stands and the verdict was printed. Exit code 4.
+    """The report could not be rendered; results.json stands and the verdict was printed. Exit code 5.
 
     Never exit code 1 or 0: a missing report must not pass for a gate result. The cause (a missing
     template, a bug) is chained as ``__cause__``.
     """
 
-    exit_code = 4
+    exit_code = 5
 
 
 #: errors of the machine, not of valkit or of the input, and what to do about each

@@ -29,6 +29,7 @@ import pandas as pd
 from valkit.digests import file_sha256
 from valkit.errors import InputError
 from valkit.pseudonyms import PseudonymKey, check_key_location, key_path, load_or_create_key, pseudonymise
+from valkit.progress import QUIET, Progress
 
 CORE_COLUMNS = (
     "case_id", "patient_id", "study_uid", "path", "sha256", "label",
@@ -188,12 +189,12 @@ def _read_labels(labels: Path) -> tuple[pd.DataFrame, str]:
 
 
 def build_manifest(dicom_dir: str | Path, *, out: str | Path, labels: str | Path | None = None,
-                   key: PseudonymKey | str | Path | None = None) -> BuildSummary:
+                   key: PseudonymKey | str | Path | None = None, progress: Progress | None = None) -> BuildSummary:
     """Scan ``dicom_dir`` recursively and write a manifest CSV (plus ``<out>.errors.csv``).
 
     ``key`` is the pseudonym key or the path of its file (default: :func:`valkit.pseudonyms.key_path`);
     it is read, or created, only when some id is not supplied by the labels file, and it may not
-    lie in the manifest's folder.
+    lie in the manifest's folder. ``progress`` shows a bar of the files read (stderr; None: silent).
     """
     dicom_dir, out = Path(dicom_dir), Path(out)
     if not dicom_dir.is_dir():
@@ -207,22 +208,24 @@ def build_manifest(dicom_dir: str | Path, *, out: str | Path, labels: str | Path
     errors_path = out.with_name(out.stem + ".errors.csv")
     files = sorted(p for p in dicom_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
     rows, errors, n_sidecar, used_labels = [], [], 0, set()
-    for p in files:
-        if p.suffix.lower() in SIDECAR_SUFFIXES:
-            n_sidecar += 1
-            continue
-        try:
-            h = read_header(p)
-        except ValueError as exc:
-            errors.append({"path": _rel(p, out.parent), "reason": str(exc)})
-            continue
-        lab = None
-        if label_df is not None:
-            k = h["sop_instance_uid"] if join == "sop_instance_uid" else _rel(p, labels_dir)
-            lab = label_rows.get(k)
-            if lab is not None:
-                used_labels.add(k)
-        rows.append(_manifest_row(p, h, lab, out.parent, lazy_key))
+    with (progress or QUIET).task("reading DICOM headers", total=len(files)) as step:
+        for p in files:
+            step.advance()
+            if p.suffix.lower() in SIDECAR_SUFFIXES:
+                n_sidecar += 1
+                continue
+            try:
+                h = read_header(p)
+            except ValueError as exc:
+                errors.append({"path": _rel(p, out.parent), "reason": str(exc)})
+                continue
+            lab = None
+            if label_df is not None:
+                k = h["sop_instance_uid"] if join == "sop_instance_uid" else _rel(p, labels_dir)
+                lab = label_rows.get(k)
+                if lab is not None:
+                    used_labels.add(k)
+            rows.append(_manifest_row(p, h, lab, out.parent, lazy_key))
     columns = list(CORE_COLUMNS) + list(HEADER_COLUMNS)
     extra = [c for c in (label_df.columns if label_df is not None else []) if c not in columns and c not in
              ("patient_pseudo_id", "relative_path")]

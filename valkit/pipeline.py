@@ -20,6 +20,7 @@ from valkit import provenance
 from valkit.analyses import OperatingPointChoice, analyse, merge_predictions
 from valkit.gate import acceptance
 from valkit.errors import EnvironmentProblem, InputError, ReportError
+from valkit.progress import QUIET, Progress
 from valkit.protocol import LoadedProtocol, load_protocol
 from valkit.run_lock import run_folder_lock
 from valkit.report.templates import override_record
@@ -44,7 +45,7 @@ class RunContext:
     card_path: Path | None
     threshold: float
     seed: int
-    progress: bool = True
+    progress: Progress = QUIET
     _predictor: object = None
 
     @property
@@ -62,8 +63,8 @@ def _latency(ctx: RunContext) -> dict | None:
         return None  # an external vendor model cannot be timed inside valkit
     from valkit.latency.section import latency_section
 
-    return latency_section(ctx.loaded, ctx.study.table, ctx.card_path,
-                           log=(lambda m: print(m, flush=True)) if ctx.progress else None)
+    with ctx.progress.task("latency"):
+        return latency_section(ctx.loaded, ctx.study.table, ctx.card_path, log=ctx.progress.log)
 
 
 def _explainability(ctx: RunContext) -> dict | None:
@@ -75,7 +76,8 @@ def _explainability(ctx: RunContext) -> dict | None:
     return explainability_section(ctx.run_dir, ctx.merged, ctx.predictor, p.explainability,
                                   threshold=ctx.threshold, seed=ctx.seed,
                                   cluster_column=p.analysis.cluster_column,
-                                  extra_group_columns=[c for c in p.subgroups.columns if c in ctx.merged.columns])
+                                  extra_group_columns=[c for c in p.subgroups.columns if c in ctx.merged.columns],
+                                  progress=ctx.progress)
 
 
 def _reader_study(ctx: RunContext) -> dict | None:
@@ -107,7 +109,7 @@ def run_optional_sections(ctx: RunContext) -> dict:
 @dataclass(frozen=True)
 class RunOutcome:
     """What a run left behind. ``report_error`` is set when results.json was written but the report
-    could not be rendered: the caller reports the verdict first, then raises it (exit code 4)."""
+    could not be rendered: the caller reports the verdict first, then raises it (exit code 5)."""
 
     run_dir: Path
     verdict: str
@@ -193,7 +195,7 @@ def _rows_to_predict(table: pd.DataFrame, run_dir: Path, *, model_sha256: str, p
     return bool(len(plan.todo))
 
 
-def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Path, progress: bool):
+def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Path, progress: Progress):
     from valkit.predictor import load_predictor
     from valkit.preprocess import preprocess_file
     from valkit.runner import image_digests, run_inference
@@ -202,7 +204,7 @@ def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Pat
     predictor = load_predictor(card_path, device=p.inference.device)
     spec = predictor.card.preprocessing
     # images the manifest gives no digest for are hashed here, once, for matching saved predictions
-    table = study.table.assign(sha256=image_digests(study.table))
+    table = study.table.assign(sha256=image_digests(study.table, progress=progress))
     # checks the card's accepts block, then preprocesses (picklable for DataLoader workers)
     preprocess: Any = functools.partial(preprocess_file, spec=spec, accepts=predictor.card.accepts)
     decoders = None
@@ -248,13 +250,15 @@ def decoders_used(predictions: pd.DataFrame, table: pd.DataFrame) -> list[dict]:
     return [{"transfer_syntax": str(ts), "decoder": str(dec), "n": int(n)} for (ts, dec), n in g.items()]
 
 
-def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", progress: bool = True,
+def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", progress: Progress = QUIET,
                  render: bool = True) -> RunOutcome:
+    """Run a protocol end to end into ``runs_root/<protocol id>``; ``progress`` reports each long step (stderr)."""
     started = provenance.utc_now()
     t0 = time.perf_counter()
     loaded = load_protocol(protocol_path)
     p = loaded.protocol
-    study = load_study(loaded)  # a bad protocol or manifest stops here, before any work
+    with progress.task("reading manifests"):
+        study = load_study(loaded)  # a bad protocol or manifest stops here, before any work
     card_path, card, model = _model_section(loaded)
     run_dir = Path(runs_root) / p.id
     with run_folder_lock(run_dir, command="run"):  # a second run of the same folder stops here (exit 2)
@@ -263,7 +267,7 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
 
 
 def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any, model: dict, run_dir: Path, *,
-                protocol_path: str | Path, progress: bool, render: bool, started: str, t0: float) -> RunOutcome:
+                protocol_path: str | Path, progress: Progress, render: bool, started: str, t0: float) -> RunOutcome:
     p = loaded.protocol
     inference: dict = {}
     predictor = None
@@ -295,7 +299,7 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
         device = None
     merged = merge_predictions(study.table, predictions)
     op = _operating_point(loaded, model, merged[merged["status"] == "ok"])
-    analyses = analyse(merged, p, op)
+    analyses = analyse(merged, p, op, progress=progress)
     if card is None:  # every row of the scores file is accounted for, matched or not
         analyses["data"]["external_scores"] = scores.accounting()
     ctx = RunContext(loaded=loaded, study=study, merged=merged, run_dir=run_dir,
@@ -342,7 +346,7 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
         from valkit.report import render_report
 
         try:
-            reports = render_report(run_dir, formats=tuple(p.report.formats))
+            reports = render_report(run_dir, formats=tuple(p.report.formats), progress=progress)
         except (ReportError, EnvironmentProblem) as exc:  # never hides the verdict: printed, then raised
             report_error = exc
     return RunOutcome(run_dir=run_dir, verdict=results["verdict"], results_path=results_path,

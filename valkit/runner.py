@@ -35,6 +35,7 @@ import pandas as pd
 from valkit.atomic_file import write_atomic
 from valkit.errors import InputError, without_path
 from valkit.preprocess import ImageNotAccepted
+from valkit.progress import QUIET, Progress
 
 PREDICTION_COLUMNS = ("case_id", "score", "model_sha256", "image_sha256", "preprocessing_sha256", "status", "error",
                       "pixel_decoder")
@@ -159,19 +160,23 @@ def read_predictions(run_dir: Path) -> pd.DataFrame:
     return df.drop_duplicates(subset=["case_id", *INPUT_DIGESTS], keep="first").reset_index(drop=True)
 
 
-def image_digests(table: pd.DataFrame) -> list[str]:
+def image_digests(table: pd.DataFrame, *, progress: Progress | None = None) -> list[str]:
     """The sha256 of each row's image: the manifest's ``sha256``, else the file's ('' if unreadable)."""
     from valkit.digests import file_sha256
 
     given = table["sha256"].fillna("").astype(str) if "sha256" in table.columns else [""] * len(table)
     out = []
-    for digest, path in zip(given, table["abs_path"]):
-        if not digest:
-            try:
-                digest = file_sha256(path)
-            except OSError:  # a missing file is recorded as a failure by the runner
-                digest = ""
-        out.append(digest)
+    to_hash = sum(1 for d in given if not d)
+    shown = (progress or QUIET) if to_hash else QUIET  # no line at all when the manifest gives every digest
+    with shown.task("hashing images", total=to_hash) as step:
+        for digest, path in zip(given, table["abs_path"]):
+            if not digest:
+                try:
+                    digest = file_sha256(path)
+                except OSError:  # a missing file is recorded as a failure by the runner
+                    digest = ""
+                step.advance()
+            out.append(digest)
     return out
 
 
@@ -260,7 +265,7 @@ def run_inference(
     num_workers: int = 2,
     device: str = "cpu",
     verify_sha256: bool = True,
-    progress: bool = True,
+    progress: Progress | None = None,
     decoder_of: dict[str, str] | None = None,
 ) -> InferenceSummary:
     """Predict every row of ``table`` (columns case_id, abs_path, sha256), resuming if possible.
@@ -270,6 +275,7 @@ def run_inference(
     identify the weights and the preprocessing settings; saved predictions are reused only
     when they, the case id and the image digest match (:func:`plan_reuse`). ``decoder_of`` maps a
     case id to the pixel decoder that will decode it; it is recorded with the case's prediction.
+    ``progress`` shows a bar of the cases scored (on stderr; None: silent).
     """
     import torch
     from torch.utils.data import DataLoader
@@ -298,30 +304,27 @@ def run_inference(
             prefetch_factor=4 if num_workers > 0 else None,
             pin_memory=device.startswith("cuda"),
         )
-        bar = _progress(progress, len(rows))
         threads = torch.get_num_threads()
         if not device.startswith("cuda") and num_workers > 0:
             # On CPU the decode workers and the model share the cores; intra-op threads beyond what
             # the workers leave make the forward pass several times slower (measured: docs/latency.md).
             torch.set_num_threads(max(1, _usable_cores() - num_workers))
         try:
-            for batch in loader:
-                out = [row(c, math.nan, e, st) for c, st, e in batch["not_scored"]]
-                if batch["x"] is not None:
-                    scores = np.asarray(predict(batch["x"]), dtype=np.float64).reshape(-1)
-                    for c, s in zip(batch["ok_ids"], scores):
-                        if math.isfinite(s) and 0.0 <= s <= 1.0:
-                            out.append(row(c, float(s), ""))
-                        else:
-                            out.append(row(c, math.nan, f"model returned an invalid score ({s}); "
-                                                        "expected a probability in [0, 1]"))
-                _write_part(run_dir, out)
-                if bar is not None:
-                    bar[0].update(bar[1], advance=len(out))
+            with (progress or QUIET).task("inference", total=len(rows)) as step:
+                for batch in loader:
+                    out = [row(c, math.nan, e, st) for c, st, e in batch["not_scored"]]
+                    if batch["x"] is not None:
+                        scores = np.asarray(predict(batch["x"]), dtype=np.float64).reshape(-1)
+                        for c, s in zip(batch["ok_ids"], scores):
+                            if math.isfinite(s) and 0.0 <= s <= 1.0:
+                                out.append(row(c, float(s), ""))
+                            else:
+                                out.append(row(c, math.nan, f"model returned an invalid score ({s}); "
+                                                            "expected a probability in [0, 1]"))
+                    _write_part(run_dir, out)
+                    step.advance(len(out))
         finally:
             torch.set_num_threads(threads)
-            if bar is not None:
-                bar[0].stop()
     final = consolidate(run_dir, plan.wanted)
     missing = set(table["case_id"]) - set(final["case_id"])
     if missing:  # cannot happen unless a worker lost a row; never let it pass silently
@@ -340,15 +343,3 @@ def _usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def _progress(enabled: bool, total: int):
-    if not enabled:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(TextColumn("inference"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   transient=False)
-    task = bar.add_task("inference", total=total)
-    bar.start()
-    return bar, task

@@ -33,13 +33,13 @@ def demo_run(tmp_path_factory):
     protocol["explainability"] = {"gallery": {"true_positive": 2, "false_positive": 2, "false_negative": 2,
                                               "true_negative": 1}, "localisation": {"max_cases": 10}}
     (d / "demo.yaml").write_text(yaml.safe_dump(protocol, sort_keys=False))
-    rc = main(["run", str(d / "demo.yaml"), "--runs-dir", str(d / "runs"), "--no-progress"])
+    rc = main(["run", str(d / "demo.yaml"), "--runs-dir", str(d / "runs"), "--quiet"])
     return rc, d, d / "runs" / "demo"
 
 
 def test_run_writes_every_output(demo_run):
     rc, _, run_dir = demo_run
-    assert rc in (0, 1)
+    assert rc in (0, 1, 4)
     for name in ("predictions.parquet", "results.json", "cases.csv", "report.html", "report.pdf"):
         assert (run_dir / name).is_file(), name
 

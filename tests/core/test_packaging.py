@@ -191,14 +191,14 @@ def installed_demo(installed, tmp_path_factory):
     """`valkit demo --quick` on a tiny study, run by the installed package from an unrelated folder."""
     cwd = tmp_path_factory.mktemp("elsewhere")
     out = _run([installed / "valkit", "demo", "--quick", "--n-images", "60", "--reader-cases", "16",
-                "--no-progress", "--out", "demo"], cwd, timeout=600)
+                "--quiet", "--out", "demo"], cwd, timeout=600)
     return out, cwd / "demo"
 
 
 @pytest.mark.slow
 def test_installed_demo_writes_the_pdf(installed_demo):
     out, demo = installed_demo
-    assert out.returncode in (0, 1), out.stdout + out.stderr  # 1: the demo's verdict is FAIL by design
+    assert out.returncode in (0, 1, 4), out.stdout + out.stderr  # 1: the demo's verdict is FAIL by design
     pdf = demo / "runs" / "demo-quick" / "report.pdf"
     assert f"Demo report: {pdf.resolve()}" in out.stdout
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000

@@ -21,7 +21,7 @@ def run(tmp_path_factory):
     d = tmp_path_factory.mktemp("fake")
     for f in FAKE.iterdir():
         shutil.copy(f, d / f.name)
-    rc = main(["run", str(d / "fake.yaml"), "--runs-dir", str(d / "runs"), "--no-report", "--no-progress"])
+    rc = main(["run", str(d / "fake.yaml"), "--runs-dir", str(d / "runs"), "--no-report", "--quiet"])
     return rc, d, d / "runs" / "fake"
 
 
@@ -121,7 +121,7 @@ def test_by_group_tables_sum_to_analysed(run):
 def test_rerun_is_identical_apart_from_times(run, tmp_path):
     _, d, run_dir = run
     first = json.loads((run_dir / "results.json").read_text())
-    assert main(["run", str(d / "fake.yaml"), "--runs-dir", str(tmp_path), "--no-report", "--no-progress"]) == 1
+    assert main(["run", str(d / "fake.yaml"), "--runs-dir", str(tmp_path), "--no-report", "--quiet"]) == 1
     second = json.loads((tmp_path / "fake" / "results.json").read_text())
     for r in (first, second):
         for k in ("started_utc", "finished_utc", "seconds", "valkit"):
@@ -184,8 +184,8 @@ def _model_study(root: Path, n: int = 10) -> Path:
 
 
 def _run_model(protocol: Path, runs: Path, *, report: bool = False) -> tuple[dict, pd.DataFrame]:
-    args = ["run", str(protocol), "--runs-dir", str(runs), "--no-progress"] + ([] if report else ["--no-report"])
-    assert main(args) in (0, 1)
+    args = ["run", str(protocol), "--runs-dir", str(runs), "--quiet"] + ([] if report else ["--no-report"])
+    assert main(args) in (0, 1, 4)
     return (json.loads((runs / "rerun" / "results.json").read_text()),
             pd.read_parquet(runs / "rerun" / "predictions.parquet").set_index("case_id"))
 
@@ -266,7 +266,7 @@ def scaled_run(tmp_path_factory):
     pd.concat([scores, extra]).to_csv(d / "scores.csv", index=False)
     text = (d / "fake.yaml").read_text().replace("  threshold: 0.5\n", "  score_range: [0, 100]\n  threshold: 0.5\n")
     (d / "fake.yaml").write_text(text)
-    rc = main(["run", str(d / "fake.yaml"), "--runs-dir", str(d / "runs"), "--no-report", "--no-progress"])
+    rc = main(["run", str(d / "fake.yaml"), "--runs-dir", str(d / "runs"), "--no-report", "--quiet"])
     return rc, d, d / "runs" / "fake"
 
 

@@ -157,7 +157,7 @@ def test_bad_ratings_stop_the_run_with_exit_2(tmp_path, capsys, make_study):
     r = pd.read_csv(tmp_path / "ratings.csv", dtype=str)
     r.loc[3, "rating"] = "high"
     r.to_csv(tmp_path / "ratings.csv", index=False)
-    assert main(["run", str(p), "--runs-dir", str(tmp_path / "runs"), "--no-report", "--no-progress"]) == 2
+    assert main(["run", str(p), "--runs-dir", str(tmp_path / "runs"), "--no-report", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "column 'rating': expected a finite number" in err and "row 5" in err
 

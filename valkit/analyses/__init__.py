@@ -19,6 +19,7 @@ from valkit.analyses.endpoints import judge_endpoints
 from valkit.analyses.estimates import ProportionEstimator
 from valkit.analyses.sites import analyse_sites
 from valkit.analyses.subgroups import CellEngine, analyse_subgroups
+from valkit.progress import QUIET, Progress
 from valkit.protocol import Protocol
 from valkit.stats.types import NotEstimableWarning
 
@@ -45,8 +46,11 @@ def patient_codes(df: pd.DataFrame) -> np.ndarray:
     return codes.reshape(-1).astype(np.int64)
 
 
-def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice) -> dict:
+def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, *,
+            progress: Progress = QUIET) -> dict:
     """Every analysis of the study table joined with its predictions (:func:`merge_predictions`).
+
+    ``progress`` reports the two long steps (the primary analysis, the bootstrap of each subgroup family).
 
     Returns JSON-ready dicts for results.json.
     """
@@ -63,7 +67,7 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice) 
     estimator = ProportionEstimator(y, (s >= op.threshold).astype(int), patient_codes(analysed),
                                     clustering=a.clustering, seed=seed, n_resamples=a.bootstrap_resamples)
     clustered = estimator.uses_clusters(np.arange(len(y)))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), progress.task("primary analysis and endpoints"):
         # not-estimable quantities are recorded in each Estimate's warnings and shown in the report
         warnings.simplefilter("ignore", NotEstimableWarning)
         # calibration only makes sense for probabilities: a model card's scores are, external scores are
@@ -84,9 +88,11 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice) 
                             min_negatives=sg.min_negatives)
             for col in ("site", "manufacturer") if col in analysed.columns and recorded(analysed[col])
         }
-    engine = CellEngine(analysed, op.threshold, protocol, estimator=estimator)  # subgroup cells, shared by the two sections below
-    sections = analyse_subgroups(analysed, protocol, op.threshold, primary=primary, engine=engine)
-    sections["sites_and_scanners"] = analyse_sites(analysed, protocol, op.threshold, engine=engine)
+    with progress.task("bootstrap of the subgroup families (subgroups, fairness, sites)") as step:
+        # subgroup cells, shared by the two sections below; each family's bootstrap advances the step
+        engine = CellEngine(analysed, op.threshold, protocol, estimator=estimator, step=step)
+        sections = analyse_subgroups(analysed, protocol, op.threshold, primary=primary, engine=engine)
+        sections["sites_and_scanners"] = analyse_sites(analysed, protocol, op.threshold, engine=engine)
     return {
         "data": {
             "flow": case_flow(merged),

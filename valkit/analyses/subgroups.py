@@ -30,6 +30,7 @@ from valkit import stats
 from valkit.analyses.accuracy import auc_estimate
 from valkit.analyses.estimates import ProportionEstimator, withhold_if_insufficient
 from valkit.protocol import Protocol, Subgroups
+from valkit.progress import Step
 from valkit.stats.clustered_logit import clustered_logit_transform
 from valkit.stats.fairness import bootstrap_cell_counts
 from valkit.stats.heterogeneity import LogitData, logit_transform, random_effects
@@ -155,7 +156,7 @@ class CellEngine:
     """Builds (and caches) a family's cells, bootstrap and rows for one analysed table."""
 
     def __init__(self, analysed: pd.DataFrame, threshold: float, protocol: Protocol, *,
-                 estimator: ProportionEstimator | None = None):
+                 estimator: ProportionEstimator | None = None, step: Step | None = None):
         self.df = analysed.reset_index(drop=True)
         self.sg = protocol.subgroups
         self.seed = protocol.analysis.seed
@@ -169,6 +170,7 @@ class CellEngine:
             self.y, self.pred, self.patient_code, clustering=protocol.analysis.clustering, seed=self.seed,
             n_resamples=self.n_resamples)
         self._cache: dict[str, dict] = {}
+        self._step = step  # advanced once per family bootstrapped (valkit.progress)
 
     def family(self, name: str, columns: tuple[str, ...], prespecified: bool) -> dict:
         if name in self._cache:
@@ -181,6 +183,8 @@ class CellEngine:
         rows = cell_rows(fam, self.s, self.estimator, self.sg)
         out = {"fam": fam, "boot": boot, "rows": rows}
         self._cache[name] = out
+        if self._step is not None:
+            self._step.advance()
         return out
 
 

@@ -8,9 +8,10 @@ protocol's latency budget fails.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
+
+from valkit.commands import add_quiet, progress_of
 
 # Short settings for a smoke run: clearly marked in the output as not the protocol's own.
 QUICK = {
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--runs-dir", default="runs", help="parent folder of run directories (default: runs)")
     p.add_argument("--quick", action="store_true",
                    help="short smoke settings instead of the protocol's (recorded as such in the output)")
-    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
@@ -77,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
     if args.quick:
         options = options.model_copy(update=QUICK)
     study = load_study(loaded)
-    log = None if args.quiet else (lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True))
-    section = latency_section(loaded, study.table, loaded.resolve(p.model.card), options=options, log=log)
+    progress = progress_of(args)
+    with progress.task("latency"):
+        section = latency_section(loaded, study.table, loaded.resolve(p.model.card), options=options,
+                                  log=lambda msg: progress.log(f"bench: {msg}"))
     section["settings"] = "quick (--quick): not the protocol's pre-specified settings" if args.quick \
         else ("protocol latency block" if p.latency is not None else "valkit defaults (the protocol has no latency block)")
     if args.quick:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -17,17 +19,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "benchmark or Grad-CAM analysis (protocols/demo-quick.yaml)")
     p.add_argument("--n-images", type=int, help="phantom images (default 600; 120 with --quick)")
     p.add_argument("--reader-cases", type=int, help="reader-study cases (default 120; 40 with --quick)")
-    p.add_argument("--no-progress", action="store_true", help="no progress output")
+    add_quiet(p, deprecated_no_progress=True)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from valkit.commands.run import report_outcome
+    from valkit.commands.run import report_gate
     from valkit.demo import run_demo
 
     outcome = run_demo(args.out, quick=args.quick, n_images=args.n_images, reader_cases=args.reader_cases,
-                       progress=not args.no_progress)
-    rc = report_outcome(outcome)
+                       progress=not args.quiet)
+    rc = report_gate(outcome.results_path, report_paths=outcome.report_paths, flow=outcome.flow)
+    if outcome.report_error is not None:  # after the verdict was printed: a failed rendering never hides it
+        raise outcome.report_error
     pdf = outcome.run_dir / "report.pdf"
     if pdf in outcome.report_paths:
         print(f"Demo report: {pdf}")

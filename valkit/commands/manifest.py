@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from valkit.commands import add_quiet, progress_of
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("manifest", help="build or check an image manifest")
@@ -14,6 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--pseudonym-key", metavar="PATH",
                    help="file holding the project's pseudonym key (created on first use, mode 0600); default "
                         "$VALKIT_PSEUDONYM_KEY, else .valkit/pseudonym.key in the current folder")
+    add_quiet(b)
     b.set_defaults(func=run_build)
     c = sub.add_parser("check", help="validate a manifest and report every bad row")
     c.add_argument("manifest")
@@ -21,13 +24,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--image-root", metavar="DIR",
                    help="folder every image path must resolve into (the protocol's image_root); "
                         "default: the manifest's folder")
+    add_quiet(c)
     c.set_defaults(func=run_check)
 
 
 def run_build(args: argparse.Namespace) -> int:
     from valkit.manifest import build_manifest
 
-    s = build_manifest(args.dicom_dir, out=args.out, labels=args.labels, key=args.pseudonym_key)
+    s = build_manifest(args.dicom_dir, out=args.out, labels=args.labels, key=args.pseudonym_key,
+                       progress=progress_of(args))
     print(f"wrote {s.out}: {s.n_rows} image(s) from {s.n_files} file(s)")
     if s.key is not None:
         if s.key.created:

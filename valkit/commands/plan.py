@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -24,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--power", type=float, default=0.80, help="exact planning power (default 0.80)")
     p.add_argument("--confidence", type=float, default=0.95, help="two-sided confidence level (default 0.95)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_quiet(p)  # no long steps: accepted so that one flag works with every command
     p.set_defaults(func=run)
 
 

@@ -14,6 +14,8 @@ import json
 import math
 import sys
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -51,6 +53,7 @@ def register(subparsers) -> None:
                     help="--fom binormal: valkit's maximum-likelihood fit, with the limit AUC where the "
                          "likelihood has no finite maximum (default), or MRMCaov's fitting procedure "
                          "emulated step for step (reproduces MRMCaov's numbers)")
+    add_quiet(an)  # no long steps: accepted so that one flag works with every command
     an.set_defaults(func=run)
     pl = sub.add_parser("plan", help="power / sample size from a pilot study",
                         description="Readers x cases needed for a planned study, from pilot OR variance "
@@ -65,6 +68,7 @@ def register(subparsers) -> None:
     pl.add_argument("--threshold", type=float, default=None)
     pl.add_argument("--covariance", default="jackknife", choices=["jackknife", "delong", "unbiased"])
     pl.add_argument("--json", dest="json_out", metavar="OUT.json", help="write the table as JSON here")
+    add_quiet(pl)  # no long steps: accepted so that one flag works with every command
     pl.set_defaults(func=run_plan)
     parser.set_defaults(func=lambda args: _usage(parser))
 

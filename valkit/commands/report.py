@@ -4,12 +4,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 
+from valkit.commands import add_quiet, progress_of
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("report", help="re-render report.html/report.pdf from RUN_DIR/results.json")
     p.add_argument("run_dir", help="a run directory, e.g. runs/demo")
     p.add_argument("--format", action="append", choices=["pdf", "html"], dest="formats",
                    help="output format (repeatable; default both)")
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
@@ -23,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
     formats = tuple(args.formats or ("pdf", "html"))
     # not while a run writes the folder; a folder that does not exist gets render_report's own error
     with run_folder_lock(run_dir, command="report") if run_dir.is_dir() else contextlib.nullcontext():
-        for path in render_report(run_dir, formats=formats):
+        for path in render_report(run_dir, formats=formats, progress=progress_of(args)):
             print(f"report: {path}")
     return 0

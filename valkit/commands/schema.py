@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("schema", help="print the JSON Schema of the protocol format (or of results.json)")
     p.add_argument("--results", action="store_true",
                    help="print the JSON Schema of results.json instead (the typed results contract)")
+    add_quiet(p)  # no long steps: accepted so that one flag works with every command
     p.set_defaults(func=run)
 
 

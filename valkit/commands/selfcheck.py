@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -18,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--json", dest="json_path", default=None, metavar="OUT.json", help="also write the result as JSON")
+    add_quiet(p)  # no long steps: accepted so that one flag works with every command
     p.set_defaults(func=run)
 
 

@@ -5,6 +5,8 @@ import argparse
 import os
 import sys
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -33,7 +35,7 @@ def register(subparsers) -> None:
         action="store_true",
         help="only generate if OUT_DIR lacks a complete study with these parameters (the default behaviour)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    add_quiet(parser)
     parser.add_argument(
         "--reader-study",
         metavar="MODEL_CARD",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -19,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-paths", action="store_true",
         help="check the protocol's format only, not the files it names (card, manifests, scores)"
     )
+    add_quiet(p)  # no long steps: accepted so that one flag works with every command
     p.set_defaults(func=run)
 
 

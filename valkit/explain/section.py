@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from valkit.errors import InputError, without_path
+from valkit.progress import QUIET, Progress
 from valkit.analyses.estimates import withhold_if_insufficient
 from valkit.explain.config import ExplainabilityOptions
 from valkit.explain.images import overlay_rgb, save_png, tile_rows
@@ -96,6 +97,7 @@ def explainability_section(
     seed: int,
     cluster_column: str = "patient_id",
     extra_group_columns: Sequence[str] = (),
+    progress: Progress = QUIET,
 ) -> dict:
     """Heatmaps, galleries, localisation metrics and the randomisation test for one run.
 
@@ -120,6 +122,8 @@ def explainability_section(
         Patient column for clustered intervals.
     extra_group_columns : sequence of str
         More breakdown columns (e.g. the protocol's subgroup columns) besides ``options.localisation.by``.
+    progress : Progress
+        Reports the heatmaps computed (a bar of the cases) and the randomisation test (stderr).
 
     Returns
     -------
@@ -175,59 +179,62 @@ def explainability_section(
     grid = feature_grid(predictor.network, layer_name, (spec.channels, *spec.size))
     band = border_band(grid, tuple(spec.size))
 
-    for start in range(0, len(needed), _CHUNK):
-        chunk = needed[start:start + _CHUNK]
-        inputs, displays, shapes, kept = [], [], [], []
-        for cid in chunk:
-            try:
-                x, d, shape = load_case(ok.at[cid, "abs_path"], spec)
-            except InputError as exc:  # the file changed since inference; record and go on
-                unreadable[cid] = without_path(str(exc), ok.at[cid, "abs_path"])  # outputs name no path
-                continue
-            inputs.append(x)
-            displays.append(d)
-            shapes.append(shape)
-            kept.append(cid)
-        if not kept:
-            continue
-        t0 = time.perf_counter()
-        maps = compute_heatmaps(predictor.network, layer_name, np.stack(inputs), method=options.method,
-                                batch_size=options.batch_size, output_index=_output_index(card))
-        seconds += time.perf_counter() - t0
-        n_maps += len(kept)
-        for cid, x, d, shape, h in zip(kept, inputs, displays, shapes, maps):
-            row = ok.loc[cid]
-            box_in, box_problem = None, None
-            if cid in plan.boxes:
+    with progress.task(f"Grad-CAM heatmaps ({options.method})", total=len(needed)) as step:
+        for start in range(0, len(needed), _CHUNK):
+            chunk = needed[start:start + _CHUNK]
+            inputs, displays, shapes, kept = [], [], [], []
+            for cid in chunk:
                 try:
-                    stored = box_from_pixels(*plan.boxes[cid], convention=options.localisation.box_convention,
-                                             shape=shape)
-                    box_in = box_to_input_grid(stored, shape, h.shape)
-                except ValueError as exc:
-                    box_problem = str(exc)
-            peak = np.unravel_index(int(np.argmax(h)), h.shape) if h.max() > 0 else None
-            if cid in localise:
-                if box_in is None:
-                    plan.bad_box[cid] = box_problem or "box not usable"
-                else:
-                    per_case.append(_case_metrics(row, h, box_in, shape, peak, options, cluster_column,
-                                                  group_columns, grid))
-            if cid in gallery_of:
-                rel = Path(EXPLAIN_DIR) / "gallery" / gallery_of[cid] / f"{_safe(cid)}.png"
-                save_png(overlay_rgb(d, h, box=box_in, peak=peak), run_dir / rel)
-                entries[cid] = _gallery_entry(row, rel, h, box_in, options, grid)
-            if cid in border_ids:
-                rec = {"case_id": str(cid), "cluster": text(row.get(cluster_column)) or str(cid),
-                       "category": str(row["category"]), "peak_on_border": peak_on_border(h, grid),
-                       "border_energy_fraction": mass_share(h, band),
-                       "empty_heatmap": bool(h.max() <= 0)}
-                for col in options.border.by:
-                    if col in ok.columns:
-                        rec[col] = text(row.get(col)) or "missing"
-                border_records.append(rec)
-            if cid in sanity_ids:
-                sanity_inputs[cid] = x
-                sanity_display[cid] = d
+                    x, d, shape = load_case(ok.at[cid, "abs_path"], spec)
+                except InputError as exc:  # the file changed since inference; record and go on
+                    unreadable[cid] = without_path(str(exc), ok.at[cid, "abs_path"])  # outputs name no path
+                    continue
+                inputs.append(x)
+                displays.append(d)
+                shapes.append(shape)
+                kept.append(cid)
+            if not kept:
+                step.advance(len(chunk))
+                continue
+            t0 = time.perf_counter()
+            maps = compute_heatmaps(predictor.network, layer_name, np.stack(inputs), method=options.method,
+                                    batch_size=options.batch_size, output_index=_output_index(card))
+            seconds += time.perf_counter() - t0
+            n_maps += len(kept)
+            for cid, x, d, shape, h in zip(kept, inputs, displays, shapes, maps):
+                row = ok.loc[cid]
+                box_in, box_problem = None, None
+                if cid in plan.boxes:
+                    try:
+                        stored = box_from_pixels(*plan.boxes[cid], convention=options.localisation.box_convention,
+                                                 shape=shape)
+                        box_in = box_to_input_grid(stored, shape, h.shape)
+                    except ValueError as exc:
+                        box_problem = str(exc)
+                peak = np.unravel_index(int(np.argmax(h)), h.shape) if h.max() > 0 else None
+                if cid in localise:
+                    if box_in is None:
+                        plan.bad_box[cid] = box_problem or "box not usable"
+                    else:
+                        per_case.append(_case_metrics(row, h, box_in, shape, peak, options, cluster_column,
+                                                      group_columns, grid))
+                if cid in gallery_of:
+                    rel = Path(EXPLAIN_DIR) / "gallery" / gallery_of[cid] / f"{_safe(cid)}.png"
+                    save_png(overlay_rgb(d, h, box=box_in, peak=peak), run_dir / rel)
+                    entries[cid] = _gallery_entry(row, rel, h, box_in, options, grid)
+                if cid in border_ids:
+                    rec = {"case_id": str(cid), "cluster": text(row.get(cluster_column)) or str(cid),
+                           "category": str(row["category"]), "peak_on_border": peak_on_border(h, grid),
+                           "border_energy_fraction": mass_share(h, band),
+                           "empty_heatmap": bool(h.max() <= 0)}
+                    for col in options.border.by:
+                        if col in ok.columns:
+                            rec[col] = text(row.get(col)) or "missing"
+                    border_records.append(rec)
+                if cid in sanity_ids:
+                    sanity_inputs[cid] = x
+                    sanity_display[cid] = d
+            step.advance(len(chunk))
 
     result = {
         **base,
@@ -251,8 +258,9 @@ def explainability_section(
     }
     result["border"] = _border_block(border_records, options, grid, band, ok, seed_used, run_dir, cluster_column)
     if options.sanity.enabled and sanity_inputs:
-        result["sanity"] = _sanity_block(predictor, layer_name, plan.sanity, sanity_inputs, sanity_display,
-                                         options, seed_used, run_dir)
+        with progress.task("Grad-CAM randomisation test"):
+            result["sanity"] = _sanity_block(predictor, layer_name, plan.sanity, sanity_inputs, sanity_display,
+                                             options, seed_used, run_dir)
     else:
         result["sanity"] = {"available": False,
                             "reason": "disabled in the protocol" if not options.sanity.enabled else "no readable cases"}

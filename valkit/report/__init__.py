@@ -42,16 +42,18 @@ import hashlib
 from pathlib import Path
 
 from valkit.errors import EnvironmentProblem, InputError, ReportError, ValkitError, environment_problem
+from valkit.progress import QUIET, Progress
 
 FORMATS = ("pdf", "html")
 
 
-def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")) -> tuple[Path, ...]:
+def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html"),
+                  progress: Progress = QUIET) -> tuple[Path, ...]:
     """Render ``run_dir/results.json`` to ``report.html`` and/or ``report.pdf`` in ``run_dir``.
 
-    Returns the paths written, in the order of ``formats``. Raises InputError for an unknown
-    format or a missing/invalid results.json, and ReportError (exit code 4, the cause chained)
-    when rendering fails: a template missing, a template or renderer bug.
+    Returns the paths written, in the order of ``formats``. ``progress`` reports each format rendered.
+    Raises InputError for an unknown format or a missing/invalid results.json, and ReportError
+    (exit code 5, the cause chained) when rendering fails: a template missing, a template or renderer bug.
     """
     from valkit.atomic_file import write_atomic
     from valkit.report.render import html_to_pdf, render_html
@@ -66,13 +68,15 @@ def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")) 
     digest = hashlib.sha256((run_dir / "results.json").read_bytes()).hexdigest()
     written = []
     try:
-        html = render_html(results, results_sha256=digest)
+        with progress.task("report: HTML"):
+            html = render_html(results, results_sha256=digest)
         for fmt in dict.fromkeys(formats):
             path = run_dir / f"report.{fmt}"
             if fmt == "html":
                 write_atomic(path, html.encode("utf-8"))
             else:
-                write_atomic(path, html_to_pdf(html, base_url=run_dir))
+                with progress.task("report: PDF"):
+                    write_atomic(path, html_to_pdf(html, base_url=run_dir))
             written.append(path)
     except OSError as exc:
         problem = environment_problem(exc)  # a full disk or no permission: the machine, not a bug (exit 2)
@@ -80,7 +84,7 @@ def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html")) 
             raise ReportError(_failure_message(run_dir, exc)) from exc
         raise EnvironmentProblem(f"{problem}\n{run_dir / 'results.json'} is complete; once the cause is fixed, "
                                  f"render the report with `valkit report {run_dir}`.") from None
-    except Exception as exc:  # noqa: BLE001 - any failure to render is a ReportError (exit 4), cause chained
+    except Exception as exc:  # noqa: BLE001 - any failure to render is a ReportError (exit 5), cause chained
         raise ReportError(_failure_message(run_dir, exc)) from exc
     return tuple(written)
 

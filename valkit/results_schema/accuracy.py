@@ -147,6 +147,15 @@ class Criterion(Block):
     rule: str | None
     metric: str | None = None  # endpoint and fairness criteria
     column: str | None = None  # fairness criteria
+    # the number the verdict was judged on (absent from results.json written by earlier valkit):
+    # an endpoint's estimate, a fairness criterion's deciding pair, the latency percentile, the
+    # reader-study difference; ``goal`` in words, e.g. "lower bound ≥ 0.7"; ``unit`` "ms" or null
+    estimate: Num = None
+    ci_low: Num = None
+    ci_high: Num = None
+    confidence_level: Num = None
+    goal: str | None = None
+    unit: Literal["ms"] | None = None
 
 
 class Acceptance(Block):
