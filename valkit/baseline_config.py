@@ -26,7 +26,7 @@ family-wise error of the joint claim is at most that level without any multiplic
 >>> b.source, b.interval, b.non_inferiority is None
 ('run', 'newcombe', True)
 >>> BaselineOptions(label="v1", model="m.yaml", non_inferiority={"margin": 0.02}).non_inferiority.metrics
-('sensitivity', 'specificity')
+['sensitivity', 'specificity']
 """
 from __future__ import annotations
 
