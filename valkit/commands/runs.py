@@ -51,10 +51,12 @@ def run_compare(args: argparse.Namespace) -> int:
     print("same " + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in c["same"].items()))
     print(f"\n{'estimate':<24}  {'A (95% CI)':<24}  {'B (95% CI)':<24}  {'B - A':>8}  beyond the CIs")
     for row in c["estimates"]:
-        def cell(e):
-            return "n/a" if not e else f"{_num(e.get('value'))} ({_num(e.get('low'))}-{_num(e.get('high'))})"
+        pct = not row["name"].endswith("auc")  # proportions in %, AUC as a number
+
+        def cell(e, pct=pct):
+            return "n/a" if not e else f"{_num(e.get('value'), pct)} ({_num(e.get('low'), pct)}-{_num(e.get('high'), pct)})"
         beyond = {True: "yes", False: "no", None: "n/a"}[row["beyond_cis"]]
-        delta = "n/a" if row["delta"] is None else f"{100 * row['delta']:+.1f} pp"
+        delta = "n/a" if row["delta"] is None else (f"{100 * row['delta']:+.1f} pp" if pct else f"{row['delta']:+.3f}")
         print(f"{row['name']:<24}  {cell(row['a']):<24}  {cell(row['b']):<24}  {delta:>8}  {beyond}")
     print(f"(beyond the CIs: {c['beyond_cis_rule']})")
     d = c["drift"]
