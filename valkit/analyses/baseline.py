@@ -137,8 +137,8 @@ def compare_auc(y: np.ndarray, s_base: np.ndarray, s_cur: np.ndarray, patient: n
 
     cl, margin = opts.confidence_level, (opts.non_inferiority.margin if opts.non_inferiority else None)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    units_pos, c1 = _units(pos, patient)
-    units_neg, c0 = _units(neg, patient)
+    units_pos, _ = _units(pos, patient)
+    units_neg, _ = _units(neg, patient)
     clustered = stats.has_clusters(patient)
     cluster = patient if clustered else None
     if len(pos) and len(neg):
