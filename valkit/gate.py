@@ -6,13 +6,21 @@ module only collects them, each with the number it was judged on (estimate, conf
 goal) so that a CI summary can show them without recomputing anything. The overall verdict is
 PASS when every criterion passes; a criterion that is not estimable or has insufficient evidence
 cannot support a claim, so it does not pass. Exploratory criteria and secondary endpoints are listed
-but do not gate.
+but do not gate. A protocol ``baseline:`` block with ``non_inferiority`` adds one gating criterion
+per metric (the new version against the cleared one, overall and in every pre-specified subgroup;
+docs/model-versions.md).
 
 :func:`gate_outcome` says *why* a gate did not pass: a gating criterion FAILED (evidence against
 the device), or none failed but some are not shown to pass (INSUFFICIENT EVIDENCE: more data
 needed). ``valkit run`` exits 1 and 4 for these (:data:`EXIT_CODE`).
 """
 from __future__ import annotations
+
+import math
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
 
 #: criterion verdicts that mean "not shown either way" rather than "shown to fail"
 NOT_SHOWN = frozenset({"INSUFFICIENT EVIDENCE", "NOT ESTIMABLE"})
@@ -81,6 +89,12 @@ def acceptance(results: dict) -> dict:
         criteria.append({"kind": "reader_study", "criterion": f"reader study ({rs_endpoint['hypothesis'].replace('_', '-')})",
                          "verdict": rs_endpoint["verdict"], "gates": bool(rs_endpoint.get("primary")),
                          "rule": rs_endpoint.get("judged_on"), **_reader_study(rs_endpoint)})
+    ni = (results.get("baseline") or {}).get("non_inferiority")
+    for c in (ni or {}).get("criteria", []):  # N vs N-1: overall and every pre-specified subgroup
+        label = results["baseline"]["version"]["label"]
+        criteria.append({"kind": "baseline", "criterion": f"non-inferiority to {label}: {c['metric']}",
+                         "verdict": c["verdict"], "gates": True, "rule": _ni_rule(ni, c), "metric": c["metric"],
+                         **_measured(goal=f"lower bound of N − (N−1) > −{ni['margin']:g} in every component")})
     tool = results.get("tool_validation")
     if tool:  # an engine that does not reproduce the literature here cannot support a claim
         criteria.append({"kind": "tool_validation", "criterion": "tool validation", "verdict": tool["verdict"],
@@ -92,6 +106,22 @@ def acceptance(results: dict) -> dict:
     else:
         verdict = "PASS" if all(c["verdict"] == "PASS" for c in gating) else "FAIL"
     return {"verdict": verdict, "criteria": criteria}
+
+
+def _ni_rule(ni: dict, c: dict) -> str:
+    """The rule of a non-inferiority criterion, naming every component that did not pass.
+
+    >>> _ni_rule({"margin": 0.02, "subgroups": "prespecified"}, {"n_components": 5, "not_passed": [
+    ...     {"where": "sex = F", "verdict": "FAIL", "bound": -0.061}]})
+    'N - (N-1) lower bound > -0.02 overall and in every pre-specified subgroup (5 components); not met in: sex = F (FAIL, lower bound -0.061)'
+    """
+    scope = "overall and in every pre-specified subgroup" if ni["subgroups"] == "prespecified" else "overall"
+    rule = f"N - (N-1) lower bound > -{ni['margin']:g} {scope} ({c['n_components']} components)"
+    if c["not_passed"]:
+        rule += "; not met in: " + ", ".join(
+            f"{p['where']} ({p['verdict']}" + (f", lower bound {p['bound']:.3f})" if _finite(p.get("bound")) else ")")
+            for p in c["not_passed"])
+    return rule
 
 
 def gate_outcome(acceptance_block: dict) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from valkit import provenance
 from valkit.analyses import OperatingPointChoice, analyse, merge_predictions
+from valkit.atomic_file import write_atomic
 from valkit.gate import acceptance
 from valkit.errors import EnvironmentProblem, InputError, ReportError
 from valkit.progress import QUIET, Progress
@@ -261,13 +262,45 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
         study = load_study(loaded)  # a bad protocol or manifest stops here, before any work
     card_path, card, model = _model_section(loaded)
     run_dir = Path(runs_root) / p.id
+    baseline = _earlier_version(loaded, run_dir)  # a missing or malformed earlier run stops here too
     with run_folder_lock(run_dir, command="run"):  # a second run of the same folder stops here (exit 2)
         return _run_locked(loaded, study, card_path, card, model, run_dir, protocol_path=protocol_path,
-                           progress=progress, render=render, started=started, t0=t0)
+                           progress=progress, render=render, started=started, t0=t0, baseline=baseline)
+
+
+def _earlier_version(loaded: LoadedProtocol, run_dir: Path):
+    """The protocol's ``baseline:``: the earlier run's scores, or its model card (scored later), or None."""
+    opts = loaded.protocol.baseline
+    if opts is None:
+        return None
+    if opts.source == "model":
+        from valkit.model_card import load_model_card
+
+        path = loaded.resolve(opts.model)
+        return path, load_model_card(path)
+    from valkit.baseline_source import load_baseline_run
+
+    return load_baseline_run(opts, loaded.resolve, current_run_dir=run_dir)
+
+
+def _compare_with_baseline(loaded: LoadedProtocol, study: Study, merged: pd.DataFrame, threshold: float,
+                           run_dir: Path, baseline: Any, progress: Progress) -> dict:
+    """The ``baseline`` block (and flips.csv): the earlier version scored on, and paired with, these cases."""
+    from valkit.analyses.baseline import compare_with_baseline
+    from valkit.baseline_source import BaselineScores, baseline_from_card
+
+    if not isinstance(baseline, BaselineScores):  # an earlier model card: score the same cases with it
+        card_path, card = baseline
+        summary, _, _ = _predict(loaded, study, card_path, run_dir / "baseline", progress)
+        baseline = baseline_from_card(loaded.protocol.baseline, card, summary.predictions_path)
+    block, flips = compare_with_baseline(merged, loaded.protocol, threshold, baseline)
+    write_atomic(run_dir / block["flips"]["file"], lambda tmp: flips.to_csv(tmp, index=False))
+    return block
 
 
 def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any, model: dict, run_dir: Path, *,
-                protocol_path: str | Path, progress: Progress, render: bool, started: str, t0: float) -> RunOutcome:
+                protocol_path: str | Path, progress: Progress, render: bool, started: str, t0: float,
+                baseline: Any = None) -> RunOutcome:
     p = loaded.protocol
     inference: dict = {}
     predictor = None
@@ -306,6 +339,8 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
                      card_path=card_path if card is not None else None, threshold=op.threshold,
                      seed=p.analysis.seed, progress=progress, _predictor=predictor)
     analyses.update(run_optional_sections(ctx))
+    if baseline is not None:
+        analyses["baseline"] = _compare_with_baseline(loaded, study, merged, op.threshold, run_dir, baseline, progress)
     results = {
         "protocol": {
             **json.loads(p.model_dump_json()),
@@ -340,6 +375,9 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
                                    "identifiers": identifier_kinds(study.table)}
     write_cases_csv(run_dir, merged, op.threshold, columns=columns)
     results_path = write_results(run_dir, results)
+    from valkit.registry import record_run
+
+    record_run(run_dir.parent, run_dir, results)  # runs/registry.sqlite: every run, for `valkit runs`
     reports: tuple[Path, ...] = ()
     report_error = None
     if render:

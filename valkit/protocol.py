@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from valkit.baseline_config import BaselineOptions
 from valkit.errors import InputError
 from valkit.explain.config import ExplainabilityOptions
 from valkit.latency.config import LatencyOptions
@@ -341,6 +342,7 @@ class Protocol(StrictModel):
     explainability: ExplainabilityOptions | None = None
     latency: LatencyOptions | None = None
     reader_study: ReaderStudyOptions | None = None
+    baseline: BaselineOptions | None = None
 
     @field_validator("operating_point")
     @classmethod
@@ -480,6 +482,8 @@ def missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[str
         checks.append((("predictions", "path"), p.predictions.path))
     if p.reader_study is not None:
         checks.extend(p.reader_study.paths())
+    if p.baseline is not None:
+        checks.extend(p.baseline.paths())
     out = []
     templates = p.report.templates
     if templates is not None and not loaded.resolve(templates).is_dir():

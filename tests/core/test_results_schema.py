@@ -25,6 +25,7 @@ NOT_IN_FAKE_RUN = {
     "Results.reader_study": "protocol reader_study block (tests/reader_integration)",
     "Results.latency": "protocol latency block or `valkit bench` (tests/latency)",
     "Results.explainability": "protocol explainability block with a model card (tests/explain)",
+    "Results.baseline": "protocol baseline block (tests/core/test_model_version_run.py)",
     "Inference.*": "a model run inside valkit; external scores leave inference empty",
     "Estimate.insufficient_evidence": "only on rows below the evidence rule",
     "Endpoint.exact_binomial_p": "independent images only; the fake study has patients with several images",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from valkit.report.sections import (
     appendix,
+    baseline,
     calibration,
     checklist,
     data,
@@ -95,6 +96,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("subgroups-and-fairness", "Subgroups and fairness", "sections/subgroups.html.j2",
             subgroup_sections.subgroups_and_fairness, requires=("subgroups",), new_page=True),
     Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2", _sites_and_scanners),
+    Section("comparison-with-cleared-version", "Comparison with the cleared version", "sections/baseline.html.j2",
+            baseline.build, requires=("baseline",), new_page=True),
     Section("reader-study", "Reader study", "sections/reader_study.html.j2", reader_study.build,
             requires=("reader_study",), new_page=True),
     Section("computational-performance", "Computational performance", "sections/performance.html.j2",

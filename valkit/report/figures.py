@@ -253,6 +253,8 @@ class ForestPanel:
     rows: Sequence[ForestRow]
     goal: float | None = None
     overall: float | None = None
+    axis: tuple[float, float] | None = None  # fixed x range (e.g. differences around 0); default [<=0.5, 1]
+    goal_label: str = "goal"  # e.g. "margin" for a non-inferiority limit
 
 
 @dataclass(frozen=True)
@@ -275,7 +277,7 @@ def _row_desc(r: ForestRow) -> str:
 
 def _panel_desc(p: ForestPanel) -> str:
     extra = (f", overall {pct(p.overall)}" if _finite(p.overall) else "") + \
-        (f" (goal {pct(p.goal)}, dashed line)" if _finite(p.goal) else "")
+        (f" ({p.goal_label} {pct(p.goal)}, dashed line)" if _finite(p.goal) else "")
     return f"{p.metric} with 95% confidence intervals{extra}: " + "; ".join(_row_desc(r) for r in p.rows) + "."
 
 
@@ -333,15 +335,21 @@ def forest_svg(panels: Sequence[ForestPanel], *, title: str, groups: Sequence[Fo
         lows = [r.low for r in panel.rows if _finite(r.low) and not r.note]
         lows += [v for v in (panel.overall, panel.goal) if _finite(v)]
         lo_axis = min(0.5, math.floor(min(lows) * 10) / 10) if lows else 0.0
+        hi_axis = 1.0
+        ticks = [t10 / 10 for t10 in range(int(round(lo_axis * 10)), 11, 1 if lo_axis >= 0.5 else 2)]
+        if panel.axis is not None:
+            lo_axis, hi_axis = panel.axis
+            step = _nice_step((hi_axis - lo_axis) / 3)
+            ticks = [k * step for k in range(math.ceil(lo_axis / step - 1e-9), math.floor(hi_axis / step + 1e-9) + 1)]
 
-        def px(v: float, px0: float = px0, lo_axis: float = lo_axis) -> float:
-            return px0 + (min(max(v, lo_axis), 1.0) - lo_axis) / (1 - lo_axis) * pw
+        def px(v: float, px0: float = px0, lo_axis: float = lo_axis, hi_axis: float = hi_axis) -> float:
+            return px0 + (min(max(v, lo_axis), hi_axis) - lo_axis) / (hi_axis - lo_axis) * pw
 
         out.append(_text(px0 + pw / 2, 16, f"{panel.metric} (95% CI)", anchor="middle", weight="bold", size=10))
-        for t10 in range(int(round(lo_axis * 10)), 11, 1 if lo_axis >= 0.5 else 2):
-            v = t10 / 10
+        for v in ticks:
             out.append(f'<line x1="{px(v):.1f}" y1="{top}" x2="{px(v):.1f}" y2="{bottom}" stroke="#dddddd"/>')
-            out.append(_text(px(v), bottom + 12, f"{v:.1f}", anchor="middle", size=9, fill=MUTED))
+            out.append(_text(px(v), bottom + 12, f"{v:.1f}" if panel.axis is None else (f"{v:+.2f}" if abs(v) > 1e-12 else "0"),
+                             anchor="middle", size=9, fill=MUTED))
         out.append(f'<line x1="{px0:.1f}" y1="{bottom}" x2="{px0 + pw:.1f}" y2="{bottom}" stroke="{MUTED}"/>')
         if _finite(panel.overall):
             out.append(f'<line x1="{px(panel.overall):.1f}" y1="{top - 2}" x2="{px(panel.overall):.1f}" '
@@ -352,7 +360,7 @@ def forest_svg(panels: Sequence[ForestPanel], *, title: str, groups: Sequence[Fo
             out.append(f'<line x1="{px(panel.goal):.1f}" y1="{top - 2}" x2="{px(panel.goal):.1f}" y2="{bottom}" '
                        'stroke="#333333" stroke-dasharray="4 3"/>')
             out.append(_text(px(panel.goal), bottom + (35 if _finite(panel.overall) else 26),
-                             f"goal {pct(panel.goal)}", anchor="middle", size=9))
+                             f"{panel.goal_label} {pct(panel.goal)}", anchor="middle", size=9))
         for i, (kind, obj) in enumerate(layout):
             y = top + row_h * i + row_h / 2
             if kind == "item":
@@ -374,6 +382,18 @@ def forest_svg(panels: Sequence[ForestPanel], *, title: str, groups: Sequence[Fo
                                f'{px(v):.1f},{y + 5:.1f}" fill="{POOLED}"/>')
     out.append("</svg>")
     return "".join(out)
+
+
+def _nice_step(raw: float) -> float:
+    """1, 2 or 5 times a power of ten, at least ``raw`` (axis ticks).
+
+    >>> _nice_step(0.013), _nice_step(0.04), _nice_step(0.3)
+    (0.02, 0.05, 0.5)
+    """
+    if not raw > 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw - 1e-12)
 
 
 def _clip(text: str, n: int) -> str:

@@ -10,7 +10,7 @@ Every block is a frozen model that rejects unknown keys, in the module of its no
 - :mod:`~valkit.results_schema.subgroups`, :mod:`~valkit.results_schema.fairness`,
   :mod:`~valkit.results_schema.sites`: the subgroup, fairness and heterogeneity sections;
 - :mod:`~valkit.results_schema.latency`, :mod:`~valkit.results_schema.explainability`,
-  :mod:`~valkit.results_schema.reader_study`: the optional sections;
+  :mod:`~valkit.results_schema.reader_study`, :mod:`~valkit.results_schema.baseline`: the optional sections;
 - :mod:`~valkit.results_schema.document`: :class:`Results`, the whole file.
 
 :func:`validate_results` is called where results.json is written

@@ -23,6 +23,7 @@ from valkit.results_schema.accuracy import (
     Primary,
 )
 from valkit.results_schema.base import Block
+from valkit.results_schema.baseline import Baseline
 from valkit.results_schema.data import Data
 from valkit.results_schema.explainability import Explainability
 from valkit.results_schema.fairness import Fairness
@@ -68,6 +69,7 @@ class Results(Block):
     reader_study: ReaderStudy | None = None
     latency: Latency | None = None
     explainability: Explainability | None = None
+    baseline: Baseline | None = None  # the protocol's baseline: block (docs/model-versions.md)
     tool_validation: ToolValidation
     provenance: Provenance
     acceptance: Acceptance

@@ -26,7 +26,7 @@ from valkit.stats.calibration import (
     hosmer_lemeshow,
 )
 from valkit.stats.bootstrap import NAMED_STATISTICS, bootstrap_ci, bootstrap_replicates
-from valkit.stats.clustered import clustered_auc_covariance, has_clusters
+from valkit.stats.clustered import clustered_auc_covariance, clustered_delong_test, has_clusters
 from valkit.stats.delong import delong_covariance, delong_test
 from valkit.stats.differences import (
     mcnemar,
@@ -34,8 +34,10 @@ from valkit.stats.differences import (
     paired_proportion_difference,
     paired_proportion_difference_from_counts,
     proportion_difference,
+    tango_score_interval,
     tango_score_test,
 )
+from valkit.stats.drift import PopulationStability, ks_two_sample, population_stability_index
 from valkit.stats.endpoints import (
     NonInferiorityResult,
     Verdict,
@@ -92,11 +94,11 @@ __all__ = [
     "StatsInputError", "TestResult", "Verdict",
     "SampleSizePlan", "buderer_sample_size", "exact_binomial_power", "exact_binomial_sample_size",
     "accuracy", "accuracy_from_counts", "average_precision", "bootstrap_ci", "bootstrap_replicates",
-    "clopper_pearson_interval", "clustered_auc_covariance", "confusion_counts", "delong_covariance",
+    "clopper_pearson_interval", "clustered_auc_covariance", "clustered_delong_test", "confusion_counts", "delong_covariance",
     "delong_test", "diagnostic_odds_ratio", "diagnostic_odds_ratio_from_counts", "endpoint_verdict",
-    "exact_binomial_test", "hanley_mcneil_se", "has_clusters", "likelihood_ratios", "likelihood_ratios_from_counts", "mcnemar",
+    "exact_binomial_test", "hanley_mcneil_se", "ks_two_sample", "population_stability_index", "PopulationStability", "has_clusters", "likelihood_ratios", "likelihood_ratios_from_counts", "mcnemar",
     "mcnemar_from_counts", "non_inferiority", "npv", "npv_from_counts", "paired_proportion_difference",
     "paired_proportion_difference_from_counts", "ppv", "ppv_from_counts", "proportion", "proportion_difference",
     "proportion_interval", "roc_auc", "roc_curve", "sensitivity", "sensitivity_from_counts", "specificity",
-    "specificity_from_counts", "tango_score_test", "wilson_interval", "clustered_boundary_interval", "wilson_patients_interval",
+    "specificity_from_counts", "tango_score_interval", "tango_score_test", "wilson_interval", "clustered_boundary_interval", "wilson_patients_interval",
 ]

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from valkit.stats.delong import _class_warning, _validated, placements
+from valkit.stats.types import TestResult
 from valkit.stats.validation import StatsInputError, as_cluster, not_estimable
 
 
@@ -95,3 +96,29 @@ def clustered_auc_covariance(y_true: Any, *scores: Any, cluster: Any) -> tuple[n
     s11 = i_all / (i_all - 1) * (d10 @ d01.T)
     cov = s10 / n1 + s01 / n0 + (s11 + s11.T) / (n1 * n0)
     return aucs, cov
+
+
+def clustered_delong_test(y_true: Any, score_a: Any, score_b: Any, *, cluster: Any,
+                          confidence_level: float = 0.95) -> TestResult:
+    """Paired test of equal AUCs with the patient as the unit: ``AUC(a) - AUC(b)``.
+
+    The DeLong Z test of :func:`valkit.stats.delong.delong_test` with Obuchowski's (1997)
+    clustered covariance of the two AUCs: ``Z = (A - B) / sqrt(Var A + Var B - 2 Cov)``, two-sided
+    normal p-value and Wald interval. With one image per patient it is DeLong's paired test.
+
+    Examples
+    --------
+    >>> from valkit.stats.delong import delong_test
+    >>> y, a, b = [0, 0, 1, 1, 0, 1, 1, 0], [.1, .4, .35, .8, .2, .9, .7, .3], [.2, .3, .5, .6, .1, .7, .4, .5]
+    >>> c = clustered_delong_test(y, a, b, cluster=range(8))
+    >>> bool(np.isclose(c.statistic, delong_test(y, a, b).statistic))
+    True
+    """
+    from valkit.stats.delong import _wald_test
+    from valkit.stats.validation import check_confidence_level
+
+    cl = check_confidence_level(confidence_level)
+    aucs, cov = clustered_auc_covariance(y_true, score_a, score_b, cluster=cluster)
+    diff = float(aucs[0] - aucs[1])
+    var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    return _wald_test(diff, var, cl=cl, method="clustered_paired")

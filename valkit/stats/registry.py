@@ -95,6 +95,24 @@ METHODS: dict[str, MethodInfo] = {
         "Obuchowski clustered AUC interval", "AUC variance with the patient as the unit (several images per "
         "patient).",
         "Obuchowski NA (1997). Nonparametric analysis of clustered ROC curve data. Biometrics 53:567-578."),
+    "clustered_paired": MethodInfo(
+        "Clustered paired AUC test", "Z test of two correlated AUCs with Obuchowski's clustered covariance "
+        "(the patient as the unit); DeLong's paired test with one image per patient.",
+        "Obuchowski NA (1997). Biometrics 53:567-578; " + _DELONG_REF),
+    "tango_score": MethodInfo(
+        "Tango score interval (paired difference)", "Interval for a difference of paired proportions by "
+        "inverting Tango's score test.",
+        "Tango T (1998). Equivalence test and confidence interval for the difference in proportions for the "
+        "paired-sample design. Stat Med 17:891-908."),
+    "psi_reference_quantiles_10": MethodInfo(
+        "Population stability index", "Sum of (c - r) ln(c / r) over 10 equal-count bins of the reference "
+        "scores (empty bins floored at 1e-4).",
+        "Siddiqi N (2006). Credit Risk Scorecards. Wiley, ch. 8; Yurdakul B (2018). Statistical properties of "
+        "population stability index. PhD thesis, Western Michigan University."),
+    "ks_two_sample": MethodInfo(
+        "Two-sample Kolmogorov-Smirnov test", "Largest distance between two empirical distribution functions; "
+        "assumes independent samples.",
+        "Massey FJ (1951). The Kolmogorov-Smirnov test for goodness of fit. J Am Stat Assoc 46:68-78."),
     "clustered_noninferiority": MethodInfo(
         "AUC non-inferiority (clustered)", "Z = (d + margin)/SE with Obuchowski's clustered covariance.",
         "Obuchowski NA (1997). Biometrics 53:567-578."),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from valkit.report.formatting import count
-from valkit.report.sections import reader_study
+from valkit.report.sections import baseline, reader_study
 from valkit.report.sections.common import (
     VERDICT_WORDS,
     criterion_label,
@@ -82,7 +82,8 @@ def limitations(results: dict, doc: dict) -> dict:
 
 
 _KIND_WORDS = {"endpoint": "endpoint", "fairness": "fairness criterion", "latency": "latency budget",
-               "reader_study": "reader study", "tool_validation": "tool validation"}
+               "reader_study": "reader study", "tool_validation": "tool validation",
+               "baseline": "non-inferiority to the cleared version"}
 
 
 def conclusions(results: dict, doc: dict) -> dict:
@@ -97,7 +98,7 @@ def conclusions(results: dict, doc: dict) -> dict:
                   for c in criteria if c.get("gates") and c.get("verdict") != "PASS"]
     other = [{"kind": _KIND_WORDS.get(c.get("kind"), c.get("kind")), "criterion": criterion_label(c, results),
               "verdict": c.get("verdict", ""), "rule": c.get("rule", ""), "gates": bool(c.get("gates"))}
-             for c in criteria if c.get("kind") in ("fairness", "latency", "tool_validation")
+             for c in criteria if c.get("kind") in ("fairness", "latency", "tool_validation", "baseline")
              and not (c.get("gates") and c.get("verdict") != "PASS")]  # those are listed as not met
     return {
         "verdict": VERDICT_WORDS.get(verdict, verdict),
@@ -113,4 +114,5 @@ def conclusions(results: dict, doc: dict) -> dict:
         "scanner_models": _scanner_models(results),
         "exploratory": doc["exploratory"],
         "sens_label": metric_label("sensitivity", results),
+        "baseline": baseline.conclusion(results),
     }
