@@ -33,6 +33,12 @@ def acceptance(results: dict) -> dict:
     if tool:  # an engine that does not reproduce the literature here cannot support a claim
         criteria.append({"kind": "tool_validation", "criterion": "tool validation", "verdict": tool["verdict"],
                          "gates": True, "rule": tool.get("statement")})
+    det = (results.get("integrity") or {}).get("determinism")
+    if det:  # results that a second computation from the stored predictions does not reproduce prove nothing
+        criteria.append({"kind": "determinism", "criterion": "determinism check",
+                         "verdict": "PASS" if det["identical"] else "FAIL", "gates": True,
+                         "rule": "the analyses recomputed from predictions.parquet and the manifests give the same "
+                                 "digest"})
     gating = [c for c in criteria if c["gates"]]
     if not gating:
         verdict = "NO GOALS"

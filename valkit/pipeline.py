@@ -18,6 +18,8 @@ import pandas as pd
 
 from valkit import provenance
 from valkit.analyses import OperatingPointChoice, analyse, merge_predictions
+from valkit.audit.determinism import determinism_block
+from valkit.audit.run_record import RunAudit
 from valkit.gate import acceptance
 from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol, load_protocol
@@ -241,18 +243,29 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
                  render: bool = True) -> RunOutcome:
     started = provenance.utc_now()
     t0 = time.perf_counter()
-    loaded = load_protocol(protocol_path)
+    loaded = load_protocol(protocol_path)  # a bad protocol stops here, before any work
     p = loaded.protocol
-    study = load_study(loaded)  # a bad protocol or manifest stops here, before any work
     card_path, card, model = _model_section(loaded)
     run_dir = Path(runs_root) / p.id
     with run_folder_lock(run_dir, command="run"):  # a second run of the same folder stops here (exit 2)
-        return _run_locked(loaded, study, card_path, card, model, run_dir, protocol_path=protocol_path,
+        # the lock check compares file digests only; the labels are read after it passes (issue #14)
+        audit = RunAudit.open(loaded, model, runs_root=runs_root, run_dir=run_dir)
+        study = load_study(loaded)  # the first read of the labels; a bad manifest stops here
+        return _run_locked(loaded, study, card_path, card, model, run_dir, audit, protocol_path=protocol_path,
                            progress=progress, render=render, started=started, t0=t0)
 
 
-def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any, model: dict, run_dir: Path, *,
-                protocol_path: str | Path, progress: bool, render: bool, started: str, t0: float) -> RunOutcome:
+def recompute_analyses(loaded: LoadedProtocol, run_dir: Path, model: dict) -> dict:
+    """The analysis stage again, from the files on disk: the manifests and ``predictions.parquet``
+    (the determinism check, :mod:`valkit.audit.determinism`)."""
+    merged = merge_predictions(load_study(loaded).table, pd.read_parquet(run_dir / "predictions.parquet"))
+    op = _operating_point(loaded, model, merged[merged["status"] == "ok"])
+    return analyse(merged, loaded.protocol, op)
+
+
+def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any, model: dict, run_dir: Path,
+                audit: RunAudit, *, protocol_path: str | Path, progress: bool, render: bool, started: str,
+                t0: float) -> RunOutcome:
     p = loaded.protocol
     inference: dict = {}
     predictor = None
@@ -314,12 +327,20 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
             "seconds": round(time.perf_counter() - t0, 3),
         },
     }
+    t_check = time.perf_counter()
+    recomputed = recompute_analyses(loaded, run_dir, model)
+    results["integrity"] = {"determinism": determinism_block(
+        results, recomputed, predictions_sha256=results["provenance"]["predictions_sha256"],
+        seconds=time.perf_counter() - t_check)}
+    results["traceability"] = audit.block()
+    results["deviations"] = [*results["deviations"], *audit.deviations()]
     results["acceptance"] = acceptance(results)
     results["verdict"] = results["acceptance"]["verdict"]
     columns = case_columns(merged, p.subgroups.families())
     results["per_case_listing"] = {"file": "cases.csv", "columns": columns}
     write_cases_csv(run_dir, merged, op.threshold, columns=columns)
     results_path = write_results(run_dir, results)
+    audit.finish(run_dir, results["verdict"])
     reports: tuple[Path, ...] = ()
     if render:
         from valkit.report import render_report
@@ -335,4 +356,4 @@ def _sha(path: Path) -> str | None:
     return file_sha256(path) if path.exists() else None
 
 
-__all__ = ["run_protocol", "RunOutcome", "RunContext"]
+__all__ = ["run_protocol", "recompute_analyses", "RunOutcome", "RunContext"]

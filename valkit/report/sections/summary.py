@@ -132,7 +132,7 @@ def executive_summary(results: Results, doc: dict) -> dict:
         "other_criteria": [
             {**c.model_dump(), "verdict_class": verdict_class(c.verdict), "label": criterion_label(c.model_dump(), results.raw)}
             for c in results.acceptance.criteria
-            if c.kind in ("fairness", "latency", "tool_validation")  # endpoints, reader study: rows above
+            if c.kind in ("fairness", "latency", "tool_validation", "determinism")  # endpoints, reader study: rows above
         ],
         "both_ways": [
             {"label": metric_label(m, results.raw), **estimate_cells(getattr(both, m).model_dump())}
