@@ -101,7 +101,8 @@ def environment(templates: Path | None = None):
     return env
 
 
-def render_html(results: "Results | dict", *, results_sha256: str, templates: Path | None = None) -> str:
+def render_html(results: "Results | dict", *, results_sha256: str, templates: Path | None = None,
+                signatures: list[dict] | tuple = ()) -> str:
     """The complete, self-contained HTML report (CSS inlined, SVG figures inline).
 
     ``results``: a validated :class:`~valkit.results_schema.Results`; a plain dict is validated
@@ -109,7 +110,7 @@ def render_html(results: "Results | dict", *, results_sha256: str, templates: Pa
     """
     templates = templates or templates_dir()
     env = environment(templates)
-    context = build_context(results, results_sha256=results_sha256)
+    context = build_context(results, results_sha256=results_sha256, signatures=signatures)
     captions = Captions()
     common = {"doc": context["doc"], "sections": context["sections"], "captions": captions}
     body = env.get_template("body.html.j2").render(**common)
