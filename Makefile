@@ -27,11 +27,12 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # The demo: generate the phantom study (skipped when already there), build its manifest,
-# run the protocol. `valkit run` exits 1 when an acceptance criterion fails; the demo still
+# lock the protocol (it is pre-registered: the run refuses to read the labels without a lock), run it. `valkit run` exits 1 when an acceptance criterion fails; the demo still
 # produced its report then, so that exit code is reported, not treated as a crash.
 demo: $(STAMP) sysdeps
 	$(BIN)/valkit synth $(DEMO_DATA) --n-images 600 --seed 20261122 --reader-study models/demo-nodule/model.yaml
 	$(BIN)/valkit manifest build $(DEMO_DATA) --labels $(DEMO_DATA)/labels.csv --out datasets/manifests/demo.csv
+	$(BIN)/valkit lock protocols/demo.yaml
 	$(BIN)/valkit run protocols/demo.yaml; rc=$$?; \
 		if [ $$rc -eq 1 ]; then echo "note: an acceptance criterion failed (exit 1); see the report"; \
 		elif [ $$rc -ne 0 ]; then exit $$rc; fi

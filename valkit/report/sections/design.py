@@ -3,7 +3,7 @@ masking statements, protocol revisions and the test-set reuse history (results.j
 from __future__ import annotations
 
 STATUS_TEXT = {
-    "pre-registered": "The protocol was pre-registered: `valkit lock` recorded the digests of the protocol and of "
+    "pre-registered": "The protocol was pre-registered: valkit lock recorded the digests of the protocol and of "
                       "every file it names before any run read the test labels, and this run used exactly those "
                       "files (checked before the labels were read).",
     "revised after unsealing": "The protocol was pre-registered, but the files this run used were locked again "
@@ -37,6 +37,7 @@ def build(results: dict, doc: dict) -> dict | None:
     steps.append(_step("This run started", t["run_start"], f"started {prov.get('started_utc', '')}"))
     if not first.get("this_run"):
         steps.append(_step("This run read the labels", t["unseal"], ""))
+    steps.sort(key=lambda st: st["seq"] if isinstance(st["seq"], int) else 0)
     steps.append({"label": "This run finished, results written", "utc": prov.get("finished_utc", ""), "seq": "—",
                   "sha256": "", "detail": f"after audit seq {t['audit_head']['seq']} (the anchor recorded in "
                                           "results.json)"})
