@@ -158,7 +158,7 @@ def method_note(results: dict) -> str:
         else:
             parts.append("Patients have several images and the protocol does not say how to handle them "
                          "(analysis.clustering), so valkit's default rule made the intervals patient-clustered; "
-                         "the change is listed under Deviations from the protocol.")
+                         "the change is listed under Deviations and data integrity.")
     for e in switched:
         if e["ci_method"] == "wilson_patients":
             parts.append(f"{metric_label(e.get('metric', ''), results, short=True)}: {e.get('ci_note')}.")
