@@ -31,3 +31,15 @@ def test_a_result_not_reproduced_from_the_stored_predictions_fails_the_run(fake_
     acc = acceptance(results)
     (crit,) = [c for c in acc["criteria"] if c["kind"] == "determinism"]
     assert crit["verdict"] == "FAIL" and crit["gates"] and acc["verdict"] == "FAIL"
+
+
+def test_make_demo_locks_the_pre_registered_demo_protocol_before_running_it():
+    from pathlib import Path
+
+    from valkit.protocol import load_protocol
+
+    root = Path(__file__).resolve().parents[2]
+    demo = (root / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert demo.index("valkit lock protocols/demo.yaml") < demo.index("valkit run protocols/demo.yaml")
+    p = load_protocol(root / "protocols" / "demo.yaml", check_paths=False).protocol
+    assert p.regulatory.pre_registered and p.regulatory.masking
