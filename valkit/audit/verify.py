@@ -50,7 +50,8 @@ def verify(runs_root: str | Path) -> Verification:
                             "runs folder, or the log was deleted)")
         return out
     where = log.LOG_NAME
-    out.problems += [f"{where}: {p}" for p in log.chain_problems(entries) + log.head_problems(entries, log.read_head(runs_root))]
+    found = log.chain_problems(entries) + log.head_problems(entries, log.read_head(runs_root))
+    out.problems += [f"{where}: {p}" for p in found]
     readable = [e for e in entries if "_unreadable" not in e]
     out.head = log.head_of(readable)
     by_seq = {e.get("seq"): e for e in readable}
