@@ -26,10 +26,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # The demo: `valkit demo` in this checkout (the one implementation, valkit/demo.py): generate the
-# phantom study into datasets/phantom/demo (reused when already there), build its manifest, run
-# protocols/demo.yaml into runs/demo. `valkit run` exits 1 when an acceptance criterion fails and 4
-# when none fails but some are not shown to pass (insufficient evidence); the demo still produced its
-# report then, so those exit codes are reported, not treated as a crash.
+# phantom study into datasets/phantom/demo (reused when already there), build its manifest, lock the
+# pre-registered protocol (the run refuses to read the labels without a lock), run protocols/demo.yaml
+# into runs/demo. `valkit run` exits 1 when an acceptance criterion fails and 4 when none fails but some
+# are not shown to pass (insufficient evidence); the demo still produced its report then, so those exit
+# codes are reported, not treated as a crash.
 demo: $(STAMP) sysdeps
 	$(BIN)/valkit demo --out $(CURDIR); rc=$$?; \
 		if [ $$rc -eq 1 ]; then echo "note: an acceptance criterion failed (exit 1); see the report"; \

@@ -129,8 +129,13 @@ def run_demo(out: str | os.PathLike, *, quick: bool = False, n_images: int | Non
                               labels=study / "labels.csv")
     log(f"valkit demo: manifest {manifest.out} ({manifest.n_rows} images)")
     log(f"valkit demo: running {protocol}")
+    from valkit.audit.lock import lock_protocol
     from valkit.progress import Progress
+    from valkit.protocol import load_protocol
 
+    if load_protocol(protocol).protocol.regulatory.pre_registered:
+        # pre-registered: lock the protocol and every file it names before the run reads the labels
+        lock_protocol(protocol, out / "runs", log=log)
     return run_protocol(protocol, runs_root=out / "runs", progress=Progress(quiet=not progress))
 
 

@@ -100,6 +100,12 @@ def acceptance(results: dict) -> dict:
         criteria.append({"kind": "tool_validation", "criterion": "tool validation", "verdict": tool["verdict"],
                          "gates": True, "rule": tool.get("statement"),
                          **_measured(goal=f"all {tool.get('n')} published reference values reproduced")})
+    det = (results.get("integrity") or {}).get("determinism")
+    if det:  # results that a second computation from the stored predictions does not reproduce prove nothing
+        criteria.append({"kind": "determinism", "criterion": "determinism check",
+                         "verdict": "PASS" if det["identical"] else "FAIL", "gates": True,
+                         "rule": "the analyses recomputed from predictions.parquet and the manifests give the same "
+                                 "digest", **_measured(goal="identical analysis digest")})
     gating = [c for c in criteria if c["gates"]]
     if not gating:
         verdict = "NO GOALS"

@@ -19,6 +19,8 @@ import pandas as pd
 from valkit import provenance
 from valkit.analyses import OperatingPointChoice, analyse, merge_predictions
 from valkit.atomic_file import write_atomic
+from valkit.audit.determinism import determinism_block
+from valkit.audit.run_record import RunAudit
 from valkit.gate import acceptance
 from valkit.errors import EnvironmentProblem, InputError, ReportError
 from valkit.progress import QUIET, Progress
@@ -256,15 +258,17 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
     """Run a protocol end to end into ``runs_root/<protocol id>``; ``progress`` reports each long step (stderr)."""
     started = provenance.utc_now()
     t0 = time.perf_counter()
-    loaded = load_protocol(protocol_path)
+    loaded = load_protocol(protocol_path)  # a bad protocol stops here, before any work
     p = loaded.protocol
-    with progress.task("reading manifests"):
-        study = load_study(loaded)  # a bad protocol or manifest stops here, before any work
     card_path, card, model = _model_section(loaded)
     run_dir = Path(runs_root) / p.id
     baseline = _earlier_version(loaded, run_dir)  # a missing or malformed earlier run stops here too
     with run_folder_lock(run_dir, command="run"):  # a second run of the same folder stops here (exit 2)
-        return _run_locked(loaded, study, card_path, card, model, run_dir, protocol_path=protocol_path,
+        # the lock check compares file digests only; the labels are read after it passes (issue #14)
+        audit = RunAudit.open(loaded, model, runs_root=runs_root, run_dir=run_dir)
+        with progress.task("reading manifests"):
+            study = load_study(loaded)  # the first read of the labels; a bad manifest stops here
+        return _run_locked(loaded, study, card_path, card, model, run_dir, audit, protocol_path=protocol_path,
                            progress=progress, render=render, started=started, t0=t0, baseline=baseline)
 
 
@@ -298,9 +302,17 @@ def _compare_with_baseline(loaded: LoadedProtocol, study: Study, merged: pd.Data
     return block
 
 
-def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any, model: dict, run_dir: Path, *,
-                protocol_path: str | Path, progress: Progress, render: bool, started: str, t0: float,
-                baseline: Any = None) -> RunOutcome:
+def recompute_analyses(loaded: LoadedProtocol, run_dir: Path, model: dict) -> dict:
+    """The analysis stage again, from the files on disk: the manifests and ``predictions.parquet``
+    (the determinism check, :mod:`valkit.audit.determinism`)."""
+    merged = merge_predictions(load_study(loaded).table, pd.read_parquet(run_dir / "predictions.parquet"))
+    op = _operating_point(loaded, model, merged[merged["status"] == "ok"])
+    return analyse(merged, loaded.protocol, op)
+
+
+def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any, model: dict, run_dir: Path,
+                audit: RunAudit, *, protocol_path: str | Path, progress: Progress, render: bool, started: str,
+                t0: float, baseline: Any = None) -> RunOutcome:
     p = loaded.protocol
     inference: dict = {}
     predictor = None
@@ -368,6 +380,13 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
             "seconds": round(time.perf_counter() - t0, 3),
         },
     }
+    t_check = time.perf_counter()
+    recomputed = recompute_analyses(loaded, run_dir, model)
+    results["integrity"] = {"determinism": determinism_block(
+        results, recomputed, predictions_sha256=results["provenance"]["predictions_sha256"],
+        seconds=time.perf_counter() - t_check)}
+    results["traceability"] = audit.block()
+    results["deviations"] = [*results["deviations"], *audit.deviations()]
     results["acceptance"] = acceptance(results)
     results["verdict"] = results["acceptance"]["verdict"]
     columns = case_columns(merged, p.subgroups.families())
@@ -378,6 +397,7 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
     from valkit.registry import record_run
 
     record_run(run_dir.parent, run_dir, results)  # runs/registry.sqlite: every run, for `valkit runs`
+    audit.finish(run_dir, results["verdict"])
     reports: tuple[Path, ...] = ()
     report_error = None
     if render:
@@ -397,4 +417,4 @@ def _sha(path: Path) -> str | None:
     return file_sha256(path) if path.exists() else None
 
 
-__all__ = ["run_protocol", "RunOutcome", "RunContext"]
+__all__ = ["run_protocol", "recompute_analyses", "RunOutcome", "RunContext"]

@@ -53,6 +53,13 @@ class Regulatory(StrictModel):
     revision: str = Field(min_length=1)
     fda: FDATarget | None = None
     cdsco: CDSCOTarget | None = None
+    pre_registered: bool = Field(
+        False, description="True: `valkit run` refuses to start unless `valkit lock` recorded these exact files "
+                           "before the test labels were first read (docs/traceability.md).")
+    masking: list[str] = Field(
+        default_factory=list,
+        description="Masking (blinding) statements printed in the report's design section, e.g. 'The reference "
+                    "standard was established without knowledge of the device output.'")
 
 
 class ModelRef(StrictModel):
@@ -471,19 +478,25 @@ def load_protocol(path: str | Path, *, check_paths: bool = True) -> LoadedProtoc
     return loaded
 
 
+def named_files(p: Protocol) -> list[tuple[tuple, Path]]:
+    """(key path, path as written) of every file the protocol names: manifests, model card or
+    external scores, reader-study inputs (what ``valkit lock`` digests and a run checks exist)."""
+    out: list[tuple[tuple, Path]] = [(("datasets", i, "manifest"), d.manifest) for i, d in enumerate(p.datasets)]
+    if p.model is not None:
+        out.append((("model", "card"), p.model.card))
+    if p.predictions is not None:
+        out.append((("predictions", "path"), p.predictions.path))
+    if p.reader_study is not None:
+        out.extend(p.reader_study.paths())
+    if p.baseline is not None:
+        out.extend(p.baseline.paths())
+    return out
+
+
 def missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[str]:
     """'file:line: key: file not found ...' for every file the protocol names that does not exist."""
     lines = line_index(text)
     p = loaded.protocol
-    checks: list[tuple[tuple, Path]] = [(("datasets", i, "manifest"), d.manifest) for i, d in enumerate(p.datasets)]
-    if p.model is not None:
-        checks.append((("model", "card"), p.model.card))
-    if p.predictions is not None:
-        checks.append((("predictions", "path"), p.predictions.path))
-    if p.reader_study is not None:
-        checks.extend(p.reader_study.paths())
-    if p.baseline is not None:
-        checks.extend(p.baseline.paths())
     out = []
     templates = p.report.templates
     if templates is not None and not loaded.resolve(templates).is_dir():
@@ -492,7 +505,7 @@ def missing_paths(loaded: LoadedProtocol, text: str, *, source: str) -> list[str
         out.append(f"{where}: report.templates: folder not found: {templates} (resolved to "
                    f"{loaded.resolve(templates)}). Give a folder of templates that override valkit's by name "
                    "(e.g. sections/device.html.j2), relative to the protocol file, or leave the key out.")
-    for loc, rel in checks:
+    for loc, rel in named_files(p):
         resolved = loaded.resolve(rel)
         if not resolved.exists():
             line = lines.get(loc)

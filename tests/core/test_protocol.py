@@ -56,7 +56,7 @@ def test_every_problem_reported_with_line_and_suggestion(tmp_path):
         f"{f}:6: regulatory.targets[1]: unknown value 'CDSC'. Did you mean 'CDSCO'? Valid: FDA, CDSCO.",
         f"{f}:5: regulatory.revision: required key is missing.",
         f"{f}:8: regulatory.revison: unknown key 'revison'. Did you mean 'revision'? "
-        "Valid keys here: targets, document_id, revision, fda, cdsco.",
+        "Valid keys here: targets, document_id, revision, fda, cdsco, pre_registered, masking.",
         f"{f}:11: datasets: List should have at least 1 item after validation, not 0",
         f"{f}:15: endpoints[0].metric: unknown value 'sensitivty'. Did you mean 'sensitivity'? "
         "Valid: sensitivity, specificity, ppv, npv, accuracy, auc.",

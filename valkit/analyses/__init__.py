@@ -13,8 +13,15 @@ import pandas as pd
 
 from valkit.analyses.accuracy import accuracy_block, auc_ci_method, failures_counted_as_errors, group_rows
 from valkit.analyses.calibration import calibration_block
-from valkit.analyses.data_summary import acquisition_summary, case_flow, clustering_summary, recorded, table1
-from valkit.analyses.deviations import deviations
+from valkit.analyses.data_summary import (
+    accountability,
+    acquisition_summary,
+    case_flow,
+    clustering_summary,
+    recorded,
+    table1,
+)
+from valkit.analyses.deviations import case_deviations, deviations
 from valkit.analyses.endpoints import judge_endpoints
 from valkit.analyses.estimates import ProportionEstimator
 from valkit.analyses.sites import analyse_sites
@@ -99,6 +106,7 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
             "table1": table1(merged),
             "acquisition": acquisition_summary(merged),
             "clustering": clustering,
+            "accountability": accountability(merged),
         },
         "operating_point": {
             "threshold": op.threshold, "source": op.source, "rule": op.rule,
@@ -123,7 +131,8 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
             "bootstrap_resamples": a.bootstrap_resamples,
             "positive_rule": "score >= threshold",
         },
-        "deviations": deviations(protocol, endpoints, clustering_stated=clustering_stated),
+        "deviations": (deviations(protocol, endpoints, clustering_stated=clustering_stated)
+                       + case_deviations(case_flow(merged))),
     }
 
 

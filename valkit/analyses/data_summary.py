@@ -137,3 +137,24 @@ def clustering_summary(merged: pd.DataFrame) -> dict:
         "images_per_patient": {str(k): int(v) for k, v in per_patient.value_counts().sort_index().items()},
         "clustered": bool((per_patient > 1).any()),
     }
+
+
+def accountability(merged: pd.DataFrame) -> list[dict]:
+    """Every manifest row accounted for, manifest by manifest: analysed, excluded with reason, failed
+    with reason (the report's accountability table; cases.csv lists each row).
+
+    >>> m = pd.DataFrame({"dataset": ["0", "0", "0", "1"], "status": ["ok", "excluded", "failed", "ok"],
+    ...                   "error": ["", "modality CT not accepted (DX only)", "EOFError: cut", ""]})
+    >>> [(r["dataset"], r["rows"], r["analysed"], r["excluded"], r["failed"]) for r in accountability(m)]
+    [('0', 3, 1, 1, 1), ('1', 1, 1, 0, 0)]
+    >>> accountability(m)[0]["reasons"]
+    [{'status': 'excluded', 'reason': 'modality CT not accepted', 'n': 1}, {'status': 'failed', 'reason': 'truncated DICOM', 'n': 1}]
+    """
+    out = []
+    for ds, g in merged.groupby(merged["dataset"].astype(str), sort=True):
+        reasons = Counter([("excluded", exclusion_class(e)) for e in g.loc[g["status"] == "excluded", "error"]]
+                          + [("failed", _reason_class(e)) for e in g.loc[g["status"] == "failed", "error"]])
+        out.append({"dataset": str(ds), "rows": int(len(g)), "analysed": int((g["status"] == "ok").sum()),
+                    "excluded": int((g["status"] == "excluded").sum()), "failed": int((g["status"] == "failed").sum()),
+                    "reasons": [{"status": s, "reason": r, "n": n} for (s, r), n in sorted(reasons.items())]})
+    return out

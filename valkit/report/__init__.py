@@ -1,6 +1,6 @@
 """The report renderer: ``RUN_DIR/results.json`` → ``report.html`` and ``report.pdf``.
 
-It reads results.json only and computes no statistic: every number printed comes from
+It reads results.json (and the signatures made on it, signatures.json) only and computes no statistic: every number printed comes from
 that file (formatting, such as a percent with one decimal, is all it does). So an
 archived report can be regenerated from archived results with ``valkit report RUN_DIR``.
 
@@ -66,6 +66,10 @@ def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html"),
                          f"{', '.join(FORMATS)}.")
     results = load_results(run_dir)  # fails naming the file and every bad key: no half-rendered report
     digest = hashlib.sha256((run_dir / "results.json").read_bytes()).hexdigest()
+    from valkit.audit.signatures import read_signatures
+
+    # signatures are made after results.json and bind its digest, so they live beside it (signatures.json)
+    html = render_html(results, results_sha256=digest, signatures=read_signatures(run_dir))
     written = []
     try:
         with progress.task("report: HTML"):

@@ -23,6 +23,7 @@ from valkit.report.sections import (
     calibration,
     checklist,
     data,
+    design,
     deviations,
     device,
     discussion,
@@ -87,7 +88,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("index-test", "Index test execution", "sections/index_test.html.j2", device.index_test),
     Section("statistical-methods", "Statistical methods", "sections/methods.html.j2",
             results_sections.statistical_methods, requires=("methods",)),
-    Section("deviations", "Deviations from the protocol", "sections/deviations.html.j2", deviations.build,
+    Section("design", "Design and pre-specification", "sections/design.html.j2", design.build,
+            requires=("traceability",)),
+    Section("deviations", "Deviations and data integrity", "sections/deviations.html.j2", deviations.build,
             requires=("deviations",)),
     Section("primary-results", "Primary results", "sections/primary.html.j2", results_sections.primary_results,
             requires=("primary",), new_page=True),
@@ -123,16 +126,21 @@ def _number(i_main: int, i_appendix: int, is_appendix: bool) -> str:
 
 
 def build_context(results: "Results | dict", *, results_sha256: str,
-                  sections: tuple[Section, ...] = SECTIONS) -> dict[str, Any]:
+                  sections: tuple[Section, ...] = SECTIONS, signatures: list[dict] | tuple = ()) -> dict[str, Any]:
     """The whole template context: ``doc`` (document control) and the present ``sections``.
 
     ``results`` is validated first when it is a dict (:func:`valkit.results_schema.validate_results`).
+    ``signatures``: the run's ``signatures.json`` entries (:mod:`valkit.audit.signatures`), shown on
+    the document-control page with whether each binds this results.json.
     """
+    from valkit.audit.signatures import signature_rows
+
     from valkit.results_schema import Results, validate_results
 
     typed = results if isinstance(results, Results) else validate_results(results, source="results given to the report")
     raw = typed.raw
     doc = document_control(raw, results_sha256=results_sha256)
+    doc["signatures"] = signature_rows(list(signatures), results_sha256)
     present = []
     n_main = n_app = 0
     for sec in sections:

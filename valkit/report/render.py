@@ -93,7 +93,7 @@ def environment(override: Path | None = None):
     return env
 
 
-def render_html(results: "Results | dict", *, results_sha256: str) -> str:
+def render_html(results: "Results | dict", *, results_sha256: str, signatures: list[dict] | tuple = ()) -> str:
     """The complete, self-contained HTML report (CSS inlined, SVG figures inline).
 
     ``results``: a validated :class:`~valkit.results_schema.Results`; a plain dict is validated
@@ -101,7 +101,7 @@ def render_html(results: "Results | dict", *, results_sha256: str) -> str:
     the template overrides the run recorded (``provenance.report_templates``).
     """
     env = environment(report_templates.override_folder(getattr(results, "raw", results)))
-    context = build_context(results, results_sha256=results_sha256)
+    context = build_context(results, results_sha256=results_sha256, signatures=signatures)
     captions = Captions()
     common = {"doc": context["doc"], "sections": context["sections"], "captions": captions}
     body = env.get_template("body.html.j2").render(**common)

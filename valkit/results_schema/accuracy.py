@@ -140,7 +140,7 @@ class Calibration(Block):
 class Criterion(Block):
     """One acceptance criterion collected by :func:`valkit.gate.acceptance`."""
 
-    kind: Literal["endpoint", "fairness", "latency", "reader_study", "tool_validation", "baseline"]
+    kind: Literal["endpoint", "fairness", "latency", "reader_study", "tool_validation", "baseline", "determinism"]
     criterion: str
     verdict: str
     gates: bool

@@ -4,6 +4,8 @@ Built by :mod:`valkit.analyses.data_summary` and :meth:`valkit.external_scores.E
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from valkit.results_schema.base import Block
 
 
@@ -71,6 +73,24 @@ class ExternalScores(Block):
     score_range: list[float]
 
 
+class AccountabilityReason(Block):
+    status: Literal["excluded", "failed"]
+    reason: str
+    n: int
+
+
+class Accountability(Block):
+    """One manifest's rows (``dataset``: its index in the protocol's ``datasets``): analysed,
+    excluded, failed, with the reasons (:func:`valkit.analyses.data_summary.accountability`)."""
+
+    dataset: str
+    rows: int
+    analysed: int
+    excluded: int
+    failed: int
+    reasons: list[AccountabilityReason]
+
+
 class Data(Block):
     """``data``. ``table1`` has one entry per recorded characteristic (site, manufacturer, sex, ...);
     ``external_scores`` only for external predictions."""
@@ -79,8 +99,9 @@ class Data(Block):
     table1: dict[str, Table1Column]
     acquisition: list[AcquisitionRow]
     clustering: Clustering
+    accountability: list[Accountability] | None = None  # runs before issue #14 lack it
     external_scores: ExternalScores | None = None
 
 
-__all__ = ["AcquisitionRow", "CaseFlow", "Clustering", "Data", "ExternalScores", "ReasonCount", "Table1Column",
+__all__ = ["Accountability", "AccountabilityReason", "AcquisitionRow", "CaseFlow", "Clustering", "Data", "ExternalScores", "ReasonCount", "Table1Column",
            "Table1Row"]

@@ -40,6 +40,7 @@ from valkit.results_schema.run_info import (
 )
 from valkit.results_schema.sites import SitesAndScanners
 from valkit.results_schema.subgroups import Subgroups
+from valkit.results_schema.traceability import Integrity, Traceability
 
 #: ``model``: one model per kind of model under test, told apart by ``kind``.
 ModelBlock = Annotated[ModelCardModel | ExternalPredictionsModel, Field(discriminator="kind")]
@@ -72,6 +73,9 @@ class Results(Block):
     baseline: Baseline | None = None  # the protocol's baseline: block (docs/model-versions.md)
     tool_validation: ToolValidation
     provenance: Provenance
+    # issue #14; absent in runs written before it (the report then omits what it cannot show)
+    traceability: Traceability | None = None
+    integrity: Integrity | None = None
     acceptance: Acceptance
     verdict: Literal["PASS", "FAIL", "NO GOALS"]
     per_case_listing: PerCaseListing

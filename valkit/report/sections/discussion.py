@@ -83,7 +83,8 @@ def limitations(results: dict, doc: dict) -> dict:
 
 _KIND_WORDS = {"endpoint": "endpoint", "fairness": "fairness criterion", "latency": "latency budget",
                "reader_study": "reader study", "tool_validation": "tool validation",
-               "baseline": "non-inferiority to the cleared version"}
+               "baseline": "non-inferiority to the cleared version",
+               "determinism": "determinism check"}
 
 
 def conclusions(results: dict, doc: dict) -> dict:
@@ -98,7 +99,7 @@ def conclusions(results: dict, doc: dict) -> dict:
                   for c in criteria if c.get("gates") and c.get("verdict") != "PASS"]
     other = [{"kind": _KIND_WORDS.get(c.get("kind"), c.get("kind")), "criterion": criterion_label(c, results),
               "verdict": c.get("verdict", ""), "rule": c.get("rule", ""), "gates": bool(c.get("gates"))}
-             for c in criteria if c.get("kind") in ("fairness", "latency", "tool_validation", "baseline")
+             for c in criteria if c.get("kind") in ("fairness", "latency", "tool_validation", "baseline", "determinism")
              and not (c.get("gates") and c.get("verdict") != "PASS")]  # those are listed as not met
     return {
         "verdict": VERDICT_WORDS.get(verdict, verdict),

@@ -132,7 +132,7 @@ def executive_summary(results: Results, doc: dict) -> dict:
         "other_criteria": [
             {**c.model_dump(), "verdict_class": verdict_class(c.verdict), "label": criterion_label(c.model_dump(), results.raw)}
             for c in results.acceptance.criteria
-            if c.kind in ("fairness", "latency", "tool_validation")  # endpoints, reader study: rows above
+            if c.kind in ("fairness", "latency", "tool_validation", "determinism")  # endpoints, reader study: rows above
         ],
         "both_ways": [
             {"label": metric_label(m, results.raw), **estimate_cells(getattr(both, m).model_dump())}
@@ -158,7 +158,7 @@ def method_note(results: dict) -> str:
         else:
             parts.append("Patients have several images and the protocol does not say how to handle them "
                          "(analysis.clustering), so valkit's default rule made the intervals patient-clustered; "
-                         "the change is listed under Deviations from the protocol.")
+                         "the change is listed under Deviations and data integrity.")
     for e in switched:
         if e["ci_method"] == "wilson_patients":
             parts.append(f"{metric_label(e.get('metric', ''), results, short=True)}: {e.get('ci_note')}.")
