@@ -303,8 +303,12 @@ def load_manifest(
     check_files: bool = True,
     image_root: str | Path | None = None,
     image_root_key: str = "image_root",
+    exclude_columns: tuple[str, ...] = (),
 ) -> Manifest:
     """Read and validate a manifest; raise InputError listing every bad row.
+
+    ``exclude_columns`` are never read (a run checks a manifest's structure and image paths before
+    the lock check, with the reference-standard column left unread: the labels stay sealed).
 
     Fatal (nothing runs): missing core or protocol-named columns, duplicate case ids,
     labels outside {0, 1}, missing labels when ``label_column`` is required, and paths that
@@ -320,7 +324,8 @@ def load_manifest(
         with warnings.catch_warnings():
             # a row with more fields than the header would silently become the index or lose data
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False)
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False,
+                             usecols=(lambda c: c not in exclude_columns) if exclude_columns else None)
     except pd.errors.ParserWarning:
         raise InputError(f"{path}: some row has more fields than the header ({', '.join(_header(path))}); "
                          "quote values that contain commas, or remove the extra separators.") from None

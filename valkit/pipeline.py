@@ -29,7 +29,7 @@ from valkit.run_lock import run_folder_lock
 from valkit.report.templates import override_record
 from valkit.results import case_columns, write_cases_csv, write_results
 from valkit.selfcheck import run_self_check
-from valkit.study import Study, dataset_digest_rows, identifier_kinds, load_study
+from valkit.study import Study, check_study, dataset_digest_rows, identifier_kinds, load_study
 
 
 @dataclass
@@ -260,6 +260,7 @@ def run_protocol(protocol_path: str | Path, *, runs_root: str | Path = "runs", p
     t0 = time.perf_counter()
     loaded = load_protocol(protocol_path)  # a bad protocol stops here, before any work
     p = loaded.protocol
+    check_study(loaded)  # ... and a bad manifest (columns, ids, image paths), with the labels left unread
     card_path, card, model = _model_section(loaded)
     run_dir = Path(runs_root) / p.id
     baseline = _earlier_version(loaded, run_dir)  # a missing or malformed earlier run stops here too

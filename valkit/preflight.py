@@ -170,6 +170,21 @@ def _card_loc(error: dict[str, Any]) -> tuple:
     return tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-after", "union"))))
 
 
+def _with_card_line(path: Path, problem: str) -> str:
+    """``card: weights.sha256: ...`` -> ``card:LINE: weights.sha256: ...`` (messages raised while loading
+    the card name the key but not its line)."""
+    card = path / "model.yaml" if path.is_dir() else path
+    head = f"{card}: "
+    if not problem.startswith(head):
+        return problem
+    key = problem[len(head):].split(":", 1)[0]
+    if not key or " " in key:
+        return problem
+    lines = line_index(card.read_text(encoding="utf-8", errors="replace"))
+    line = line_of(lines, tuple(key.split(".")))
+    return f"{card}:{line}: {problem[len(head):]}" if line else problem
+
+
 def card_problems(path: Path) -> tuple[list[str], str]:
     """Every problem of a model card as ``card:line: key.path: message``, and a summary when none.
 
@@ -180,7 +195,7 @@ def card_problems(path: Path) -> tuple[list[str], str]:
 
     card, problems = check_model_card(path)
     if problems or card is None:
-        return problems, ""
+        return [_with_card_line(path, p) for p in problems], ""
     size = card.weights_path.stat().st_size / 1e6
     return [], (f"model card {card.path}: valid, format {card.architecture.format}; weights sha256 matches "
                 f"({size:.1f} MB hashed)")

@@ -53,8 +53,18 @@ def age_band(ages: pd.Series, edges: list[float]) -> pd.Series:
     return pd.Series(out, index=ages.index, dtype=object)
 
 
-def load_study(loaded: LoadedProtocol) -> Study:
-    """Load and validate every dataset of the protocol into one table."""
+def check_study(loaded: LoadedProtocol) -> None:
+    """Every manifest's structure and image paths, without reading the reference-standard column.
+
+    A run calls this before anything else, so a bad manifest (a missing column, a duplicate id, an
+    image outside its root) stops it before any folder is made or logged, while the labels stay
+    sealed until the lock check has passed (:func:`load_study` reads them after it).
+    """
+    load_study(loaded, sealed=True)
+
+
+def load_study(loaded: LoadedProtocol, *, sealed: bool = False) -> Study:
+    """Load and validate every dataset of the protocol into one table (``sealed``: leave the labels unread)."""
     p = loaded.protocol
     label_col = p.reference_standard.column
     needed = tuple(c for c in p.subgroups.columns if c != "age_band")
@@ -64,8 +74,9 @@ def load_study(loaded: LoadedProtocol) -> Study:
     frames, infos = [], []
     for i, ds in enumerate(p.datasets):
         # external scores read no image file, so whether the files exist says nothing about the run
-        m = load_manifest(loaded.resolve(ds.manifest), required_columns=needed, label_column=label_col,
-                          site=ds.site, check_files=p.model is not None,
+        m = load_manifest(loaded.resolve(ds.manifest), required_columns=needed,
+                          label_column=None if sealed else label_col, exclude_columns=(label_col,) if sealed else (),
+                          site=ds.site, check_files=p.model is not None and not sealed,
                           image_root=loaded.resolve(ds.image_root) if ds.image_root is not None else None,
                           image_root_key=f"datasets[{i}].image_root in {loaded.path.name} (relative to it)")
         t = m.table.copy()
@@ -81,6 +92,8 @@ def load_study(loaded: LoadedProtocol) -> Study:
             f"case id '{dup.iloc[0]}' appears in more than one dataset ({len(dup)} duplicates across manifests); "
             "case ids must be unique across the whole study."
         )
+    if sealed:
+        return Study(table=table, manifests=tuple(infos))
     table["label"] = table[label_col].astype(int)
     if "patient_id" not in table.columns or (table["patient_id"] == "").any():
         # without a patient id each image is its own cluster

@@ -46,6 +46,7 @@ Protocol `fake` version 1.0; model Vendor X 2.1.
 | endpoint specificity | 0.864 | 0.826 to 0.898 | lower bound ≥ 0.7 | PASS |
 | endpoint auc (does not gate) | 0.885 | 0.851 to 0.918 | lower bound ≥ 0.75 | PASS |
 | tool validation | — | — | all 17 published reference values reproduced | PASS |
+| determinism check | — | — | identical analysis digest | PASS |
 
 **Verdict: FAIL**: 1 gating criterion failed: endpoint sensitivity (exit code 1).
 """
@@ -57,7 +58,7 @@ def test_json_is_all_of_stdout_and_matches_results(gated):
     results = json.loads((d / "runs" / "fake" / "results.json").read_text())
     assert summary == gate_summary(results) and rc == summary["exit_code"] == 1
     assert summary["outcome"] == "FAIL" and summary["counts"] == {
-        "gating": 3, "passed": 2, "failed": 1, "not_shown": 0, "not_gating": 1}
+        "gating": 4, "passed": 3, "failed": 1, "not_shown": 0, "not_gating": 1}
     sens = next(e for e in results["endpoints"] if e["id"] == "sensitivity")
     row = summary["criteria"][0]
     assert (row["criterion"], row["verdict"], row["goal"]) == ("endpoint sensitivity", "FAIL", "lower bound ≥ 0.7")
@@ -76,6 +77,7 @@ def test_console_lines_name_each_criterion_then_the_verdict(gated):
         "  PASS                  endpoint specificity: 0.864 (95% CI 0.826 to 0.898); goal: lower bound ≥ 0.7",
         "  PASS                  endpoint auc (does not gate): 0.885 (95% CI 0.851 to 0.918); goal: lower bound ≥ 0.75",
         "  PASS                  tool validation: goal: all 17 published reference values reproduced",
+        "  PASS                  determinism check: goal: identical analysis digest",
         "verdict: FAIL (1 gating criterion failed: endpoint sensitivity; exit code 1)",
     ]
 
@@ -94,8 +96,9 @@ def test_junit_valid_one_testcase_per_criterion(gated):
     suite = tree["testsuite"][0]
     cases = suite["testcase"]
     assert [c["@name"] for c in cases] == [c["criterion"] for c in json.loads(out)["criteria"]]
-    assert [c["@classname"] for c in cases] == ["valkit.fake.endpoint"] * 3 + ["valkit.fake.tool_validation"]
-    assert (suite["@tests"], suite["@failures"], suite["@errors"], suite["@skipped"]) == (4, 1, 0, 0)
+    assert [c["@classname"] for c in cases] == ["valkit.fake.endpoint"] * 3 + ["valkit.fake.tool_validation",
+                                                                                 "valkit.fake.determinism"]
+    assert (suite["@tests"], suite["@failures"], suite["@errors"], suite["@skipped"]) == (5, 1, 0, 0)
     failure = cases[0]["failure"][0]
     assert failure["@type"] == "FAIL"
     assert failure["@message"] == "FAIL: 0.759 (95% CI 0.682 to 0.826); goal: lower bound ≥ 0.7"

@@ -27,6 +27,7 @@ NOT_IN_FAKE_RUN = {
     "Results.explainability": "protocol explainability block with a model card (tests/explain)",
     "Results.baseline": "protocol baseline block (tests/core/test_model_version_run.py)",
     "Inference.*": "a model run inside valkit; external scores leave inference empty",
+    "ModelCardModel.*": "a model run inside valkit from its card (tests/model, tests/core/test_pipeline.py)",
     "Estimate.insufficient_evidence": "only on rows below the evidence rule",
     "Endpoint.exact_binomial_p": "independent images only; the fake study has patients with several images",
     "ToolCheck.error": "a self-check that crashed",

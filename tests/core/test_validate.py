@@ -78,7 +78,7 @@ def test_demo_protocol_is_ready_to_run_and_imports_no_torch(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, env=env, cwd=ROOT)
     assert out.returncode == 0, out.stderr
-    assert f"model card {DEMO_CARD}: valid; weights sha256 matches" in out.stdout
+    assert f"model card {DEMO_CARD}: valid, format monai; weights sha256 matches" in out.stdout
     assert f"manifest {DEMO_MANIFEST}: header has the 9 column(s) the run needs" in out.stdout
     assert "ready to run" in out.stdout
     assert "HEAVY []" in out.stdout

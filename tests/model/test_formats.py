@@ -220,7 +220,7 @@ def test_card_cross_checks_name_the_key_and_line(tmp_path, arch, kwargs, expecte
 def test_validate_reports_protocol_and_card_problems_with_lines(tmp_path, capsys):
     path = _onnx(tmp_path / "model")
     card = _card(tmp_path / "model", path, "{format: onnx, in_channels: 1, out_channels: 1}")
-    (tmp_path / "manifest.csv").write_text("path,label\n")
+    (tmp_path / "manifest.csv").write_text("case_id,path,label\n")  # a header-only manifest with the core columns
     protocol = tmp_path / "p.yaml"
     protocol.write_text(yaml.safe_dump({
         "id": "v", "version": "1", "title": "t", "intended_use": "tests",
@@ -230,7 +230,7 @@ def test_validate_reports_protocol_and_card_problems_with_lines(tmp_path, capsys
         "operating_point": {"source": "fixed", "threshold": 0.5},
         "endpoints": [{"id": "s", "metric": "sensitivity"}]}, sort_keys=False))
     assert main(["validate", str(protocol)]) == 0
-    assert "format onnx, weights sha256 verified" in capsys.readouterr().out
+    assert "valid, format onnx; weights sha256 matches" in capsys.readouterr().out
 
     path.write_bytes(path.read_bytes() + b"\0")  # a changed model file
     assert main(["validate", str(protocol)]) == 2

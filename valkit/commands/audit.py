@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("audit", help="verify or list the audit log (locks, runs, signatures)")
@@ -10,9 +12,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v = sub.add_parser("verify", help="check the hash chain, its end, each run's results.json and each signature",
                        description="Exit code: 0 everything checks, 1 a problem was found (each is listed).")
     v.add_argument("--runs-dir", default="runs", help="the runs folder holding audit.log.jsonl (default: runs)")
+    add_quiet(v)
     v.set_defaults(func=verify)
     s = sub.add_parser("show", help="list the audit log, one entry per line")
     s.add_argument("--runs-dir", default="runs", help="the runs folder holding audit.log.jsonl (default: runs)")
+    add_quiet(s)
     s.set_defaults(func=show)
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -13,11 +15,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "files made before the test labels were first read. Locking the same files again changes nothing.")
     p.add_argument("protocol", help="protocol YAML, e.g. protocols/demo.yaml")
     p.add_argument("--runs-dir", default="runs", help="the runs folder whose audit log records the lock (default: runs)")
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from valkit.audit.lock import lock_protocol
 
-    lock_protocol(args.protocol, args.runs_dir)
+    lock_protocol(args.protocol, args.runs_dir)  # what was locked is the result: printed even with --quiet
     return 0

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("runs", help="list registered runs, or compare two (estimates, deltas, score drift)",
@@ -10,11 +12,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     lst = sub.add_parser("list", help="every registered run: digests, verdict, key estimates")
     lst.add_argument("--runs-dir", default="runs", help="parent folder of run directories (default: runs)")
+    add_quiet(lst)
     lst.set_defaults(func=run_list)
     cmp_ = sub.add_parser("compare", help="two runs side by side: estimates with B - A, beyond the CIs, PSI and KS")
     cmp_.add_argument("a", help="registry id (see `valkit runs list`), run folder or protocol id: the earlier run")
     cmp_.add_argument("b", help="the later run, the same way")
     cmp_.add_argument("--runs-dir", default="runs", help="parent folder of run directories (default: runs)")
+    add_quiet(cmp_)
     cmp_.set_defaults(func=run_compare)
 
 

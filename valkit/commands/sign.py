@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from valkit.commands import add_quiet
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from valkit.audit.signatures import MEANINGS
@@ -17,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--role", required=True, help="the signer's role or title, e.g. 'Lead biostatistician'")
     p.add_argument("--meaning", required=True, help=f"what the signature means: {', '.join(MEANINGS)}")
     p.add_argument("--runs-dir", default=None, help="the runs folder holding the audit log (default: RUN_DIR's parent)")
+    add_quiet(p)
     p.set_defaults(func=run)
 
 

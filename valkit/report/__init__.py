@@ -69,11 +69,11 @@ def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html"),
     from valkit.audit.signatures import read_signatures
 
     # signatures are made after results.json and bind its digest, so they live beside it (signatures.json)
-    html = render_html(results, results_sha256=digest, signatures=read_signatures(run_dir))
+    signatures = read_signatures(run_dir)
     written = []
     try:
         with progress.task("report: HTML"):
-            html = render_html(results, results_sha256=digest)
+            html = render_html(results, results_sha256=digest, signatures=signatures)
         for fmt in dict.fromkeys(formats):
             path = run_dir / f"report.{fmt}"
             if fmt == "html":
