@@ -25,12 +25,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _card_path(protocol: Path) -> Path | None:
+    """The protocol's ``model.card``, read leniently, so that the card is checked even when the protocol has problems."""
+    from valkit.yaml_lines import YamlInputError, read_yaml
+
+    try:
+        data = read_yaml(protocol.read_text(encoding="utf-8"))
+    except (OSError, YamlInputError):
+        return None
+    model = data.get("model") if isinstance(data, dict) else None
+    card = model.get("card") if isinstance(model, dict) else None
+    if not isinstance(card, str):
+        return None
+    return Path(card) if Path(card).is_absolute() else protocol.parent / card
+
+
 def run(args: argparse.Namespace) -> int:
     from valkit.errors import InputError
     from valkit.preflight import preflight
     from valkit.protocol import load_protocol
 
-    loaded = load_protocol(args.protocol, check_paths=False)
+    try:
+        loaded = load_protocol(args.protocol, check_paths=False)
+    except InputError as exc:
+        # the protocol has problems: list them with those of its model card, which is checked anyway
+        problems = exc.problems or [str(exc)]
+        card = None if args.no_paths else _card_path(Path(args.protocol))
+        if card is not None and card.exists():
+            from valkit.preflight import card_problems
+
+            problems = problems + card_problems(card)[0]
+        raise InputError(f"{args.protocol}: {len(problems)} problem(s) in the protocol and its model card:",
+                         problems=problems) from None
     p = loaded.protocol
     head = f"{args.protocol}: valid protocol '{p.id}' version {p.version} (sha256 {loaded.sha256[:12]}…)"
     if args.no_paths:
