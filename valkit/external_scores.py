@@ -142,7 +142,7 @@ def external_predictions(table: pd.DataFrame, path: Path, *, case_id_column: str
         "status": np.where(ok, "ok", "failed").astype(object),
         "error": np.where(ok, "", row_reason).astype(object), "pixel_decoder": np.full(n, "", dtype=object),
     })[list(PREDICTION_COLUMNS)]
-    unmatched = tuple(ext_ids[~pd.Index(ext_ids).isin(table["case_id"].to_numpy(dtype=object))].tolist())
+    unmatched = tuple(ext_ids[pd.Index(table["case_id"].to_numpy(dtype=object)).get_indexer(ext_ids) < 0].tolist())
     return ExternalScores(predictions=predictions, path=shown_path or str(path), n_rows=len(ext),
                           n_matched=len(ext) - len(unmatched), not_in_manifest=unmatched,
                           score_range=(float(low), float(high)))
