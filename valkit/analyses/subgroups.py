@@ -34,6 +34,7 @@ from valkit.stats.clustered_logit import clustered_logit_transform
 from valkit.stats.fairness import bootstrap_cell_counts
 from valkit.stats.heterogeneity import LogitData, logit_transform, random_effects
 from valkit.stats.types import Estimate, NotEstimableWarning
+from valkit.stats.validation import n_distinct
 from valkit.study import MISSING, age_band_labels
 
 SEP = " × "
@@ -163,8 +164,7 @@ class CellEngine:
         self.y = self.df["label"].to_numpy(dtype=int)
         self.s = self.df["score"].to_numpy(dtype=float)
         self.pred = (self.s >= threshold).astype(int)
-        _, codes = np.unique(self.df["patient_id"].astype(str).to_numpy(), return_inverse=True)
-        self.patient_code = codes.reshape(-1).astype(np.int64)
+        self.patient_code = ProportionEstimator.patient_codes(self.df["patient_id"])
         self.estimator = estimator or ProportionEstimator(
             self.y, self.pred, self.patient_code, clustering=protocol.analysis.clustering, seed=self.seed,
             n_resamples=self.n_resamples)
@@ -338,7 +338,7 @@ def subgroups_section(engine: CellEngine, protocol: Protocol, primary: dict | No
                      "below that it is reported as insufficient evidence with its counts only"),
         },
         "n_total": int(len(engine.df)),
-        "n_patients": int(len(np.unique(engine.patient_code))),
+        "n_patients": n_distinct(engine.patient_code),
         "families": fams,
         "missing_demographics": missing_demographics(engine.df, demo_cols),
         "worst_prespecified": _worst(fams),
