@@ -324,8 +324,11 @@ def load_manifest(
     # one resolve for the manifest's folder; each row's path is joined and normalised as text (no system
     # call per row: 1e6 rows of Path.resolve() cost minutes when external scores read no image at all)
     base = str(path.resolve().parent)
-    join, norm = os.path.join, os.path.normpath
-    df["abs_path"] = [norm(join(base, p)) for p in df["path"].tolist()]
+    rel = df["path"].astype(str)
+    plain = ~rel.str.contains(r"^/|//|(?:^|/)\.\.?(?:/|$)|/$", regex=True)  # nothing for normpath to do
+    abs_path = (base.rstrip("/") + "/" + rel).where(plain, "")
+    abs_path[~plain] = [os.path.normpath(os.path.join(base, p)) for p in rel[~plain].tolist()]
+    df["abs_path"] = abs_path.astype(object)
     notes = []
     if check_files:
         missing = [cid for cid, p in zip(df["case_id"], df["abs_path"]) if not os.path.exists(p)]
