@@ -141,7 +141,8 @@ def run_inference_ray(
                             batch_size=batch_size, batch_format="numpy", num_cpus=1)
         # scoring: a fixed pool of model replicas (actors), one GPU each when the cluster has GPUs
         ds = ds.map_batches(_Replica, fn_constructor_kwargs={"load_predict": load_predict}, batch_size=batch_size,
-                            batch_format="numpy", concurrency=n_replicas, num_gpus=gpus or None)
+                            batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=n_replicas),
+                            num_gpus=gpus or None)
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             status = batch["status"].tolist()
             ids = batch["case_id"].tolist()
