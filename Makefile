@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch + torchvision first, at the versions that lie on this machine's disk
 	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,ray]'   # [ray]: inference.executor ray and its tests
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -38,6 +38,7 @@ demo: $(STAMP) sysdeps
 		elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 test: $(STAMP) sysdeps
+	@$(BIN)/python -c "import ray.data" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[ray]'
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

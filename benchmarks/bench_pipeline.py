@@ -1,6 +1,6 @@
 """Pipeline efficiency of DICOM → prediction, for the demo model and a standard architecture.
 
-Prints one JSON object. For each model: steady-state throughput (images/s) of
+Prints its summary as one JSON line, the last line of its output. For each model: steady-state throughput (images/s) of
 
 * ``end_to_end``: valkit's inference runner (DataLoader workers read, decode and preprocess;
   the main process predicts),
@@ -192,7 +192,7 @@ def main() -> None:
         "note": "machine shared with other jobs: see environment.load_average_1m" if (env.get("load_average_1m") or 0)
         > 0.5 * (env.get("cpu_affinity") or 1) else "",
     }
-    print(json.dumps(out, indent=2, default=str))
+    print(json.dumps(out, default=str))  # one line, last: `tail -1 | jq` reads it
 
 
 if __name__ == "__main__":

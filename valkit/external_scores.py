@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from valkit.errors import InputError
@@ -59,6 +60,28 @@ def _parse_score(value: object) -> tuple[float | None, str]:
     return s, ""
 
 
+def _parse_scores(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, reasons) of a column: NaN and the :func:`_parse_score` reason where a cell is not a score.
+
+    Whole-column conversion first (the same parse as ``float()``); only the cells it cannot turn
+    into a finite number are looked at one by one, for their reason.
+    """
+    try:
+        score = values.astype(np.float64)
+    except (TypeError, ValueError):
+        score = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
+        good = np.isfinite(score)
+        try:  # the exact float() parse for the cells pandas read as numbers
+            score[good] = values[good].astype(np.float64)
+        except (TypeError, ValueError):
+            score = np.full(len(values), np.nan)
+    reason = np.full(len(values), "", dtype=object)
+    for i in np.flatnonzero(~np.isfinite(score)):
+        s, why = _parse_score(values[i])
+        score[i], reason[i] = (np.nan, why) if s is None else (s, "")
+    return score, reason
+
+
 def _read(path: Path, case_id_column: str, score_column: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{path}: predictions file not found.")
@@ -89,10 +112,12 @@ def external_predictions(table: pd.DataFrame, path: Path, *, case_id_column: str
         ``score_range`` (the message names the cases, the values and the protocol key to set).
     """
     ext = _read(path, case_id_column, score_column)
-    parsed = [_parse_score(v) for v in ext["score"]]
+    ext_ids = ext["case_id"].to_numpy(dtype=object)
+    score, reason = _parse_scores(ext["score"].to_numpy(dtype=object))
     low, high = score_range
-    outside = [(cid, s) for cid, (s, _) in zip(ext["case_id"], parsed) if s is not None and not low <= s <= high]
-    if outside:
+    out_mask = np.isfinite(score) & ~((low <= score) & (score <= high))
+    if out_mask.any():
+        outside = list(zip(ext_ids[out_mask], score[out_mask]))
         listed = ", ".join(f"{cid} ({s:g})" for cid, s in outside[:SHOWN])
         more = f" and {len(outside) - SHOWN} more" if len(outside) > SHOWN else ""
         raise InputError(
@@ -100,17 +125,24 @@ def external_predictions(table: pd.DataFrame, path: Path, *, case_id_column: str
             f"scale (e.g. 0-100) must be declared: set predictions.score_range in the protocol (e.g. [0, 100]) "
             "and give predictions.threshold on that scale."
         )
-    by_id = dict(zip(ext["case_id"], parsed))
-    manifest_ids = set(table["case_id"])
+    # align to the manifest: the file's row of each manifest case (-1: the case has no score)
+    at = pd.Index(ext_ids).get_indexer(table["case_id"].to_numpy(dtype=object))
+    found = at >= 0
+    row_score = np.where(found, score[np.where(found, at, 0)], np.nan)
+    ok = np.isfinite(row_score)
+    row_reason = np.where(found, reason[np.where(found, at, 0)], "no score for this case in the predictions file")
+    n = len(table)
     # the image digest is the manifest's; the preprocessing digest is empty (valkit preprocessed nothing)
-    images = table["sha256"].fillna("").astype(str) if "sha256" in table.columns else [""] * len(table)
-    rows = []
-    for cid, image in zip(table["case_id"], images):
-        s, reason = by_id.get(cid, (None, "no score for this case in the predictions file"))
-        rows.append((cid, math.nan, digest, image, "", "failed", reason, "") if s is None
-                    else (cid, s, digest, image, "", "ok", "", ""))
-    predictions = pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS)).astype({"score": "float64"})
-    unmatched = tuple(c for c in ext["case_id"] if c not in manifest_ids)
+    images = (table["sha256"].fillna("").astype(str).to_numpy(dtype=object) if "sha256" in table.columns
+              else np.full(n, "", dtype=object))
+    predictions = pd.DataFrame({
+        "case_id": table["case_id"].to_numpy(dtype=object), "score": row_score.astype("float64"),
+        "model_sha256": np.full(n, digest, dtype=object), "image_sha256": images,
+        "preprocessing_sha256": np.full(n, "", dtype=object),
+        "status": np.where(ok, "ok", "failed").astype(object),
+        "error": np.where(ok, "", row_reason).astype(object), "pixel_decoder": np.full(n, "", dtype=object),
+    })[list(PREDICTION_COLUMNS)]
+    unmatched = tuple(ext_ids[pd.Index(table["case_id"].to_numpy(dtype=object)).get_indexer(ext_ids) < 0].tolist())
     return ExternalScores(predictions=predictions, path=shown_path or str(path), n_rows=len(ext),
                           n_matched=len(ext) - len(unmatched), not_in_manifest=unmatched,
                           score_range=(float(low), float(high)))

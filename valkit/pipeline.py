@@ -218,14 +218,26 @@ def _predict(loaded: LoadedProtocol, study: Study, card_path: Path, run_dir: Pat
         decoders = choose_decoders(sample_paths(table))
         preprocess = functools.partial(preprocess_with_decoders, spec=spec, plugins=plugin_map(decoders),
                                        accepts=predictor.card.accepts)
-    summary = run_inference(
-        table, run_dir,
-        preprocess=preprocess,
-        predict=predictor.predict, model_sha256=predictor.weights_sha256, preprocessing_sha256=spec.sha256,
-        batch_size=p.inference.batch_size, num_workers=p.inference.num_workers,
-        device=str(predictor.device), progress=progress, decoder_of=decoder_of_rows(table, decoders),
-    )
+    common = dict(preprocess=preprocess, model_sha256=predictor.weights_sha256, preprocessing_sha256=spec.sha256,
+                  batch_size=p.inference.batch_size, progress=progress, decoder_of=decoder_of_rows(table, decoders))
+    if p.inference.executor == "ray":
+        from valkit.ray_runner import run_inference_ray
+
+        summary = run_inference_ray(
+            table, run_dir, load_predict=functools.partial(_card_predict, card_path, p.inference.device),
+            device=str(predictor.device), address=p.inference.ray_address, replicas=p.inference.ray_replicas,
+            **common)
+    else:
+        summary = run_inference(table, run_dir, predict=predictor.predict, num_workers=p.inference.num_workers,
+                                device=str(predictor.device), **common)
     return summary, predictor, decoders
+
+
+def _card_predict(card_path: Path, device: str):
+    """``predict`` of a model replica (runs in each Ray actor: loads and verifies the card's weights there)."""
+    from valkit.predictor import load_predictor
+
+    return load_predictor(card_path, device=device).predict
 
 
 def decoder_of_rows(table: pd.DataFrame, decoders: dict | None) -> dict[str, str]:
@@ -328,7 +340,7 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
                      "rescored": dict(summary.rescored),
                      "preprocessing_sha256": predictor.card.preprocessing.sha256,
                      "batch_size": p.inference.batch_size, "num_workers": p.inference.num_workers,
-                     "pixel_decoder": p.inference.pixel_decoder,
+                     "pixel_decoder": p.inference.pixel_decoder, "executor": p.inference.executor,
                      "decoders_used": decoders_used(predictions, study.table),
                      "decoders": None if decoders is None else {
                          uid: {"name": c.get("name"), "chosen": c.get("chosen"), "n_files": c.get("n_files"),

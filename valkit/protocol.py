@@ -318,6 +318,15 @@ class Inference(StrictModel):
     # keep those whose output is identical, use the fastest (valkit.latency.decoders); recorded in
     # results.json. "pydicom_default": pydicom's own plugin order.
     pixel_decoder: Literal["fastest", "pydicom_default"] = "fastest"
+    executor: Literal["local", "ray"] = Field(
+        "local", description=("local: DataLoader workers on this machine. ray: Ray Data (the [ray] extra): decoding as "
+                              "CPU tasks, the model as a pool of replicas, one GPU each when the cluster has GPUs; "
+                              "same predictions, files and resume rules (docs/scale.md)."))
+    ray_address: str | None = Field(
+        None, description="executor ray: the cluster to join, given to ray.init(address=...) ('auto', "
+                          "'ray://head:10001'); null starts a local Ray on this machine.")
+    ray_replicas: int | None = Field(
+        None, ge=1, le=4096, description="executor ray: model replicas; default one per GPU of the cluster, else 1.")
 
 
 class ReportOptions(StrictModel):

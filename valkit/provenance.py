@@ -6,6 +6,7 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 from valkit import __version__
@@ -63,6 +64,12 @@ def cpu_model() -> str:
 
 
 def hardware(device: str | None = None) -> dict[str, object]:
+    """The machine a run ran on: OS, Python, CPU and, when present, the GPU and its driver.
+
+    torch is asked only when the run already imported it (a model ran); otherwise the GPU
+    is read from ``nvidia-smi`` (absent: no GPU). Importing torch only to write "no GPU"
+    for an external-scores run cost seconds and nearly 1 GB of memory.
+    """
     info: dict[str, object] = {
         "os": platform.platform(),
         "python": platform.python_version(),
@@ -73,21 +80,27 @@ def hardware(device: str | None = None) -> dict[str, object]:
         "cuda": None,
         "driver": None,
     }
-    try:
-        import torch
-
+    torch = sys.modules.get("torch")
+    if torch is not None:
         if torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
             info["cuda"] = torch.version.cuda
-            try:
-                out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                                     capture_output=True, text=True, timeout=10)
-                info["driver"] = out.stdout.strip() or None
-            except (OSError, subprocess.SubprocessError):
-                pass
-    except ImportError:
-        pass
+            info["driver"] = _nvidia_smi("driver_version")
+    else:
+        info["gpu"] = _nvidia_smi("name")
+        info["driver"] = _nvidia_smi("driver_version") if info["gpu"] else None
     return info
+
+
+def _nvidia_smi(field: str) -> str | None:
+    """The first GPU's ``field`` from nvidia-smi; None when there is no nvidia-smi or no GPU."""
+    try:
+        out = subprocess.run(["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = out.stdout.strip().splitlines() if out.returncode == 0 else []
+    return lines[0].strip() or None if lines else None
 
 
 def valkit_version() -> dict[str, object]:

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from valkit.atomic_file import write_atomic
@@ -111,9 +112,9 @@ def write_cases_csv(run_dir: Path, merged: pd.DataFrame, threshold: float, *,
                     columns: Sequence[str] | None = None) -> Path:
     """One row per manifest row: ids, characteristics, reference label, score, call and status."""
     df = merged.copy()
-    df["predicted_positive"] = [
-        "" if st != "ok" else int(sc >= threshold) for st, sc in zip(df["status"], df["score"])
-    ]
+    ok = (df["status"] == "ok").to_numpy(dtype=bool)
+    call = (df["score"].to_numpy(dtype=float) >= threshold).astype(np.int64).astype(object)
+    df["predicted_positive"] = np.where(ok, call, "")
     cols = list(columns) if columns is not None else case_columns(df)
     path = run_dir / "cases.csv"
     write_atomic(path, lambda tmp: df[cols].to_csv(tmp, index=False))

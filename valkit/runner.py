@@ -283,17 +283,8 @@ def run_inference(
     run_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     plan = plan_reuse(table, run_dir, model_sha256=model_sha256, preprocessing_sha256=preprocessing_sha256)
-    todo = plan.todo
-    # the workers check each file against the digest that its prediction will record
-    rows = list(zip(todo["case_id"], todo["abs_path"], todo["image_sha256"]))
-    image_of = dict(zip(todo["case_id"], todo["image_sha256"]))
-
-    def row(case_id: str, score: float, error: str, status: str = "") -> dict:
-        return {"case_id": case_id, "score": score, "model_sha256": model_sha256, "image_sha256": image_of[case_id],
-                "preprocessing_sha256": preprocessing_sha256, "status": status or ("failed" if error else "ok"),
-                "error": error, "pixel_decoder": (decoder_of or {}).get(case_id, "")}
-
-    n_ok = n_failed = 0
+    rows = todo_rows(plan)
+    row = RowMaker(plan, model_sha256, preprocessing_sha256, decoder_of)
     if rows:
         loader = DataLoader(
             _ImageDataset(rows, preprocess, verify_sha256),
@@ -312,19 +303,62 @@ def run_inference(
         try:
             with (progress or QUIET).task("inference", total=len(rows)) as step:
                 for batch in loader:
-                    out = [row(c, math.nan, e, st) for c, st, e in batch["not_scored"]]
-                    if batch["x"] is not None:
-                        scores = np.asarray(predict(batch["x"]), dtype=np.float64).reshape(-1)
-                        for c, s in zip(batch["ok_ids"], scores):
-                            if math.isfinite(s) and 0.0 <= s <= 1.0:
-                                out.append(row(c, float(s), ""))
-                            else:
-                                out.append(row(c, math.nan, f"model returned an invalid score ({s}); "
-                                                            "expected a probability in [0, 1]"))
+                    scores = None if batch["x"] is None else predict(batch["x"])
+                    out = batch_rows(row, batch["not_scored"], batch["ok_ids"], scores)
                     _write_part(run_dir, out)
                     step.advance(len(out))
         finally:
             torch.set_num_threads(threads)
+    return finish(table, run_dir, plan, t0=t0, device=device)
+
+
+def todo_rows(plan: ReusePlan) -> list[tuple[str, str, str]]:
+    """(case id, image path, image digest) of each case to score; workers check each file against the digest."""
+    todo = plan.todo
+    return list(zip(todo["case_id"], todo["abs_path"], todo["image_sha256"]))
+
+
+class RowMaker:
+    """Builds prediction rows (:data:`PREDICTION_COLUMNS`) carrying the digests the run's plan wants."""
+
+    def __init__(self, plan: ReusePlan, model_sha256: str, preprocessing_sha256: str,
+                 decoder_of: dict[str, str] | None = None):
+        self.image_of = dict(zip(plan.todo["case_id"], plan.todo["image_sha256"]))
+        self.model_sha256, self.preprocessing_sha256 = model_sha256, preprocessing_sha256
+        self.decoder_of = decoder_of or {}
+
+    def __call__(self, case_id: str, score: float, error: str, status: str = "") -> dict:
+        return {"case_id": case_id, "score": score, "model_sha256": self.model_sha256,
+                "image_sha256": self.image_of[case_id], "preprocessing_sha256": self.preprocessing_sha256,
+                "status": status or ("failed" if error else "ok"), "error": error,
+                "pixel_decoder": self.decoder_of.get(case_id, "")}
+
+
+def batch_rows(row: RowMaker, not_scored: Sequence[tuple[str, str, str]], ok_ids: Sequence[str],
+               scores: object) -> list[dict]:
+    """The rows of one batch: (case id, status, error) of the images not scored, then each score.
+
+    A score that is not a probability in [0, 1] makes its case ``failed``, with the value in the reason.
+    """
+    out = [row(c, math.nan, e, st) for c, st, e in not_scored]
+    if len(ok_ids):
+        values = np.asarray(scores, dtype=np.float64).reshape(-1)
+        for c, s in zip(ok_ids, values):
+            if math.isfinite(s) and 0.0 <= s <= 1.0:
+                out.append(row(c, float(s), ""))
+            else:
+                out.append(row(c, math.nan, f"model returned an invalid score ({s}); "
+                                            "expected a probability in [0, 1]"))
+    return out
+
+
+def write_part(run_dir: Path, rows: list[dict]) -> None:
+    """Append one batch's rows as a parquet part (atomic), as the local runner does after each batch."""
+    _write_part(run_dir, rows)
+
+
+def finish(table: pd.DataFrame, run_dir: Path, plan: ReusePlan, *, t0: float, device: str) -> InferenceSummary:
+    """Consolidate the parts, check every manifest row has its prediction, and summarise the run."""
     final = consolidate(run_dir, plan.wanted)
     missing = set(table["case_id"]) - set(final["case_id"])
     if missing:  # cannot happen unless a worker lost a row; never let it pass silently

@@ -5,7 +5,6 @@ each manifest's digest for provenance.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,9 +46,8 @@ def age_band(ages: pd.Series, edges: list[float]) -> pd.Series:
     values = pd.to_numeric(ages, errors="coerce").to_numpy(dtype=float)
     labels = age_band_labels(edges)
     idx = np.searchsorted(np.asarray(edges, dtype=float), values, side="right") - 1
-    out = []
-    for v, i in zip(values, idx):
-        out.append(labels[i] if not math.isnan(v) and 0 <= i < len(labels) else MISSING)
+    inside = ~np.isnan(values) & (idx >= 0) & (idx < len(labels))
+    out = np.array(labels + [MISSING], dtype=object)[np.where(inside, idx, len(labels))]
     return pd.Series(out, index=ages.index, dtype=object)
 
 

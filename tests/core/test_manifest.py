@@ -145,3 +145,25 @@ def test_age_from_birth_and_study_dates(birth, study, years):
 
     # a malformed date as some archives write it (pydicom would warn when building a Dataset)
     assert age_from_dates({"PatientBirthDate": birth, "StudyDate": study}) == years
+
+
+def test_load_makes_absolute_paths_without_a_filesystem_call_per_row(tmp_path, monkeypatch):
+    """Issue #17: resolving every image path cost 12 s on 112k rows when no image is read.
+
+    The paths are made absolute by joining them to the manifest's (resolved) folder and
+    normalising the text: the same file, no system call per row.
+    """
+    import os
+
+    rows = [{"case_id": f"C{i}", "path": f"img/../img/{i}.dcm", "label": i % 2} for i in range(200)]
+    rows.append({"case_id": "ABS", "path": str(tmp_path / "elsewhere" / "x.dcm"), "label": 0})
+    f = _write_manifest(tmp_path, rows)
+    calls = []
+    real_realpath = os.path.realpath
+    monkeypatch.setattr(os.path, "realpath", lambda *a, **k: calls.append(a) or real_realpath(*a, **k))
+    m = load_manifest(f, check_files=False)
+    assert len(calls) <= 2, f"{len(calls)} realpath calls for {len(rows)} rows"
+    base = tmp_path.resolve()
+    assert m.table["abs_path"][0] == str(base / "img" / "0.dcm")
+    assert m.table["abs_path"][199] == str(base / "img" / "199.dcm")
+    assert m.table["abs_path"][200] == str(tmp_path / "elsewhere" / "x.dcm")

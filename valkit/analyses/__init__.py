@@ -49,8 +49,7 @@ def merge_predictions(table: pd.DataFrame, predictions: pd.DataFrame) -> pd.Data
 
 def patient_codes(df: pd.DataFrame) -> np.ndarray:
     """Integer patient code per row (the cluster unit)."""
-    _, codes = np.unique(df["patient_id"].astype(str).to_numpy(), return_inverse=True)
-    return codes.reshape(-1).astype(np.int64)
+    return ProportionEstimator.patient_codes(df["patient_id"])
 
 
 def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, *,

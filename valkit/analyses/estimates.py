@@ -33,10 +33,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from valkit import stats
 from valkit.stats.fairness import bootstrap_cell_counts, percentile_interval
 from valkit.stats.types import Estimate, Interval
+from valkit.stats.validation import distinct, n_distinct
 
 CLUSTERING_RULES = ("auto", "patient", "none")
 PROPORTIONS = ("sensitivity", "specificity", "ppv", "npv", "accuracy")
@@ -78,10 +80,21 @@ class CaseSetEstimates:
         return pos >= min_positives and neg >= min_negatives
 
 
+def _canonical(index: Any) -> np.ndarray:
+    """Sorted distinct int64 positions (a no-op check for the already sorted positions of a cell)."""
+    idx = np.asarray(index, dtype=np.int64).reshape(-1)
+    if idx.size > 1 and not bool((idx[1:] > idx[:-1]).all()):
+        idx = distinct(idx)
+    return idx
+
+
+def _digest_canonical(idx: np.ndarray) -> int:
+    return int.from_bytes(hashlib.sha256(np.ascontiguousarray(idx, dtype=np.int64).tobytes()).digest()[:8], "little")
+
+
 def case_set_digest(index: np.ndarray) -> int:
     """A 64-bit digest of a set of case positions: equal sets, equal digests (and bootstrap seeds)."""
-    idx = np.unique(np.asarray(index, dtype=np.int64))
-    return int.from_bytes(hashlib.sha256(idx.tobytes()).digest()[:8], "little")
+    return _digest_canonical(_canonical(index))
 
 
 class ProportionEstimator:
@@ -107,21 +120,27 @@ class ProportionEstimator:
         self.n_resamples = int(n_resamples)
         self._cache: dict[tuple, CaseSetEstimates] = {}
 
+    @staticmethod
+    def patient_codes(patient_ids: Any) -> np.ndarray:
+        """Integer code per case of its patient id, in the sorted order of the ids (the cluster unit)."""
+        codes, _ = pd.factorize(pd.Series(np.asarray(patient_ids)).astype(str), sort=True)
+        return codes.astype(np.int64)
+
     def uses_clusters(self, index: np.ndarray) -> bool:
         """Whether a case set gets patient-clustered methods under the protocol's rule."""
         if self.clustering == "none" or len(index) == 0:
             return False
         if self.clustering == "patient":
             return True
-        return len(np.unique(self.patient[index])) < len(index)
+        return n_distinct(self.patient[index]) < len(index)
 
     def estimate(self, index: Any = None, *, ci: str = "wilson", confidence_level: float = 0.95) -> CaseSetEstimates:
         """Estimates of the cases at ``index`` (positions; a boolean mask works too; None = all)."""
         idx = np.arange(len(self.y)) if index is None else np.asarray(index)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
-        idx = np.unique(idx.astype(np.int64))
-        digest = case_set_digest(idx)
+        idx = _canonical(idx)
+        digest = _digest_canonical(idx)
         key = (digest, len(idx), ci, float(confidence_level))
         if key not in self._cache:
             self._cache[key] = self._compute(idx, digest, ci, confidence_level)
@@ -142,9 +161,9 @@ class ProportionEstimator:
         est = plain if not clustered else self._clustered(plain, counts, y, pred, pat, digest, cl)
         return CaseSetEstimates(
             estimates=est, confusion=c.to_dict(),
-            n=int(len(idx)), n_patients=int(len(np.unique(pat))),
+            n=int(len(idx)), n_patients=n_distinct(pat),
             n_positive=int(c.tp + c.fn), n_negative=int(c.fp + c.tn),
-            n_positive_patients=int(len(np.unique(pat[y == 1]))), n_negative_patients=int(len(np.unique(pat[y == 0]))),
+            n_positive_patients=n_distinct(pat[y == 1]), n_negative_patients=n_distinct(pat[y == 0]),
             clustered=clustered,
         )
 
@@ -163,7 +182,7 @@ class ProportionEstimator:
                                                   method=CLUSTER_METHOD)
                 continue
             in_den = DENOMINATOR_CASES[metric](y, pred)
-            n_pat = int(len(np.unique(pat[in_den])))
+            n_pat = n_distinct(pat[in_den])
             if num in (0, den):  # every resample gives the same proportion
                 out[metric] = self._fallback(e, num, den, n_pat, cl, BOUNDARY_NOTE)
                 continue

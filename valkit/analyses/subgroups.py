@@ -35,6 +35,7 @@ from valkit.stats.clustered_logit import clustered_logit_transform
 from valkit.stats.fairness import bootstrap_cell_counts
 from valkit.stats.heterogeneity import LogitData, logit_transform, random_effects
 from valkit.stats.types import Estimate, NotEstimableWarning
+from valkit.stats.validation import distinct, n_distinct
 from valkit.study import MISSING, age_band_labels
 
 SEP = " × "
@@ -84,17 +85,36 @@ def family_cells(df: pd.DataFrame, name: str, columns: tuple[str, ...], prespeci
         orders.append(dec + extra + ([MISSING] if MISSING in observed else []))
         declared_sets.append(set(dec))
         values.append(v)
-    keys = list(zip(*values)) if values else []
-    observed_keys = set(keys)
-    rank = [{lvl: i for i, lvl in enumerate(o)} for o in orders]
+    # each case's cell as one mixed-radix key of its levels' ranks: sorting keys sorts rank tuples
+    key = np.zeros(len(df), dtype=np.int64)
+    for v, o in zip(values, orders):
+        key = key * len(o) + pd.Index(o).get_indexer(v)
+
+    def key_of(levels: tuple[str, ...]) -> int:
+        k = 0
+        for lvl, o in zip(levels, orders):
+            k = k * len(o) + o.index(lvl)
+        return k
+
+    def levels_of(k: int) -> tuple[str, ...]:
+        out = []
+        for o in reversed(orders):
+            k, r = divmod(k, len(o))
+            out.append(o[r])
+        return tuple(reversed(out))
+
     cells: list[tuple[str, ...]] = []
     if all(declared_sets):  # every combination of declared levels is a declared cell, even if empty
         import itertools
 
         cells = list(itertools.product(*[[x for x in o if x in d] for o, d in zip(orders, declared_sets)]))
-    cells += sorted(observed_keys - set(cells), key=lambda k: tuple(r[x] for r, x in zip(rank, k)))
-    index = {c: i for i, c in enumerate(cells)}
-    codes = np.fromiter((index[k] for k in keys), dtype=np.int64, count=len(keys))
+    cell_keys = [key_of(c) for c in cells]
+    known = set(cell_keys)
+    extra_keys = [int(k) for k in distinct(key) if int(k) not in known] if values else []
+    cells += [levels_of(k) for k in extra_keys]
+    cell_keys += extra_keys
+    codes = pd.Index(cell_keys, dtype=np.int64).get_indexer(key).astype(np.int64) if values else \
+        np.zeros(0, dtype=np.int64)
     declared = tuple(all(x in d for x, d in zip(c, declared_sets)) for c in cells)
     return FamilyCells(name, tuple(columns), prespecified, tuple(cells), codes, declared, tuple(absent))
 
@@ -164,8 +184,7 @@ class CellEngine:
         self.y = self.df["label"].to_numpy(dtype=int)
         self.s = self.df["score"].to_numpy(dtype=float)
         self.pred = (self.s >= threshold).astype(int)
-        _, codes = np.unique(self.df["patient_id"].astype(str).to_numpy(), return_inverse=True)
-        self.patient_code = codes.reshape(-1).astype(np.int64)
+        self.patient_code = ProportionEstimator.patient_codes(self.df["patient_id"])
         self.estimator = estimator or ProportionEstimator(
             self.y, self.pred, self.patient_code, clustering=protocol.analysis.clustering, seed=self.seed,
             n_resamples=self.n_resamples)
@@ -342,7 +361,7 @@ def subgroups_section(engine: CellEngine, protocol: Protocol, primary: dict | No
                      "below that it is reported as insufficient evidence with its counts only"),
         },
         "n_total": int(len(engine.df)),
-        "n_patients": int(len(np.unique(engine.patient_code))),
+        "n_patients": n_distinct(engine.patient_code),
         "families": fams,
         "missing_demographics": missing_demographics(engine.df, demo_cols),
         "worst_prespecified": _worst(fams),

@@ -91,6 +91,7 @@ class Inference(Block):
     batch_size: int | None = None
     num_workers: int | None = None
     pixel_decoder: str | None = None
+    executor: str | None = None  # local (DataLoader workers) or ray (Ray Data; docs/scale.md)
     decoders: dict[str, DecoderChoice] | None = None  # this session's choice, by transfer syntax UID
     decoders_used: list[DecoderUse] | None = None  # from each prediction's recorded decoder (reused ones too)
 

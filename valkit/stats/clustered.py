@@ -26,7 +26,7 @@ import numpy as np
 
 from valkit.stats.delong import _class_warning, _validated, placements
 from valkit.stats.types import TestResult
-from valkit.stats.validation import StatsInputError, as_cluster, not_estimable
+from valkit.stats.validation import StatsInputError, as_cluster, n_distinct, not_estimable
 
 
 def has_clusters(cluster: Any) -> bool:
@@ -46,7 +46,7 @@ def has_clusters(cluster: Any) -> bool:
     arr = np.asarray(cluster)
     if arr.size == 0:
         return False
-    return len(np.unique(arr)) < len(arr)
+    return n_distinct(arr) < len(arr)
 
 
 def clustered_auc_covariance(y_true: Any, *scores: Any, cluster: Any) -> tuple[np.ndarray, np.ndarray]:

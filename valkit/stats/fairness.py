@@ -39,6 +39,7 @@ from valkit.stats.validation import (
     as_labels,
     check_confidence_level,
     check_same_length,
+    distinct,
     look_up_option,
 )
 
@@ -152,10 +153,7 @@ class CellCountReplicates:
         })
 
 
-def _sorted_unique(x: np.ndarray) -> np.ndarray:
-    """``np.unique`` by sorting (numpy's default hash path is slow on millions of int64 keys)."""
-    x = np.sort(x)
-    return x[np.r_[True, x[1:] != x[:-1]]] if x.size else x
+_sorted_unique = distinct  # np.unique by sorting (numpy's default hash path is slow on millions of keys)
 
 
 def _pack_rows(keys: np.ndarray, row_of: np.ndarray, n_rows: int) -> np.ndarray:

@@ -184,8 +184,51 @@ def as_cluster(cluster: Any, n: int) -> np.ndarray | None:
         )
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise StatsInputError("cluster: some cluster ids are NaN; every case needs a patient id.")
-    _, codes = np.unique(arr, return_inverse=True)
-    return codes.reshape(-1).astype(np.intp)
+    return dense_codes(arr).astype(np.intp)
+
+
+def distinct(values: Any) -> np.ndarray:
+    """Sorted distinct values of a 1-D array, as ``np.unique(values)`` (NaN counted once).
+
+    By sorting: numpy >= 2.3 answers ``np.unique`` with a hash table that is about 20 times
+    slower on a million integer codes (1.4 s against 0.07 s).
+
+    >>> distinct([3, 1, 3]).tolist()
+    [1, 3]
+    """
+    x = np.sort(np.asarray(values).reshape(-1))
+    if x.size == 0:
+        return x
+    keep = np.r_[True, x[1:] != x[:-1]]
+    if x.dtype.kind in "fc" and np.isnan(x[-1]):  # NaNs sort last and never equal each other
+        keep[np.flatnonzero(np.isnan(x))[1:]] = False
+    return x[keep]
+
+
+def n_distinct(values: Any) -> int:
+    """How many distinct values (``len(np.unique(values))``, by sorting or counting).
+
+    >>> n_distinct(["p1", "p2", "p1"])
+    2
+    """
+    x = np.asarray(values).reshape(-1)
+    if x.dtype.kind in "iu" and x.size and x.min() >= 0 and x.max() < 4 * x.size + 1024:
+        return int(np.count_nonzero(np.bincount(x)))  # dense codes: one pass
+    return len(distinct(x))
+
+
+def dense_codes(values: Any) -> np.ndarray:
+    """Codes 0..k-1 in the sorted order of the values: ``np.unique(values, return_inverse=True)[1]``.
+
+    >>> dense_codes([30, 10, 30, 20]).tolist()
+    [2, 0, 2, 1]
+    """
+    x = np.asarray(values).reshape(-1)
+    if x.dtype.kind in "iu" and x.size and x.min() >= 0 and x.max() < 4 * x.size + 1024:
+        present = np.bincount(x) > 0  # small non-negative ints: a lookup table, no sort
+        return (np.cumsum(present) - 1)[x].astype(np.int64)
+    _, codes = np.unique(x, return_inverse=True)  # sorts (the hash path is only for values alone)
+    return codes.reshape(-1).astype(np.int64)
 
 
 def not_estimable(code: str, message: str, *, stacklevel: int = 3) -> str:

@@ -1,0 +1,116 @@
+"""Inference on Ray Data gives the local runner's predictions: same rows, scores, statuses and resume rules.
+
+Ray's start-up is slow: one module-scoped local Ray with 2 CPU workers. Skipped when the ``ray``
+extra is not installed (``pip install 'valkit[ray]'``; ``make test`` installs it).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ray = pytest.importorskip("ray", reason="the [ray] extra is not installed")
+pytest.importorskip("ray.data")
+
+from valkit.runner import read_predictions, run_inference  # noqa: E402
+
+HERE = sys.modules[__name__]
+
+
+def fake_preprocess(path: str) -> np.ndarray:
+    """Stand-in for DICOM decoding: the file's bytes set the pixel values (as in tests/core/test_runner.py)."""
+    data = Path(path).read_bytes()
+    if data.startswith(b"CORRUPT"):
+        raise ValueError("cannot decode pixel data")
+    return np.full((1, 4, 4), (sum(data) % 997) / 997.0, dtype=np.float32)
+
+
+def fake_predict(x):
+    v = x.mean(dim=(1, 2, 3)).numpy()
+    return np.where(v > 0.99, np.nan, v)  # > 0.99 stands for a model that returns NaN
+
+
+def load_fake_predict():
+    return fake_predict
+
+
+def make_table(tmp_path: Path, n: int, corrupt=(), missing=(), nan=()) -> pd.DataFrame:
+    from valkit.digests import file_sha256
+
+    rows = []
+    for i in range(n):
+        p = tmp_path / f"img{i:03d}.bin"
+        if i in corrupt:
+            p.write_bytes(b"CORRUPT")
+        elif i in nan:
+            p.write_bytes(b"\x01" * 996)
+        elif i not in missing:
+            p.write_bytes(f"image {i}".encode())
+        rows.append({"case_id": f"C{i:03d}", "abs_path": str(p), "sha256": file_sha256(p) if p.exists() else ""})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(HERE)  # the fakes travel to the workers by value
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def _ray(table, run_dir, **kw):
+    from valkit.ray_runner import run_inference_ray
+
+    return run_inference_ray(table, run_dir, preprocess=fake_preprocess, load_predict=load_fake_predict,
+                             model_sha256="abc", preprocessing_sha256="pre1", batch_size=3, progress=False, **kw)
+
+
+def _local(table, run_dir):
+    return run_inference(table, run_dir, preprocess=fake_preprocess, predict=fake_predict, model_sha256="abc",
+                         preprocessing_sha256="pre1", batch_size=3, num_workers=0, progress=False)
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values("case_id").reset_index(drop=True)
+
+
+def test_ray_predictions_equal_the_local_runner(local_ray, tmp_path):
+    table = make_table(tmp_path, 11, corrupt=(2,), missing=(5,), nan=(7,))
+    s_ray = _ray(table, tmp_path / "ray")
+    s_local = _local(table, tmp_path / "local")
+    got = pd.read_parquet(tmp_path / "ray" / "predictions.parquet")
+    want = pd.read_parquet(tmp_path / "local" / "predictions.parquet")
+    assert list(got["case_id"]) == list(table["case_id"])  # manifest order, one row per case
+    g, w = _sorted(got), _sorted(want)
+    np.testing.assert_allclose(g["score"], w["score"], rtol=0, atol=1e-12, equal_nan=True)
+    pd.testing.assert_frame_equal(g.drop(columns="score"), w.drop(columns="score"))
+    assert (s_ray.n_ok, s_ray.n_failed, s_ray.n_total) == (s_local.n_ok, s_local.n_failed, s_local.n_total) == (8, 3, 11)
+    assert not (tmp_path / "ray" / "predictions.parts").exists()
+
+
+def test_ray_resumes_from_saved_parts_without_duplicates(local_ray, tmp_path):
+    table = make_table(tmp_path, 9)
+    _local(table.iloc[:4], tmp_path / "run")  # an earlier run scored the first four cases
+    summary = _ray(table, tmp_path / "run")
+    assert summary.n_resumed == 4 and summary.n_ok == 9
+    saved = read_predictions(tmp_path / "run")
+    assert len(saved) == 9 and saved["case_id"].is_unique
+    fresh = _local(table, tmp_path / "fresh")
+    assert fresh.n_ok == 9
+    np.testing.assert_allclose(_sorted(saved)["score"], _sorted(pd.read_parquet(fresh.predictions_path))["score"])
+
+
+def test_executor_is_a_protocol_choice_and_rejects_typos():
+    from pydantic import ValidationError
+
+    from valkit.protocol import Inference
+
+    assert Inference().executor == "local"
+    assert Inference(executor="ray", ray_address="auto").ray_address == "auto"
+    with pytest.raises(ValidationError):
+        Inference(executor="dask")
