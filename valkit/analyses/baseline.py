@@ -110,7 +110,13 @@ def compare_proportion(metric: str, y: np.ndarray, call_base: np.ndarray, call_c
     n = len(keep)
     h = n - e - f - g
     units, clustered = _units(keep, patient)
-    if opts.interval == "tango":
+    deff, effective = 1.0, (e, f, g, h)
+    if clustered:  # pairs of one patient are correlated: Rao-Scott effective counts (valkit.stats.clustered_paired)
+        from valkit.stats.clustered_paired import clustered_paired_difference
+
+        cp = clustered_paired_difference(ok_c, ok_b, patient[keep], interval=opts.interval, confidence_level=cl)
+        diff, deff, effective = cp.estimate, cp.design_effect, cp.effective_counts
+    elif opts.interval == "tango":
         diff = stats.tango_score_interval(f, g, n, confidence_level=cl)
     else:
         diff = stats.paired_proportion_difference_from_counts(e, f, g, h, confidence_level=cl)
@@ -121,11 +127,13 @@ def compare_proportion(metric: str, y: np.ndarray, call_base: np.ndarray, call_c
         "current": stats.proportion(int(ok_c.sum()), n, confidence_level=cl, name=metric).to_dict(),
         "difference": diff.to_dict(),
         "discordant": {"current_only": f, "baseline_only": g},
+        "design_effect": deff,  # > 1: patients' pairs are correlated; intervals and tests use counts / deff
         "test": stats.mcnemar_from_counts(f, g).to_dict(),
         "non_inferiority": None,
     }
     if margin is not None:
-        z, p = stats.tango_score_test(f, g, n, delta0=-margin)
+        ee, ff, gg, hh = effective
+        z, p = stats.tango_score_test(ff, gg, ee + ff + gg + hh, delta0=-margin)
         out["non_inferiority"] = _ni_block(diff.interval.low, diff.interval.high, margin, z, p, "tango_score_test")
     return out
 

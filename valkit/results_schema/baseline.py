@@ -83,6 +83,7 @@ class Comparison(Block):
     current: Estimate
     difference: Difference
     discordant: Discordant | None
+    design_effect: float | None = None  # proportions: Rao-Scott design effect of the paired difference (1: none)
     test: TestResult
     non_inferiority: NonInferiorityTest | None
 
