@@ -101,7 +101,7 @@ def test_the_report_states_the_method_beside_each_gating_estimate_and_lists_devi
     html = (tmp_path / "study" / "runs" / "fake" / "report.html").read_text()
     text = re.sub(r"<[^>]+>", " ", html)
     text = re.sub(r"\s+", " ", text)
-    assert "patient-clustered bootstrap (protocol: Wilson)" in text
+    assert "patient-clustered bootstrap †" in text and "instead of the method the protocol names" in text
     assert "Deviations from the protocol" in text
     assert "Endpoint sensitivity: confidence interval method" in text
     assert "as fixed in the protocol" in text  # the objectives table shows the protocol's own method

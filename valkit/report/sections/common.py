@@ -52,23 +52,18 @@ CI_METHODS_SHORT = {
 
 
 def method_used_text(used: str | None, requested: str | None, clustering: str | None = None) -> str:
-    """The method actually used, and the protocol's when it differs (with the protocol's clustering
-    rule when that rule, not a deviation, made the difference).
+    """The method actually used, short; marked † when it is not the one the protocol named (the
+    note under the table says why: the protocol's clustering rule, or a deviation).
 
     >>> method_used_text("cluster_bootstrap_percentile", "wilson")
-    'patient-clustered bootstrap (protocol: Wilson)'
-    >>> method_used_text("cluster_bootstrap_percentile", "wilson", "auto")
-    'patient-clustered bootstrap (protocol: Wilson, clustering: auto)'
+    'patient-clustered bootstrap †'
     >>> method_used_text("wilson", "wilson")
     'Wilson'
     """
     if not used:
         return ""
     text = CI_METHODS_SHORT.get(used, used)
-    if requested and requested != used:
-        rule = f", clustering: {clustering}" if clustering and used != "wilson_patients" else ""
-        text += f" (protocol: {CI_METHODS_SHORT.get(requested, requested)}{rule})"
-    return text
+    return text + " †" if requested and requested != used else text
 
 
 VERDICT_WORDS = {

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from valkit.report.formatting import ci_text, count, estimate_cells, p_value, value_text
 from valkit.report.sections import reader_study
 from valkit.report.sections.common import (
+    CI_METHODS_SHORT,
     METRIC_KIND,
     VERDICT_WORDS,
     criterion_label,
@@ -152,13 +153,17 @@ def method_note(results: dict) -> str:
     parts = []
     if any(e["ci_method"] != "wilson_patients" for e in switched):
         if m.get("clustering_rule_stated"):
-            parts.append(f"Patients have several images, so the intervals are patient-clustered, as the protocol "
-                         f"fixes (analysis.clustering: {m.get('clustering_rule')}); the CI method column names the "
-                         "method used and the protocol's named one.")
+            named = ", ".join(sorted({f"{CI_METHODS_SHORT.get(e['ci_method_requested'], e['ci_method_requested'])} "
+                                      f"for {metric_label(e.get('metric', ''), results, short=True)}"
+                                      for e in switched if e["ci_method"] != "wilson_patients"}))
+            parts.append(f"† Patients have several images, so these intervals are patient-clustered, as the protocol "
+                         f"fixes (analysis.clustering: {m.get('clustering_rule')}), instead of the method the protocol "
+                         f"names for independent images ({named}).")
         else:
-            parts.append("Patients have several images and the protocol does not say how to handle them "
-                         "(analysis.clustering), so valkit's default rule made the intervals patient-clustered; "
-                         "the change is listed under Deviations and data integrity.")
+            parts.append("† Patients have several images and the protocol does not say how to handle them "
+                         "(analysis.clustering), so valkit's default rule made these intervals patient-clustered "
+                         "instead of the method the protocol names; the change is listed under Deviations and data "
+                         "integrity.")
     for e in switched:
         if e["ci_method"] == "wilson_patients":
             parts.append(f"{metric_label(e.get('metric', ''), results, short=True)}: {e.get('ci_note')}.")
