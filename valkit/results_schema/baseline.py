@@ -44,16 +44,7 @@ class Matching(Block):
     reference_standard: str
 
 
-class Difference(Block):
-    """N - (N-1) with its interval (an :class:`Estimate`-shaped dict)."""
-
-    value: Num
-    interval: Interval | None
-    n: int
-    numerator: Num = None
-    denominator: Num = None
-    method: str | None = None
-    warnings: list[str] = []
+Difference = Estimate  # N - (N-1) with its interval: an Estimate dict (valkit.stats.types.Estimate.to_dict)
 
 
 class NonInferiorityTest(Block):
