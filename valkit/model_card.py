@@ -35,7 +35,7 @@ from pydantic_core import PydanticCustomError
 from valkit.digests import file_sha256
 from valkit.errors import InputError
 from valkit.strict_model import StrictModel
-from valkit.suggest import did_you_mean
+from valkit.suggest import did_you_mean, did_you_mean_or_list as _did_you_mean
 from valkit.models.architectures import (
     ARCHITECTURES,
     FORMATS,
@@ -55,16 +55,10 @@ __all__ = [
     "ModelCard",
     "PreprocessingSpec",
     "file_sha256",
-    "load_model_card",
-    "parse_model_card",
 ]
 
 SCHEMA_VERSION = 1
 WEIGHTS_SUFFIXES = tuple(dict.fromkeys(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes))
-
-
-def _did_you_mean(word: str, valid: list[str] | set[str] | frozenset[str]) -> str:
-    return f"{did_you_mean(word, valid, cutoff=0.5)} Valid: {', '.join(sorted(valid))}."
 
 
 def _custom(kind: str, message: str) -> PydanticCustomError:
@@ -413,63 +407,3 @@ class ModelCard(_Frozen):
     def bundle_path(self) -> Path | None:
         """The MONAI bundle folder (format ``monai_bundle``), else ``None``."""
         return None if self.architecture.bundle is None else self.folder / self.architecture.bundle
-
-
-def parse_model_card(data: Any, *, source: str = "<model card>", text: str = "") -> ModelCard:
-    """Validate a mapping (already loaded from YAML) as a :class:`ModelCard`.
-
-    Errors are collected and raised together as one :class:`~valkit.errors.InputError`
-    whose lines read ``<source>:<line>: <key.path>: <problem>`` (the line when the card's
-    ``text`` is given).
-    """
-    from valkit.model_card_problems import model_card_problems
-
-    problems = model_card_problems(data, source=source, text=text)
-    if len(problems) == 1:
-        raise InputError(problems[0])
-    if problems:
-        raise InputError(f"{source}: {len(problems)} problems in the model card:", problems=problems)
-    return ModelCard.model_validate(data)
-
-
-def _read_card(path: Path) -> tuple[bytes, str, Any]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: model card not found. Expected a file like models/<id>/model.yaml.") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the model card ({exc.strerror}).") from None
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        return raw, text, read_yaml(text)  # duplicate keys and aliases refused, like the protocol's
-    except YamlInputError as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise InputError(f"{where}: {exc}") from None
-
-
-def load_model_card(path: str | Path) -> ModelCard:
-    """Read ``models/<id>/model.yaml`` and validate it; the weights file (and bundle folder) must exist.
-
-    The weights' sha256 is checked when the predictor loads them
-    (:func:`valkit.predictor.load_predictor`), so that parsing stays cheap.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.yaml"
-    raw, text, data = _read_card(path)
-    from valkit.model_card_problems import located
-
-    card = parse_model_card(data, source=str(path), text=text)
-    card._path = path
-    card._sha256 = hashlib.sha256(raw).hexdigest()
-    lines = key_lines(text)
-    if card.bundle_path is not None and not card.bundle_path.is_dir():
-        raise InputError(located(str(path), lines, ("architecture", "bundle"),
-                                  f"bundle folder '{card.bundle_path}' does not exist. Correct architecture.bundle "
-                                  "(relative to the card's folder)."))
-    if not card.weights_path.is_file():
-        raise InputError(located(
-            str(path), lines, ("weights", "file"),
-            f"weights file '{card.weights_path}' does not exist. "
-            "Put the weights next to the card or correct weights.file (relative to the card's folder)."))
-    return card

@@ -13,17 +13,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from valkit.errors import InputError
+from valkit.suggest import did_you_mean_or_list as _did_you_mean
 from valkit.model_card import (
     FORMAT_SUFFIXES,
     ModelCard,
     Output,
-    _did_you_mean,
-    _read_card,
-    load_model_card,
 )
 from valkit.yaml_lines import key_lines, line_of
 
-__all__ = ["card_rules", "check_model_card", "located", "model_card_problems"]
+__all__ = ["card_rules", "located", "model_card_problems"]
 
 Loc = tuple[Any, ...]
 
@@ -153,28 +151,3 @@ def model_card_problems(data: Any, *, source: str = "<model card>", text: str = 
     return [located(source, lines, loc, message) for loc, message in card_rules(card)]
 
 
-def check_model_card(path: str | Path) -> tuple[ModelCard | None, list[str]]:
-    """Everything ``valkit validate`` checks in a card without loading the model: (card, problems).
-
-    The card's keys (``file:line: key.path: message``), that its files exist, the weights'
-    sha256, and for a MONAI bundle that its config can be read as data through the whitelist.
-    """
-    from valkit.models.monai_bundle import bundle_problems
-    from valkit.models.weights import verify_weights
-
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.yaml"
-    try:
-        _, text, data = _read_card(path)
-    except InputError as exc:
-        return None, [str(exc)]
-    problems = model_card_problems(data, source=str(path), text=text)
-    if problems:
-        return None, problems
-    try:
-        card = load_model_card(path)
-        verify_weights(card)
-    except InputError as exc:
-        return None, [str(exc)]
-    return card, bundle_problems(card)

@@ -130,7 +130,7 @@ def _model_section(loaded: LoadedProtocol):
     """Load the model card (or describe the external predictions) for results.json."""
     p = loaded.protocol
     if p.model is not None:
-        from valkit.model_card import load_model_card
+        from valkit.model_card_io import load_model_card
 
         card_path = loaded.resolve(p.model.card)
         card = load_model_card(card_path)
@@ -291,7 +291,7 @@ def _earlier_version(loaded: LoadedProtocol, run_dir: Path):
     if opts is None:
         return None
     if opts.source == "model":
-        from valkit.model_card import load_model_card
+        from valkit.model_card_io import load_model_card
 
         path = loaded.resolve(opts.model)
         return path, load_model_card(path)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from valkit.errors import InputError
-from valkit.model_card import ModelCard, load_model_card
+from valkit.model_card import ModelCard
+from valkit.model_card_io import load_model_card
 from valkit.models.device import resolve_device
 from valkit.models.monai_nets import build_network
 from valkit.models.weights import load_state_dict, verify_weights

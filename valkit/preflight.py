@@ -191,7 +191,7 @@ def card_problems(path: Path) -> tuple[list[str], str]:
     :func:`valkit.model_card_problems.check_model_card`: the card's keys and cross-key rules, that its
     files exist, the weights' sha256, and a MONAI bundle's config read as data (no model is loaded).
     """
-    from valkit.model_card_problems import check_model_card
+    from valkit.model_card_io import check_model_card
 
     card, problems = check_model_card(path)
     if problems or card is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["did_you_mean"]
+__all__ = ["did_you_mean", "did_you_mean_or_list"]
 
 
 def did_you_mean(word: object, options: Iterable[object], *, cutoff: float = 0.6, n: int = 1) -> str:
@@ -52,3 +52,15 @@ def did_you_mean(word: object, options: Iterable[object], *, cutoff: float = 0.6
     if not close:
         return ""
     return " Did you mean " + ", ".join(f"'{c}'" for c in close) + "?"
+
+
+def did_you_mean_or_list(word: object, valid: Iterable[object]) -> str:
+    """:func:`did_you_mean` (looser cutoff, 0.5), then every valid name: for short closed lists.
+
+    Examples
+    --------
+    >>> did_you_mean_or_list("onx", ["onnx", "torchscript"])
+    " Did you mean 'onnx'? Valid: onnx, torchscript."
+    """
+    names = sorted(str(v) for v in valid)
+    return f"{did_you_mean(word, names, cutoff=0.5)} Valid: {', '.join(names)}."

@@ -93,7 +93,7 @@ def blob_predictor():
     """A Predictor whose network is the hand-built blob detector (the card supplies preprocessing only)."""
     import torch
 
-    from valkit.model_card import parse_model_card
+    from valkit.model_card_io import parse_model_card
     from valkit.predictor import Predictor
 
     return Predictor(card=parse_model_card(card_dict()), network=blob_net(), device=torch.device("cpu"),

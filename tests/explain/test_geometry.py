@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from valkit.explain.localisation import Box, box_from_pixels, box_to_input_grid, energy_fraction
-from valkit.model_card import parse_model_card
+from valkit.model_card_io import parse_model_card
 from valkit.preprocess import preprocess_file
 
 

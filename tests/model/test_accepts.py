@@ -20,7 +20,8 @@ from pydicom.data import get_testdata_file
 
 from valkit.analyses.data_summary import case_flow
 from valkit.errors import InputError
-from valkit.model_card import Accepts, load_model_card, parse_model_card
+from valkit.model_card import Accepts
+from valkit.model_card_io import load_model_card, parse_model_card
 from valkit.preprocess import ImageNotAccepted, check_accepted, preprocess_file
 from valkit.runner import run_inference
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from valkit.model_card import file_sha256, load_model_card
+from valkit.model_card import file_sha256
+from valkit.model_card_io import load_model_card
 from valkit.predictor import load_predictor
 
 DEMO = Path(__file__).resolve().parents[2] / "models" / "demo-nodule"

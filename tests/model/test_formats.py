@@ -14,8 +14,8 @@ import yaml
 from valkit.cli import main
 from valkit.digests import file_sha256
 from valkit.errors import InputError, IntegrityError
-from valkit.model_card import parse_model_card
-from valkit.model_card_problems import check_model_card
+from valkit.model_card_io import parse_model_card
+from valkit.model_card_io import check_model_card
 from valkit.predictor import load_predictor
 from valkit.testing import TINY_PARAMS, card_yaml
 

@@ -10,7 +10,8 @@ import yaml
 from pydantic import ValidationError
 
 from valkit.errors import InputError
-from valkit.model_card import ARCHITECTURES, ModelCard, load_model_card, parse_model_card
+from valkit.model_card import ARCHITECTURES, ModelCard
+from valkit.model_card_io import load_model_card, parse_model_card
 
 SHA = "ab" * 32
 

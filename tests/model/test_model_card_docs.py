@@ -144,7 +144,7 @@ def _expected_scores(network, card_path: Path, table: pd.DataFrame) -> np.ndarra
     """The source network applied directly, with the card's preprocessing and activation."""
     import torch
 
-    from valkit.model_card import load_model_card
+    from valkit.model_card_io import load_model_card
     from valkit.preprocess import preprocess_file
 
     card = load_model_card(card_path)

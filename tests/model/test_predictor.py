@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from valkit.errors import InputError, IntegrityError
-from valkit.model_card import ARCHITECTURES, file_sha256, load_model_card, parse_model_card
+from valkit.model_card import ARCHITECTURES, file_sha256
+from valkit.model_card_io import load_model_card, parse_model_card
 from valkit.predictor import build_network, load_predictor, resolve_device
 
 

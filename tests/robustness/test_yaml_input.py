@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from valkit.errors import InputError
-from valkit.model_card import load_model_card
+from valkit.model_card_io import load_model_card
 from valkit.protocol import load_protocol
 from valkit.yaml_lines import line_index
 

@@ -171,7 +171,8 @@ def _run(df):
     import yaml
 
     from valkit.analyses.sites import analyse_sites
-    from valkit.analyses.subgroups import CellEngine, analyse_subgroups
+    from valkit.analyses.subgroups import CellEngine
+    from valkit.analyses.subgroups_and_fairness import analyse_subgroups
     from valkit.protocol import Protocol
     from pathlib import Path
 

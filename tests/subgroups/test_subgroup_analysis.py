@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from valkit.analyses.sites import analyse_sites
-from valkit.analyses.subgroups import CellEngine, analyse_subgroups
+from valkit.analyses.subgroups import CellEngine
+from valkit.analyses.subgroups_and_fairness import analyse_subgroups
 from valkit.protocol import Protocol, protocol_problems
 
 FAKE = Path(__file__).resolve().parents[1] / "data" / "fake_study" / "fake.yaml"

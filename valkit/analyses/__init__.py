@@ -25,7 +25,8 @@ from valkit.analyses.deviations import case_deviations, deviations
 from valkit.analyses.endpoints import judge_endpoints
 from valkit.analyses.estimates import ProportionEstimator
 from valkit.analyses.sites import analyse_sites
-from valkit.analyses.subgroups import CellEngine, analyse_subgroups
+from valkit.analyses.subgroups import CellEngine
+from valkit.analyses.subgroups_and_fairness import analyse_subgroups
 from valkit.progress import QUIET, Progress
 from valkit.protocol import Protocol
 from valkit.stats.types import NotEstimableWarning

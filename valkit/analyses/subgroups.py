@@ -411,20 +411,5 @@ def _adjust_difference_tests(fams: list[dict], method: str) -> None:
                 "× sensitivity/specificity")
 
 
-# ----------------------------------------------------------------------------- fairness
-
-
-def analyse_subgroups(analysed: pd.DataFrame, protocol: Protocol, threshold: float, *,
-                      primary: dict | None = None, engine: CellEngine | None = None) -> dict:
-    """The ``subgroups`` and ``fairness`` sections of results.json."""
-    engine = engine or CellEngine(analysed, threshold, protocol)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotEstimableWarning)  # recorded in each Estimate's warnings
-        from valkit.analyses.fairness import fairness_section  # it builds on CellEngine: imported here
-
-        return {"subgroups": subgroups_section(engine, protocol, primary),
-                "fairness": fairness_section(engine, protocol)}
-
-
-__all__ = ["CellEngine", "analyse_subgroups", "cell_logits", "compared_cells", "family_cells", "missing_demographics",
+__all__ = ["CellEngine", "cell_logits", "compared_cells", "family_cells", "missing_demographics",
            "multiplicity_name", "subgroups_section"]

@@ -38,7 +38,7 @@ def lock_record(loaded: LoadedProtocol) -> dict:
         path = loaded.resolve(rel)
         files.append({"key": format_loc(loc), "path": str(rel), "sha256": file_sha256(path) if path.is_file() else None})
         if loc == ("model", "card") and path.is_file():
-            from valkit.model_card import load_model_card
+            from valkit.model_card_io import load_model_card
 
             card = load_model_card(path)
             files.append({"key": "model.card → weights.file", "path": str(card.weights.file),

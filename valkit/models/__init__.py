@@ -56,7 +56,7 @@ class LoadedNetwork:
 
 def load_network(card: ModelCard, device: str, *, autocast: bool = True) -> tuple[LoadedNetwork, str]:
     """Verify the card's file against its sha256, load it with the format's loader; (network, sha256)."""
-    from valkit.model_card import _did_you_mean
+    from valkit.suggest import did_you_mean_or_list as _did_you_mean
     from valkit.models.weights import read_verified
 
     fmt = card.architecture.format

@@ -77,7 +77,7 @@ def _resolve(value: Any, config: dict, where: str, depth: int = 0) -> Any:
 
 def network_def(bundle: Path) -> tuple[str, ArchitectureSpec, dict[str, Any], Path]:
     """(whitelist name, spec, constructor arguments, config path) from the bundle's ``network_def``."""
-    from valkit.model_card import _did_you_mean
+    from valkit.suggest import did_you_mean_or_list as _did_you_mean
 
     path = _config_path(bundle)
     config = _read(path)

@@ -199,7 +199,7 @@ def generate_reader_demo(study_dir: str | os.PathLike, model_card: str | os.Path
     if not card.is_file():
         raise InputError(f"--reader-study: model card not found: {card}. Fix: give a models/<id>/model.yaml "
                          "(e.g. models/demo-nodule/model.yaml), or leave --reader-study out.")
-    from valkit.model_card import load_model_card
+    from valkit.model_card_io import load_model_card
 
     loaded = load_model_card(card)
     # the weights' digest identifies the model; load_predictor verifies the file against it

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, special
 
+from valkit.stats.mrmc.binormal_fit import BinormalFit
+from valkit.stats.mrmc.binormal_mrmcaov import fit_binormal_mrmcaov
 from valkit.stats.mrmc.fom import FomJackknife
 from valkit.stats.mrmc.options import MRMCInputError
 from valkit.stats.mrmc.trust_region import OptimiserError
@@ -41,24 +42,6 @@ from valkit.stats.types import NotEstimableWarning
 
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 MAX_CATEGORIES = 100
-
-
-@dataclass(frozen=True)
-class BinormalFit:
-    """Maximum-likelihood binormal ROC fit of one reader under one modality."""
-
-    a: float
-    b: float
-    cutoffs: tuple[float, ...]
-    auc: float
-    degenerate: bool
-    converged: bool
-    iterations: int | None = None  # of the optimiser, where it reports them (the MRMCaov emulation)
-
-    @property
-    def boundary(self) -> bool:
-        """b ran to 0 or infinity: no finite MLE, the AUC is the limit (or where an optimiser stopped)."""
-        return not self.degenerate and bool(self.b < 1e-3 or self.b > 1e3)
 
 
 def _pdf(x: np.ndarray) -> np.ndarray:
@@ -223,8 +206,6 @@ BINORMAL_FITS = ("limit", "mrmcaov")
 def _fit_auc(neg: np.ndarray, pos: np.ndarray, convention: str) -> tuple[float, bool, bool]:
     """(AUC, converged, boundary) of one fit under a fitting convention."""
     if convention == "mrmcaov":
-        from valkit.stats.mrmc.binormal_mrmcaov import fit_binormal_mrmcaov  # builds on BinormalFit: imported here
-
         try:
             fit = fit_binormal_mrmcaov(neg, pos)
         except OptimiserError as exc:

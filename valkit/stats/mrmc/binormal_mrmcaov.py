@@ -43,7 +43,7 @@ import math
 import numpy as np
 from scipy import special
 
-from valkit.stats.mrmc.binormal import BinormalFit
+from valkit.stats.mrmc.binormal_fit import BinormalFit
 from valkit.stats.mrmc.trust_region import OptimiserError, brent_fmin, trust_region
 
 _ALL_EQUAL_TOL = math.sqrt(float(np.finfo(float).eps))  # all.equal.numeric's tolerance, 1.49e-8
