@@ -84,7 +84,7 @@ def _explainability(ctx: RunContext) -> dict | None:
 
 
 def _reader_study(ctx: RunContext) -> dict | None:
-    from valkit.reader_study_section import reader_study_section
+    from valkit.reader_study.run import reader_study_section
 
     return reader_study_section(ctx.loaded, ctx.merged, threshold=ctx.threshold)
 

@@ -26,7 +26,7 @@ from valkit.baseline_config import BaselineOptions
 from valkit.errors import InputError
 from valkit.explain.config import ExplainabilityOptions
 from valkit.latency.config import LatencyOptions
-from valkit.reader_study_config import ReaderStudyOptions
+from valkit.reader_study.config import ReaderStudyOptions
 from valkit.strict_model import StrictModel
 from valkit.suggest import did_you_mean
 from valkit.yaml_lines import YamlInputError, format_loc, line_index, line_of, read_yaml

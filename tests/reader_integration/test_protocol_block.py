@@ -8,7 +8,7 @@ import yaml
 
 from valkit.errors import InputError
 from valkit.protocol import load_protocol, protocol_problems
-from valkit.reader_study_config import ReaderStudyOptions
+from valkit.reader_study.config import ReaderStudyOptions
 
 FAKE = Path(__file__).resolve().parents[1] / "data" / "fake_study" / "fake.yaml"
 

@@ -16,7 +16,7 @@ from valkit import stats
 from valkit.errors import InputError
 from valkit.protocol import load_protocol
 from valkit.reader_study import analyze_reader_study
-from valkit.reader_study_section import reader_study_section
+from valkit.reader_study.run import reader_study_section
 
 
 def _merged(folder) -> pd.DataFrame:
@@ -166,7 +166,7 @@ def test_engine_warnings_are_recorded_not_raised(tmp_path, make_study, monkeypat
     """A warning the engine emits lands in results (pytest would turn a stray warning into an error)."""
     import warnings
 
-    import valkit.reader_study_section as section
+    import valkit.reader_study.run as section
     from valkit.stats.mrmc.options import NegativeVarianceWarning
 
     real = section.analyze_reader_study

@@ -1,6 +1,6 @@
 """``reader_study``: the MRMC analysis (Obuchowski-Rockette, DBM) of a reader study, and its endpoint.
 
-Built by :func:`valkit.reader_study_section.reader_study_section` from
+Built by :func:`valkit.reader_study.run.reader_study_section` from
 :meth:`valkit.reader_study.ReaderStudyResult.to_dict`. Typed here: the top level, the endpoint
 the gate reads, the inputs and the protocol echo; the analysis tables (``tests``, ``dbm``,
 ``roc``, ``model``, ``comparison``, ``binary``, ...) are not yet modelled.

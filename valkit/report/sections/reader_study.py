@@ -1,6 +1,6 @@
 """Report section "Reader study" and its row in the executive summary.
 
-Reads ``results["reader_study"]`` (written by :func:`valkit.reader_study_section.reader_study_section`)
+Reads ``results["reader_study"]`` (written by :func:`valkit.reader_study.run.reader_study_section`)
 and only formats it: every number printed is in results.json. Differences are printed with
 their sign (``+0.043``), intervals as ``-0.012 to +0.098``.
 

@@ -28,9 +28,9 @@ import pandas as pd
 from valkit.digests import file_sha256
 from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol
-from valkit.reader_study import ReaderStudyResult, analyze_reader_study, read_ratings
-from valkit.reader_study_config import ReaderStudyOptions
-from valkit.reader_study_input import listing
+from valkit.reader_study.analysis import ReaderStudyResult, analyze_reader_study, read_ratings
+from valkit.reader_study.config import ReaderStudyOptions
+from valkit.reader_study.input import listing
 from valkit.suggest import did_you_mean
 
 _BINARY = ("sensitivity", "specificity")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from valkit.errors import InputError
-from valkit.reader_study_input import (  # noqa: F401 - validate_ratings re-exported: the public input API
+from valkit.reader_study.input import (  # noqa: F401 - validate_ratings re-exported: the public input API
     RatingTable,
     read_model_scores,
     read_ratings,
