@@ -156,6 +156,8 @@ class Endpoint(StrictModel):
     confidence_level: float = Field(0.95, gt=0.5, lt=1)
     goal: float | None = Field(None, gt=0, lt=1, description="PASS when the CI lower bound >= goal.")
     primary: bool = True
+    planning_value: float | None = Field(None, gt=0, lt=1, description=(
+        "The value the study was sized for (the expected sensitivity, ...); the report gives the power at it."))
 
     @field_validator("ci")
     @classmethod

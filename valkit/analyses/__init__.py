@@ -24,6 +24,7 @@ from valkit.analyses.data_summary import (
 from valkit.analyses.deviations import case_deviations, deviations
 from valkit.analyses.endpoints import judge_endpoints
 from valkit.analyses.estimates import ProportionEstimator
+from valkit.analyses.sample_size import sample_size_block
 from valkit.analyses.sites import analyse_sites
 from valkit.analyses.subgroups import CellEngine
 from valkit.analyses.subgroups_and_fairness import analyse_subgroups
@@ -116,6 +117,7 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
         "failures_counted_as_errors": both_ways,
         "calibration": calibration,
         "endpoints": endpoints,
+        "sample_size": sample_size_block(protocol.endpoints, endpoints, estimator),
         "by_site": by.get("site", []),
         "by_manufacturer": by.get("manufacturer", []),
         **sections,  # subgroups, fairness, sites_and_scanners

@@ -14,26 +14,14 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup, escape
 
 from valkit.report import templates as report_templates
+from valkit.report.abbreviations import MASTER, used_abbreviations, visible_text
 from valkit.report.context import build_context
 
 if TYPE_CHECKING:
     from valkit.results_schema import Results
 
-ABBREVIATIONS = (
-    ("AUC", "area under the receiver operating characteristic curve"),
-    ("CI", "confidence interval"),
-    ("CDSCO", "Central Drugs Standard Control Organisation (India)"),
-    ("DICOM", "Digital Imaging and Communications in Medicine"),
-    ("FDA", "US Food and Drug Administration"),
-    ("FN / FP", "false negative / false positive"),
-    ("LR+ / LR−", "positive / negative likelihood ratio"),
-    ("NPA / PPA", "negative / positive percent agreement"),
-    ("NPV / PPV", "negative / positive predictive value"),
-    ("ROC", "receiver operating characteristic"),
-    ("SHA-256", "cryptographic digest identifying a file's exact content"),
-    ("STARD", "Standards for Reporting of Diagnostic Accuracy Studies"),
-    ("TN / TP", "true negative / true positive"),
-)
+#: every abbreviation valkit may print; the report lists those its text uses (valkit.report.abbreviations)
+ABBREVIATIONS = tuple((shown, expansion) for shown, expansion, _ in MASTER)
 
 
 @dataclass
@@ -106,8 +94,11 @@ def render_html(results: "Results | dict", *, results_sha256: str, signatures: l
     common = {"doc": context["doc"], "sections": context["sections"], "captions": captions}
     body = env.get_template("body.html.j2").render(**common)
     css, _, _ = env.loader.get_source(env, "report.css")
-    return env.get_template("report.html.j2").render(
-        **common, body=Markup(body), css=Markup(css), abbreviations=ABBREVIATIONS)
+    page = env.get_template("report.html.j2")
+    # the list names the abbreviations the document uses, front matter included: render, scan, render again
+    bare = page.render(**common, body=Markup(body), css=Markup(css), abbreviations=())
+    return page.render(**common, body=Markup(body), css=Markup(css),
+                       abbreviations=used_abbreviations(visible_text(bare)))
 
 
 

@@ -29,6 +29,7 @@ from valkit.results_schema.explainability import Explainability
 from valkit.results_schema.fairness import Fairness
 from valkit.results_schema.latency import Latency
 from valkit.results_schema.reader_study import ReaderStudy
+from valkit.results_schema.sample_size import SampleSize
 from valkit.results_schema.run_info import (
     ExternalPredictionsModel,
     Inference,
@@ -59,6 +60,7 @@ class Results(Block):
     failures_counted_as_errors: FailuresCountedAsErrors | None = None  # always written; the report copes without
     calibration: Calibration | None
     endpoints: list[Endpoint]
+    sample_size: SampleSize | None = None  # issue #15; absent in older runs
     by_site: list[LevelAccuracy]
     by_manufacturer: list[LevelAccuracy]
     # every run writes these three; the report omits their sections when they are absent

@@ -78,6 +78,8 @@ from valkit.stats.planning import (
     buderer_sample_size,
     exact_binomial_power,
     exact_binomial_sample_size,
+    interval_power,
+    proportion_design_effect,
 )
 from valkit.stats.roc import RocCurve, average_precision, hanley_mcneil_se, roc_auc, roc_curve
 from valkit.stats.registry import METHODS, MethodInfo, method_info
@@ -93,6 +95,7 @@ __all__ = [
     "ConfusionCounts", "Estimate", "Interval", "NonInferiorityResult", "NotEstimableWarning", "RocCurve",
     "StatsInputError", "TestResult", "Verdict",
     "SampleSizePlan", "buderer_sample_size", "exact_binomial_power", "exact_binomial_sample_size",
+    "interval_power", "proportion_design_effect",
     "accuracy", "accuracy_from_counts", "average_precision", "bootstrap_ci", "bootstrap_replicates",
     "clopper_pearson_interval", "clustered_auc_covariance", "clustered_delong_test", "confusion_counts", "delong_covariance",
     "delong_test", "diagnostic_odds_ratio", "diagnostic_odds_ratio_from_counts", "endpoint_verdict",

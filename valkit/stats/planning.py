@@ -171,3 +171,68 @@ def exact_binomial_sample_size(
     return SampleSizePlan("exact_binomial", metric, n_first, _total(n_first, prev, metric), p, prev, cl,
                           goal=g, power=pw, achieved_power=float(pows[n_first - 1]), n_class_stable=n_stable,
                           n_class_normal=n_normal, notes=tuple(notes))
+
+
+def interval_power(n: int, *, expected: float, goal: float, ci: str = "wilson",
+                   confidence_level: float = 0.95) -> float:
+    """Probability that the lower bound of the ``ci`` interval of x/n is at least ``goal``.
+
+    The CI method's own operating characteristic, by direct summation over the binomial
+    distribution: ``sum_x P(X = x | n, expected) * [low(x, n) >= goal]``, where ``low`` is the
+    lower bound of :func:`valkit.stats.proportion_interval` with method ``ci``. This is the
+    probability that an endpoint judged by valkit's rule (PASS when the lower bound >= goal)
+    passes when the true proportion is ``expected``. With ``ci="clopper_pearson"`` it equals
+    :func:`exact_binomial_power`.
+
+    Examples
+    --------
+    >>> round(interval_power(100, expected=0.9, goal=0.8, ci="clopper_pearson"), 4)
+    0.703
+    >>> interval_power(0, expected=0.9, goal=0.8)
+    0.0
+    """
+    from scipy.stats import binom
+    from statsmodels.stats.proportion import proportion_confint
+
+    from valkit.stats.intervals import PROPORTION_CI_METHODS
+
+    sm_method = look_up_option(ci, PROPORTION_CI_METHODS, what="ci")
+    cl = check_confidence_level(confidence_level)
+    p = _check_prop(expected, "expected")
+    g = _check_prop(goal, "goal")
+    n = int(n)
+    if n < 0:
+        raise StatsInputError(f"n: expected a count >= 0, got {n}.")
+    if n == 0:
+        return 0.0
+    x = np.arange(n + 1)
+    low, _ = proportion_confint(x, n, alpha=1.0 - cl, method=sm_method)
+    low = np.where(x == 0, 0.0, np.clip(np.asarray(low, dtype=float), 0.0, 1.0))
+    return float(binom.pmf(x, n, p)[low >= g].sum())
+
+
+def proportion_design_effect(success: Any, cluster: Any) -> tuple[float, int]:
+    """Rao–Scott design effect of a proportion whose cases are clustered in patients.
+
+    The ratio-estimator variance with patients as the unit over the binomial variance with
+    every case its own unit, floored at 1 (a negative intra-patient correlation is not
+    credited). It is :func:`valkit.stats.clustered_paired.paired_design_effect` with the
+    second member of each pair 0 (the same Rao & Scott 1992 sandwich). Dividing a count by it
+    gives the effective sample size (Kish 1965); multiplying a planned size by it gives the
+    size that clustered data need. Returns ``(design effect, number of patients)``.
+
+    References: Rao JNK, Scott AJ (1992) Biometrics 48:577–585; Kish L (1965) Survey Sampling, §8.2.
+
+    Examples
+    --------
+    >>> proportion_design_effect([1, 0, 1, 0], [0, 1, 2, 3])
+    (1.0, 4)
+    >>> deff, k = proportion_design_effect([1, 1, 0, 0], [0, 0, 1, 1])  # patients all-or-nothing; by hand:
+    >>> # x = (2, 0), p = 1/2, V_cluster = 2/1 · (1 + 1)/16 = 1/4, V_indep = 4/3 · 4 · 1/4 / 16 = 1/12, deff = 3
+    >>> round(deff, 3), k
+    (3.0, 2)
+    """
+    from valkit.stats.clustered_paired import paired_design_effect
+
+    s = np.asarray(success)
+    return paired_design_effect(s, np.zeros(len(s), dtype=int), cluster)

@@ -8,6 +8,7 @@ from markupsafe import Markup
 from valkit.report.figures import ForestPanel, ForestRow, forest_svg, roc_svg
 from valkit.report.formatting import count, estimate_cells, pct
 from valkit.report.sections.common import METRIC_KIND, estimate_row, method_text, metric_label
+from valkit.report.sections.sample_size import sample_size_rows
 from valkit.report.sections.summary import endpoint_rows
 
 PRIMARY_METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc", "lr_positive", "lr_negative")
@@ -63,6 +64,7 @@ def statistical_methods(results: dict, doc: dict) -> dict:
         "software": [f"valkit {valkit.get('version', '')}"] + [
             f"{name} {packages[name]}" for name in ("numpy", "scipy", "statsmodels") if packages.get(name)],
         "software_validation": (results.get("tool_validation") or {}).get("statement"),
+        "sample_size": sample_size_rows(results),
     }
 
 
