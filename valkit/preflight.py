@@ -29,17 +29,20 @@ from valkit.protocol import LoadedProtocol, Protocol, missing_paths
 from valkit.suggest import did_you_mean
 from valkit.yaml_lines import YamlInputError, format_loc, line_index, line_of, read_yaml
 
-__all__ = ["Preflight", "card_problems", "columns_named", "preflight", "table_header"]
+__all__ = ["Preflight", "card_problems", "columns_named", "preflight", "regulatory_findings", "table_header"]
 
 CORE_MANIFEST_COLUMNS = ("case_id", "path")
 
 
 @dataclass(frozen=True)
 class Preflight:
-    """The problems found (empty: ready to run) and one line per thing that was checked."""
+    """The problems found (empty: ready to run), one line per thing that was checked, and warnings
+    (inconsistencies that do not stop the run) and notes (things valkit could not check)."""
 
     problems: tuple[str, ...]
     checked: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def _at(source: str, lines: dict[tuple, int], loc: tuple) -> str:
@@ -201,6 +204,38 @@ def card_problems(path: Path) -> tuple[list[str], str]:
                 f"({size:.1f} MB hashed)")
 
 
+def regulatory_findings(loaded: LoadedProtocol, lines: dict[tuple, int], source: str) -> tuple[list[str], list[str]]:
+    """(warnings, notes) on the FDA product code and regulation number of the protocol.
+
+    A product code whose regulation (:mod:`valkit.regulatory.product_codes`) differs from
+    ``regulatory.fda.regulation_number`` is a warning naming both values and the fix; a code valkit
+    does not know is a note (it cannot be checked), never a warning.
+    """
+    from valkit.regulatory.product_codes import expected_regulation, regulation_section
+
+    fda = loaded.protocol.regulatory.fda
+    if fda is None or not fda.product_code:
+        return [], []
+    code, named = fda.product_code, fda.regulation_number
+    known = expected_regulation(code)
+    loc = ("regulatory", "fda", "regulation_number") if named else ("regulatory", "fda", "product_code")
+    where = _at(source, lines, loc)
+    if known is None:
+        return [], [f"{_at(source, lines, ('regulatory', 'fda', 'product_code'))}: regulatory.fda.product_code: "
+                    f"valkit has no record of product code '{code}', so its regulation number was not checked "
+                    "(see valkit/regulatory/product_codes.py)."]
+    if not named:
+        return [f"{where}: regulatory.fda.regulation_number: not set; product code {known.code} ({known.name}) "
+                f"is classified under 21 CFR {known.regulation}. Set regulation_number: \"21 CFR "
+                f"{known.regulation}\"."], []
+    if regulation_section(named) != known.regulation:
+        return [f"{where}: regulatory.fda.regulation_number: '{named}' does not match product code {known.code} "
+                f"({known.name}), which FDA classifies under 21 CFR {known.regulation}. Set regulation_number: "
+                f"\"21 CFR {known.regulation}\", or correct product_code if the device belongs to "
+                f"{named}."], []
+    return [], []
+
+
 def preflight(loaded: LoadedProtocol, *, source: str) -> Preflight:
     """Check everything the run of ``loaded`` needs; ``source`` is the protocol path as the user wrote it."""
     text = loaded.path.read_text(encoding="utf-8", errors="replace")
@@ -216,4 +251,5 @@ def preflight(loaded: LoadedProtocol, *, source: str) -> Preflight:
         found, done = check(loaded, lines, source)
         problems += found
         checked += done
-    return Preflight(problems=tuple(problems), checked=tuple(checked))
+    warnings, notes = regulatory_findings(loaded, lines, source)
+    return Preflight(problems=tuple(problems), checked=tuple(checked), warnings=tuple(warnings), notes=tuple(notes))

@@ -45,6 +45,9 @@ class FDATarget(StrictModel):
 class CDSCOTarget(StrictModel):
     device_class: Literal["A", "B", "C", "D"] = "B"
     application: str | None = Field(None, description="e.g. MD-7 / MD-9 import licence")
+    class_rationale: str | None = Field(
+        None, description="Why the device is in this class under the Medical Devices Rules, 2017 (e.g. the "
+                          "classification rule applied); printed in the report's regulatory basis.")
 
 
 class Regulatory(StrictModel):

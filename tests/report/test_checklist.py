@@ -4,8 +4,12 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from valkit.report.context import SECTIONS, build_context
-from valkit.report.sections.checklist import ITEMS, MISSING, REPORTED, build
+from valkit.report.checklists import MISSING, NOT_APPLICABLE, PARTLY, REPORTED
+from valkit.report.checklists import cdsco, claim, fda, tripod_ai
+from valkit.report.sections.checklist import ITEMS, build
 
 STARD_2015 = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10a", "10b", "11", "12a", "12b", "13a", "13b", "14",
               "15", "16", "17", "18", "19", "20", "21a", "21b", "22", "23", "24", "25", "26", "27", "28", "29", "30"]
@@ -13,9 +17,12 @@ STARD_2015 = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10a", "10b", "11", "
 
 def test_every_stard_item_once_in_order_and_linked_to_a_section_that_exists():
     # Bossuyt et al. (2015) BMJ 351:h5527: 30 items, 10, 12, 13 and 21 in two parts (34 rows)
-    assert [i[0] for i in ITEMS] == STARD_2015
+    assert [i.number for i in ITEMS] == STARD_2015
     ids = {s.id for s in SECTIONS}
-    assert all(i[3] in ids for i in ITEMS)
+    assert all(i.anchor in ids for i in ITEMS)
+    for cl in (claim, tripod_ai, cdsco):
+        assert all(i.anchor in ids for i in cl.ITEMS), cl.__name__
+    assert all(i.anchor in ids for i in fda.GUIDANCE)
 
 
 def test_statuses_follow_the_results(fake_run):
@@ -39,4 +46,113 @@ def test_the_appendix_links_render_with_page_numbers(fake_run):
     assert links and all(f'id="{a}"' in html for a in links)
     assert "a.xref::after" in html and "target-counter(attr(href), page)" in html
     ctx = build_context(results, results_sha256="0" * 64)
-    assert [s["id"] for s in ctx["sections"]][-2:] == ["stard-checklist", "per-case-listing"]
+    assert [s["id"] for s in ctx["sections"]][-6:] == ["stard-checklist", "claim-checklist", "tripod-ai-checklist",
+                                                       "fda-cross-reference", "cdsco-cross-reference",
+                                                       "per-case-listing"]
+
+
+CHECKLISTS = {"claim-checklist": claim.CHECKLIST, "tripod-ai-checklist": tripod_ai.CHECKLIST,
+              "fda-cross-reference": fda.CHECKLIST, "cdsco-cross-reference": cdsco.CHECKLIST}
+
+
+def test_claim_and_tripod_ai_item_numbering():
+    # CLAIM: Mongan et al. (2020) Radiol Artif Intell 2:e200029, 42 items (numbering of that table)
+    assert [i.number for i in claim.ITEMS] == [str(n) for n in range(1, 43)]
+    # TRIPOD+AI: Collins et al. (2024) BMJ 385:e078378, 27 items, several in parts
+    numbers = [i.number for i in tripod_ai.ITEMS]
+    assert len(numbers) == len(set(numbers)) == 52
+    assert sorted({int(n.rstrip("abcdefg")) for n in numbers}) == list(range(1, 28))
+    assert [n for n in numbers if n.startswith("12")] == ["12a", "12b", "12c", "12d", "12e", "12f", "12g"]
+    # development-only items carry the reason they do not apply
+    assert all(i.otherwise_note for i in tripod_ai.ITEMS if i.otherwise == NOT_APPLICABLE)
+
+
+def _with_regulation(results: dict, number: str) -> dict:
+    r = json.loads(json.dumps(results))
+    r["protocol"]["regulatory"]["fda"]["regulation_number"] = number
+    return r
+
+
+@pytest.mark.parametrize("regulation", ["21 CFR 892.2050", "21 CFR 892.2060", "21 CFR 892.2070", "21 CFR 892.2080",
+                                        "21 CFR 892.2090"])
+def test_every_mapped_anchor_exists_in_the_rendered_report(fake_run, regulation):
+    from valkit.report.render import render_html
+
+    results = _with_regulation(json.loads((fake_run / "results.json").read_text()), regulation)
+    html = render_html(results, results_sha256="0" * 64)
+    ctx = {s["id"]: s for s in build_context(results, results_sha256="0" * 64)["sections"]}
+    for sid in ("stard-checklist", *CHECKLISTS):
+        rows = ctx[sid]["ctx"]["rows"]
+        # every row that the data answer links to a section that is in this report (none dropped)
+        assert all(r["anchor"] for r in rows if r["status"] in (REPORTED, PARTLY)), sid
+        sec = html.split(f'id="{sid}"', 1)[1].split("</section>", 1)[0]
+        links = re.findall(r'<a class="xref" href="#([^"]+)"></a>', sec)
+        assert len(links) == sum(bool(r["anchor"]) for r in rows)
+        assert all(f'id="{a}"' in html for a in links), sid
+    section = regulation.split()[-1]
+    fda_rows = ctx["fda-cross-reference"]["ctx"]["rows"]
+    assert sum(r["group"].startswith(f"Special controls of 21 CFR {section}") for r in fda_rows) == \
+        len(fda.SPECIAL_CONTROLS[section][1])
+
+
+def test_counts_and_statuses_are_honest(fake_run):
+    results = json.loads((fake_run / "results.json").read_text())
+    for cl in CHECKLISTS.values():
+        ctx = build_context(results, results_sha256="0" * 64)
+        sec = next(s for s in ctx["sections"] if s["id"] == cl.id)["ctx"]
+        assert sum(sec["counts"].values()) == sec["n"] == len(sec["rows"])
+        # nothing valkit cannot know is claimed: every row not answered names who must answer it
+        for r in sec["rows"]:
+            if r["status"] == MISSING:
+                assert r["note"], (cl.id, r["number"])
+    fda_rows = build_context(results, results_sha256="0" * 64)["sections"]
+    fda_ctx = next(s for s in fda_rows if s["id"] == "fda-cross-reference")["ctx"]
+    cyber = next(r for r in fda_ctx["rows"] if r["number"] == "Cybersecurity")
+    assert cyber["status"] == MISSING and "to be supplied by the sponsor" in cyber["note"]
+
+
+def test_an_item_flips_to_missing_when_its_data_is_absent(fake_run):
+    from valkit.report.checklists import build as build_checklist
+
+    results = json.loads((fake_run / "results.json").read_text())
+    doc = {}
+    before = {r["number"]: r for r in build_checklist(claim.CHECKLIST, results, doc)["rows"]}
+    assert before["36"]["status"] == REPORTED and before["36"]["anchor"] == "primary-results"
+    del results["primary"]
+    after = {r["number"]: r for r in build_checklist(claim.CHECKLIST, results, doc)["rows"]}
+    assert after["36"]["status"] == MISSING and after["36"]["anchor"] is None
+    tripod = {r["number"]: r for r in build_checklist(tripod_ai.CHECKLIST, results, doc)["rows"]}
+    assert tripod["23a"]["status"] == MISSING
+
+
+def test_a_link_to_a_section_missing_from_the_report_is_dropped(fake_run):
+    from valkit.report.checklists import build as build_checklist
+
+    results = json.loads((fake_run / "results.json").read_text())
+    rows = build_checklist(claim.CHECKLIST, results, {"sections_present": ["executive-summary"]})["rows"]
+    assert {r["anchor"] for r in rows} <= {None, "executive-summary"}
+
+
+def test_fda_and_cdsco_appendices_follow_the_protocol_targets(fake_run):
+    from valkit.report.checklists import build as build_checklist
+
+    results = json.loads((fake_run / "results.json").read_text())
+    results["protocol"]["regulatory"]["targets"] = ["CDSCO"]
+    assert build_checklist(fda.CHECKLIST, results, {}) is None
+    assert build_checklist(cdsco.CHECKLIST, results, {}) is not None
+    unknown = _with_regulation(json.loads((fake_run / "results.json").read_text()), "21 CFR 892.1000")
+    rows = build_checklist(fda.CHECKLIST, unknown, {})["rows"]
+    assert rows[-1]["status"] == MISSING and "no table" in rows[-1]["note"]
+
+
+def test_reporting_guidelines_listed_as_followed_point_to_their_appendix(fake_run):
+    from valkit.report.render import render_html
+
+    results = json.loads((fake_run / "results.json").read_text())
+    html = render_html(results, results_sha256="0" * 64)
+    sec = html.split('id="regulatory-basis"', 1)[1].split("</section>", 1)[0]
+    assert "CLAIM" in sec and 'href="#claim-checklist"' in sec and 'href="#tripod-ai-checklist"' in sec
+    assert "rationale to be supplied by the sponsor" in sec
+    results["protocol"]["regulatory"]["cdsco"]["class_rationale"] = "Rule 7: software for diagnosis"
+    html = render_html(results, results_sha256="0" * 64)
+    assert "Rule 7: software for diagnosis" in html and "rationale to be supplied by the sponsor" not in html

@@ -7,6 +7,7 @@ manifest columns the protocol names and the external scores file's header; see
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from valkit.commands import add_quiet
@@ -60,9 +61,22 @@ def run(args: argparse.Namespace) -> int:
     p = loaded.protocol
     head = f"{args.protocol}: valid protocol '{p.id}' version {p.version} (sha256 {loaded.sha256[:12]}…)"
     if args.no_paths:
+        from valkit.preflight import regulatory_findings
+        from valkit.yaml_lines import line_index
+
+        warnings, notes = regulatory_findings(loaded, line_index(loaded.path.read_text(encoding="utf-8")),
+                                              str(args.protocol))
+        for line in warnings:
+            print(f"warning: {line}", file=sys.stderr)
+        for line in notes:
+            print(f"note: {line}", file=sys.stderr)
         print(head)
         return 0
     result = preflight(loaded, source=str(args.protocol))
+    for line in result.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    for line in result.notes:
+        print(f"note: {line}", file=sys.stderr)
     if result.problems:
         raise InputError(f"{args.protocol}: {len(result.problems)} problem(s) found before the run "
                          "(nothing was run):", problems=list(result.problems))

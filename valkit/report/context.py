@@ -33,6 +33,7 @@ from valkit.report.sections import (
     results as results_sections,
     summary,
 )
+from valkit.report.checklists import cdsco, claim, fda, tripod_ai
 from valkit.report.sections.common import document_control
 from valkit.report.sections import subgroups as subgroup_sections
 
@@ -116,6 +117,14 @@ SECTIONS: tuple[Section, ...] = (
             requires=("tool_validation",), appendix=True),
     Section("stard-checklist", "STARD 2015 checklist", "sections/checklist.html.j2", checklist.build,
             requires=("endpoints",), appendix=True),
+    Section("claim-checklist", "CLAIM checklist", "sections/checklist.html.j2", checklist.builder(claim.CHECKLIST),
+            requires=("endpoints",), appendix=True),
+    Section("tripod-ai-checklist", "TRIPOD+AI checklist", "sections/checklist.html.j2",
+            checklist.builder(tripod_ai.CHECKLIST), requires=("endpoints",), appendix=True),
+    Section("fda-cross-reference", "FDA cross-reference", "sections/checklist.html.j2",
+            checklist.builder(fda.CHECKLIST), requires=("endpoints",), appendix=True),
+    Section("cdsco-cross-reference", "CDSCO cross-reference", "sections/checklist.html.j2",
+            checklist.builder(cdsco.CHECKLIST), requires=("endpoints",), appendix=True),
     Section("per-case-listing", "Per-case listing", "sections/cases.html.j2", appendix.per_case_listing,
             appendix=True),
 )
@@ -143,6 +152,7 @@ def build_context(results: "Results | dict", *, results_sha256: str,
     doc["signatures"] = signature_rows(list(signatures), results_sha256)
     present = []
     n_main = n_app = 0
+    doc["sections_present"] = []  # ids of the sections built so far: cross-references link only to these
     for sec in sections:
         if any(getattr(typed, key) is None for key in sec.requires):
             continue
@@ -154,6 +164,7 @@ def build_context(results: "Results | dict", *, results_sha256: str,
             n_app += 1
         else:
             n_main += 1
+        doc["sections_present"].append(sec.id)
         present.append({"id": sec.id, "title": sec.title, "template": sec.template, "number": number,
                         "appendix": sec.appendix, "new_page": sec.new_page, "ctx": ctx})
     return {"doc": doc, "sections": present}

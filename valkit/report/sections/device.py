@@ -14,6 +14,7 @@ OP_SOURCES = {
 }
 
 REGULATIONS = {
+    "21 CFR 892.2050": "Medical image management and processing system",
     "21 CFR 892.2060": "Radiological computer-assisted diagnostic software for lesions suspicious of cancer",
     "21 CFR 892.2070": "Medical image analyzer",
     "21 CFR 892.2080": "Radiological computer aided triage and notification software",
@@ -36,9 +37,14 @@ GUIDANCES = {
     ],
     "reporting": [
         "STARD 2015: reporting of diagnostic accuracy studies",
-        "CLAIM 2024: checklist for artificial intelligence in medical imaging",
+        "CLAIM: checklist for artificial intelligence in medical imaging (2020, updated 2024)",
+        "TRIPOD+AI 2024: reporting of clinical prediction models that use machine learning",
     ],
 }
+
+# the appendix that cross-references each reporting guideline, item by item (valkit.report.checklists)
+REPORTING_APPENDIX = {"STARD 2015": "stard-checklist", "CLAIM": "claim-checklist", "TRIPOD+AI": "tripod-ai-checklist"}
+SPONSOR_RATIONALE = "rationale to be supplied by the sponsor"
 
 
 def _kv(pairs: list[tuple[str, Any]]) -> list[dict[str, str]]:
@@ -113,7 +119,13 @@ def regulatory_basis(results: dict, doc: dict) -> dict | None:
     fda = reg.get("fda") or {}
     cdsco = reg.get("cdsco") or {}
     reg_no = fda.get("regulation_number")
-    guidances = [g for t in targets for g in GUIDANCES.get(t, [])] + GUIDANCES["reporting"]
+    guidances = [g for t in targets for g in GUIDANCES.get(t, [])]
+    # a reporting guideline is listed as followed only with its item-by-item appendix
+    # (the appendices are built whenever the endpoints are, see valkit.report.context.SECTIONS)
+    appendices = results.get("endpoints") is not None
+    reporting = [{"text": g, "anchor": next(a for k, a in REPORTING_APPENDIX.items() if g.startswith(k))
+                  if appendices else None} for g in GUIDANCES["reporting"]]
+    cross = {"FDA": "fda-cross-reference", "CDSCO": "cdsco-cross-reference"}
     return {
         "fda": "FDA" in targets,
         "cdsco": "CDSCO" in targets,
@@ -124,9 +136,12 @@ def regulatory_basis(results: dict, doc: dict) -> dict | None:
         ]),
         "cdsco_rows": _kv([
             ("Device class", cdsco.get("device_class")),
+            ("Class rationale", cdsco.get("class_rationale") or SPONSOR_RATIONALE),
             ("Application", cdsco.get("application")),
         ]),
         "guidances": guidances,
+        "reporting": reporting,
+        "cross_references": [{"target": t, "anchor": cross[t]} for t in targets if t in cross and appendices],
     }
 
 

@@ -1,0 +1,1 @@
+"""Regulatory reference data: FDA product codes and the regulations they belong to."""
