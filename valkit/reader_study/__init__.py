@@ -12,9 +12,25 @@ Its results block is typed in :mod:`valkit.results_schema.reader_study`, its rep
 """
 from __future__ import annotations
 
-from valkit.reader_study.analysis import ReaderStudyResult, analyze_reader_study
-from valkit.reader_study.config import ReaderStudyOptions
-from valkit.reader_study.input import RatingTable, read_model_scores, read_ratings, validate_ratings
+import importlib
+from typing import Any
 
-__all__ = ["RatingTable", "ReaderStudyOptions", "ReaderStudyResult", "analyze_reader_study", "read_model_scores",
-           "read_ratings", "validate_ratings"]
+#: public name -> submodule. Loaded on first use (PEP 562), so that reading a protocol
+#: (which imports :mod:`valkit.reader_study.config`) does not import the MRMC statistics.
+_PUBLIC = {
+    "RatingTable": "input", "read_model_scores": "input", "read_ratings": "input", "validate_ratings": "input",
+    "ReaderStudyOptions": "config",
+    "ReaderStudyResult": "analysis", "analyze_reader_study": "analysis",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'valkit.reader_study' has no attribute '{name}'")
+    return getattr(importlib.import_module(f"valkit.reader_study.{_PUBLIC[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

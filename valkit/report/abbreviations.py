@@ -32,6 +32,7 @@ MASTER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("DL / PM / REML", "DerSimonian–Laird / Paule–Mandel / restricted maximum likelihood (estimators of the "
      "between-site variance)", ("DL", "PM", "REML")),
     ("DMF", "Device Master File (India)", ("DMF",)),
+    ("EP", "Essential Principles of safety and performance (India, Medical Devices Rules 2017)", ("EP",)),
     ("FDA", "US Food and Drug Administration", ("FDA",)),
     ("FN / FP", "false negative / false positive", ("FN", "FP")),
     ("FPR / TPR", "false-positive rate / true-positive rate", ("FPR", "TPR")),
@@ -41,6 +42,7 @@ MASTER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ID", "identifier", ("ID", "IDs")),
     ("IEC / ISO", "International Electrotechnical Commission / International Organization for Standardization",
      ("IEC", "ISO")),
+    ("IT", "information technology", ("IT",)),
     ("JPEG / RLE", "image compression schemes used in DICOM files (Joint Photographic Experts Group / "
      "run-length encoding)", ("JPEG", "RLE")),
     ("JSON", "JavaScript Object Notation (a plain-text data file)", ("JSON",)),
