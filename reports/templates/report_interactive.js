@@ -30,10 +30,20 @@
     return null;
   }
 
+  // a cell's own value: its text up to a line break or its CI (a stacked cell is "85.1%<br>74.2–94.2%")
+  function valueText(cell) {
+    var out = "";
+    for (var n = cell.firstChild; n; n = n.nextSibling) {
+      if (n.nodeType === 1 && (n.tagName === "BR" || n.classList.contains("ci"))) { break; }
+      out += n.textContent;
+    }
+    return out.replace(/\s+/g, " ").trim();
+  }
+
   function sortKey(row, col, numeric) {
     var c = cellAt(row, col);
     if (!c) { return null; }
-    var s = text(c);
+    var s = valueText(c);
     return numeric ? cellNumber(s) : (s === "" ? null : s);
   }
 
