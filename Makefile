@@ -7,13 +7,19 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test venv sysdeps clean-demo bench api-docs
 
 # pdftotext/pdftoppm (poppler-utils) let the tests read the PDF back; libharfbuzz-subset0 makes
-# WeasyPrint's font subsetting fast. Installed once with apt-get if missing (CI runs as root).
+# WeasyPrint's font subsetting fast; chromium (headless) tests report.html in a browser
+# (tests/report/test_html_browser.py). Installed once with apt-get if missing (CI runs as root).
 sysdeps:
 	@if ! command -v pdftotext >/dev/null 2>&1 || ! ldconfig -p | grep -q libharfbuzz-subset; then \
 		echo "installing poppler-utils and libharfbuzz-subset0 (apt-get)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils \
 			libharfbuzz-subset0 >/dev/null) \
 		|| echo "warning: could not install them; PDF text tests will be skipped"; fi
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+		echo "installing chromium (apt-get)"; \
+		(command -v apt-get >/dev/null 2>&1 && apt-get update -qq \
+			&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "warning: could not install chromium; the browser tests of report.html will be skipped"; fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

@@ -169,7 +169,8 @@ def test_wheel_carries_templates_css_reference_data_and_the_demo(built):
     expected = {"/".join((*name.split("."), f.name)) for name, folder in _package_folders().items()
                 for f in _files(folder) if _shipped(name, f)}
     assert expected - names == set()
-    key_files = {TEMPLATES: ("report.html.j2", "report.css", "front/cover.html.j2", "sections/summary.html.j2"),
+    key_files = {TEMPLATES: ("report.html.j2", "report.css", "front/cover.html.j2", "sections/summary.html.j2",
+                             "report_interactive.html.j2", "report_interactive.css", "report_interactive.js"),
                  DEMO_PROTOCOLS: ("demo.yaml",), DEMO_MODEL: ("model.yaml", "model.safetensors", "README.md")}
     for a, files in key_files.items():
         assert {f"valkit/{a.packaged}/{f}" for f in files} <= names

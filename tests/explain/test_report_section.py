@@ -81,3 +81,18 @@ def test_pdf_embeds_the_overlays(run_with_explainability):
     pdf.write_bytes(html_to_pdf(render_html(results, results_sha256="0" * 64), base_url=run))
     listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert len(listing.strip().splitlines()) - 2 >= 6
+
+
+def test_the_html_twin_embeds_every_heatmap_and_the_pdf_source_refers_to_the_files(run_with_explainability):
+    """report.html opens alone (no explain/ folder beside it); the PDF reads the PNGs through its base URL."""
+    import base64
+
+    from valkit.report.render import render_documents
+
+    run, results = run_with_explainability
+    docs = render_documents(results, results_sha256="0" * 64, files_dir=run)
+    files = re.findall(r'<img src="([^"]+)"', docs.pdf_source)
+    embedded = re.findall(r'<img src="data:image/png;base64,([^"]+)"', docs.interactive)
+    assert len(files) == 6 and all((run / f).is_file() for f in files)
+    assert [base64.b64decode(e) for e in embedded] == [(run / f).read_bytes() for f in files]
+    assert not re.search(r'<img src="(?!data:)', docs.interactive)

@@ -12,7 +12,10 @@ Layout
 - :mod:`valkit.report.sections`: the context functions, grouped by topic.
 - :mod:`valkit.report.figures`: SVG figures (ROC, STARD flow, forest plots) as strings.
 - :mod:`valkit.report.formatting`: how numbers print ("not estimable" for null).
-- :mod:`valkit.report.render`: jinja2 → HTML → WeasyPrint PDF.
+- :mod:`valkit.report.render`: jinja2 → HTML → WeasyPrint PDF; the body is rendered once and wrapped
+  twice: ``report.html.j2`` (the PDF's source) and ``report_interactive.html.j2`` (``report.html``).
+- :mod:`valkit.report.interactive`, :mod:`valkit.report.embedding`: the HTML twin's screen layer
+  (sidebar, sortable and filterable tables, collapsible sections; no network) and its embedded images.
 - :mod:`valkit.report.templates`: which templates render a run (valkit's, and a protocol's
   ``report.templates`` overrides by file name).
 - ``reports/templates/`` (shipped in the wheel, see :mod:`valkit.assets`): ``report.html.j2``
@@ -56,7 +59,7 @@ def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html"),
     (exit code 5, the cause chained) when rendering fails: a template missing, a template or renderer bug.
     """
     from valkit.atomic_file import write_atomic
-    from valkit.report.render import html_to_pdf, render_html
+    from valkit.report.render import html_to_pdf, render_documents
     from valkit.results import load_results
 
     run_dir = Path(run_dir)
@@ -73,14 +76,15 @@ def render_report(run_dir: Path, *, formats: tuple[str, ...] = ("pdf", "html"),
     written = []
     try:
         with progress.task("report: HTML"):
-            html = render_html(results, results_sha256=digest, signatures=signatures)
+            # one body, two documents: report.html (self-contained, interactive) and the PDF's source
+            documents = render_documents(results, results_sha256=digest, signatures=signatures, files_dir=run_dir)
         for fmt in dict.fromkeys(formats):
             path = run_dir / f"report.{fmt}"
             if fmt == "html":
-                write_atomic(path, html.encode("utf-8"))
+                write_atomic(path, documents.interactive.encode("utf-8"))
             else:
                 with progress.task("report: PDF"):
-                    write_atomic(path, html_to_pdf(html, base_url=run_dir))
+                    write_atomic(path, html_to_pdf(documents.pdf_source, base_url=run_dir))
             written.append(path)
     except OSError as exc:
         problem = environment_problem(exc)  # a full disk or no permission: the machine, not a bug (exit 2)

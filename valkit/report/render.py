@@ -81,26 +81,57 @@ def environment(override: Path | None = None):
     return env
 
 
-def render_html(results: "Results | dict", *, results_sha256: str, signatures: list[dict] | tuple = ()) -> str:
-    """The complete, self-contained HTML report (CSS inlined, SVG figures inline).
+@dataclass(frozen=True)
+class ReportDocuments:
+    """The report's two HTML documents, wrapped around one rendered body (so their numbers are the same).
 
-    ``results``: a validated :class:`~valkit.results_schema.Results`; a plain dict is validated
-    first (:class:`~valkit.results_schema.ResultsSchemaError` names each bad key). Rendered with
-    the template overrides the run recorded (``provenance.report_templates``).
+    ``pdf_source``: ``report.html.j2``, what WeasyPrint prints (no script, no sidebar; images by file
+    reference, read through the run folder as base URL). ``interactive``: ``report_interactive.html.j2``,
+    written as ``report.html``: the same document with the screen layer (:mod:`valkit.report.interactive`)
+    and every image embedded.
     """
+
+    pdf_source: str
+    interactive: str
+
+
+def _render(results: "Results | dict", *, results_sha256: str, signatures: list[dict] | tuple):
+    """The jinja2 environment and the context of the outer templates, the body rendered once."""
     env = environment(report_templates.override_folder(getattr(results, "raw", results)))
     context = build_context(results, results_sha256=results_sha256, signatures=signatures)
     captions = Captions()
     common = {"doc": context["doc"], "sections": context["sections"], "captions": captions}
     body = env.get_template("body.html.j2").render(**common)
     css, _, _ = env.loader.get_source(env, "report.css")
-    page = env.get_template("report.html.j2")
+    context = {**common, "body": Markup(body), "css": Markup(css)}
     # the list names the abbreviations the document uses, front matter included: render, scan, render again
-    bare = page.render(**common, body=Markup(body), css=Markup(css), abbreviations=())
-    return page.render(**common, body=Markup(body), css=Markup(css),
-                       abbreviations=used_abbreviations(visible_text(bare)))
+    bare = env.get_template("report.html.j2").render(**context, abbreviations=())
+    return env, {**context, "abbreviations": used_abbreviations(visible_text(bare))}
 
 
+def render_html(results: "Results | dict", *, results_sha256: str, signatures: list[dict] | tuple = ()) -> str:
+    """The HTML the PDF is printed from (CSS inlined, SVG figures inline, images by relative path).
+
+    ``results``: a validated :class:`~valkit.results_schema.Results`; a plain dict is validated
+    first (:class:`~valkit.results_schema.ResultsSchemaError` names each bad key). Rendered with
+    the template overrides the run recorded (``provenance.report_templates``).
+    """
+    env, context = _render(results, results_sha256=results_sha256, signatures=signatures)
+    return env.get_template("report.html.j2").render(**context)
+
+
+def render_documents(results: "Results | dict", *, results_sha256: str, files_dir: Path,
+                     signatures: list[dict] | tuple = ()) -> ReportDocuments:
+    """Both documents of a report from one body: the PDF source and the self-contained HTML twin.
+
+    ``files_dir``: the run folder, where the images the sections refer to are read from to embed them
+    in the HTML twin. Otherwise as :func:`render_html`.
+    """
+    from valkit.report.interactive import interactive_document
+
+    env, context = _render(results, results_sha256=results_sha256, signatures=signatures)
+    return ReportDocuments(pdf_source=env.get_template("report.html.j2").render(**context),
+                           interactive=interactive_document(env, context, files_dir=files_dir))
 
 
 def _weasyprint():

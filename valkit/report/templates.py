@@ -16,7 +16,7 @@ from valkit.assets import TEMPLATES, asset_dir
 from valkit.errors import InputError
 
 #: file types a templates folder may override (others, e.g. a README, are ignored)
-SUFFIXES = (".j2", ".css")
+SUFFIXES = (".j2", ".css", ".js")
 
 
 def packaged_dir() -> Path:
