@@ -26,6 +26,7 @@ from valkit.analyses.endpoints import judge_endpoints
 from valkit.analyses.estimates import ProportionEstimator
 from valkit.analyses.sites import analyse_sites
 from valkit.analyses.subgroups import CellEngine, analyse_subgroups
+from valkit.analyses.truther_agreement import truther_agreement
 from valkit.progress import QUIET, Progress
 from valkit.protocol import Protocol
 from valkit.stats.types import NotEstimableWarning
@@ -118,6 +119,7 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
         "by_site": by.get("site", []),
         "by_manufacturer": by.get("manufacturer", []),
         **sections,  # subgroups, fairness, sites_and_scanners
+        "reference_agreement": truther_agreement(merged, protocol),  # None without truther_columns
         "methods": {
             "proportion_ci": "cluster_bootstrap_percentile" if clustered else "wilson",
             "auc_ci": auc_ci_method("delong", clustered),

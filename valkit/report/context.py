@@ -30,6 +30,7 @@ from valkit.report.sections import (
     failure_analysis,
     performance,
     reader_study,
+    reference,
     results as results_sections,
     summary,
 )
@@ -84,7 +85,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("test-data", "Test data", "sections/test_data.html.j2", data.data_summary, requires=("data",),
             new_page=True),
     Section("reference-standard", "Reference standard", "sections/reference_standard.html.j2",
-            data.reference_standard),
+            reference.reference_standard),
     Section("index-test", "Index test execution", "sections/index_test.html.j2", device.index_test),
     Section("statistical-methods", "Statistical methods", "sections/methods.html.j2",
             results_sections.statistical_methods, requires=("methods",)),
