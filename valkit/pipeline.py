@@ -153,6 +153,11 @@ def _model_section(loaded: LoadedProtocol):
             "threshold": card.threshold.value,
             "threshold_rule": card.threshold.rule,
             "threshold_tuning_set": card.threshold.tuning_set,
+            # the card's own record of the tuning (model card section: how the operating point was chosen)
+            "threshold_tuning": card.threshold.model_dump(
+                include={"tuning_n", "tuning_sensitivity", "tuning_specificity"}),
+            "accepts": card.accepts.model_dump(mode="json"),  # what the run excludes, and why
+            "card_sha256": card.card_sha256,  # with weights_sha256: the version tested is the one released
             "limitations": list(card.limitations),
             "training": card.training.model_dump() if card.training else None,
             "explainability_target_layer": card.explainability.target_layer if card.explainability else None,

@@ -81,6 +81,7 @@ def columns_named(p: Protocol) -> list[tuple[tuple, str]]:
     """
     sg = p.subgroups
     out: list[tuple[tuple, str]] = [(("reference_standard", "column"), p.reference_standard.column)]
+    out += [(("reference_standard", "truther_columns", i), c) for i, c in enumerate(p.reference_standard.truther_columns)]
     out += [(("subgroups", "columns", i), c) for i, c in enumerate(sg.columns)]
     out += [(("subgroups", "intersections", i, j), c) for i, x in enumerate(sg.intersections) for j, c in enumerate(x)]
     out += [(("subgroups", "levels", c), c) for c in sg.levels]

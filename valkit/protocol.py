@@ -27,6 +27,7 @@ from valkit.errors import InputError
 from valkit.explain.config import ExplainabilityOptions
 from valkit.latency.config import LatencyOptions
 from valkit.reader_study.config import ReaderStudyOptions
+from valkit.reference_standard_config import ReferenceStandard
 from valkit.strict_model import StrictModel
 from valkit.suggest import did_you_mean
 from valkit.yaml_lines import YamlInputError, format_loc, line_index, line_of, read_yaml
@@ -127,14 +128,6 @@ class Dataset(StrictModel):
     image_root: Path | None = Field(
         None, description="Folder (relative to the protocol file) that every manifest path must resolve into, "
                           "after symlinks; default: the manifest's own folder.")
-
-
-class ReferenceStandard(StrictModel):
-    column: str = "label"
-    description: str = Field(min_length=1)
-    is_true_reference_standard: bool = Field(
-        True, description="False: the report says positive/negative percent agreement (PPA/NPA)."
-    )
 
 
 class OperatingPoint(StrictModel):

@@ -65,6 +65,7 @@ def load_study(loaded: LoadedProtocol, *, sealed: bool = False) -> Study:
     """Load and validate every dataset of the protocol into one table (``sealed``: leave the labels unread)."""
     p = loaded.protocol
     label_col = p.reference_standard.column
+    truthers = tuple(p.reference_standard.truther_columns)  # labels too: sealed with the reference standard
     needed = tuple(c for c in p.subgroups.columns if c != "age_band")
     needed += tuple(c for pair in p.subgroups.intersections for c in pair if c != "age_band" and c not in needed)
     if "age_band" in p.subgroups.columns or any("age_band" in x for x in p.subgroups.intersections):
@@ -72,12 +73,15 @@ def load_study(loaded: LoadedProtocol, *, sealed: bool = False) -> Study:
     frames, infos = [], []
     for i, ds in enumerate(p.datasets):
         # external scores read no image file, so whether the files exist says nothing about the run
-        m = load_manifest(loaded.resolve(ds.manifest), required_columns=needed,
-                          label_column=None if sealed else label_col, exclude_columns=(label_col,) if sealed else (),
+        m = load_manifest(loaded.resolve(ds.manifest), required_columns=needed + (() if sealed else truthers),
+                          label_column=None if sealed else label_col,
+                          exclude_columns=(label_col, *truthers) if sealed else (),
                           site=ds.site, check_files=p.model is not None and not sealed,
                           image_root=loaded.resolve(ds.image_root) if ds.image_root is not None else None,
                           image_root_key=f"datasets[{i}].image_root in {loaded.path.name} (relative to it)")
         t = m.table.copy()
+        if not sealed:
+            check_truther_labels(t, truthers, source=str(ds.manifest))
         t["dataset"] = str(i)
         frames.append(t)
         keys = tuple(sorted(set(t["pseudonym_key"]) - {""})) if "pseudonym_key" in t.columns else ()
@@ -103,6 +107,25 @@ def load_study(loaded: LoadedProtocol, *, sealed: bool = False) -> Study:
             table[col] = ""
         table[col] = table[col].fillna("").replace("", MISSING)
     return Study(table=table, manifests=tuple(infos))
+
+
+def check_truther_labels(table: pd.DataFrame, columns: tuple[str, ...], *, source: str) -> None:
+    """Each truther column (``reference_standard.truther_columns``) holds 0, 1 or nothing (not read).
+
+    >>> check_truther_labels(pd.DataFrame({"case_id": ["a"], "r1": ["yes"]}), ("r1",), source="m.csv")
+    Traceback (most recent call last):
+    ...
+    valkit.errors.InputError: m.csv: truther column 'r1' (reference_standard.truther_columns): row 2 (case a) has 'yes'; expected 0, 1 or empty (not read by that truther). Recode the column to 0/1.
+    """
+    for col in columns:
+        values = table[col].astype(str).str.strip()
+        bad = values[~values.isin(["0", "1", ""])]
+        if len(bad):
+            i = bad.index[0]
+            more = f" (and {len(bad) - 1} more row(s))" if len(bad) > 1 else ""
+            raise InputError(f"{source}: truther column '{col}' (reference_standard.truther_columns): row {i + 2} "
+                             f"(case {table.at[i, 'case_id']}) has '{bad.iloc[0]}'{more}; expected 0, 1 or empty "
+                             "(not read by that truther). Recode the column to 0/1.")
 
 
 def dataset_digest_rows(study: Study) -> list[dict]:

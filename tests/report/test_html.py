@@ -128,6 +128,7 @@ def test_optional_sections_render_only_when_present(results):
 def test_percent_agreement_wording_without_true_reference_standard(results):
     r = copy.deepcopy(results)
     r["protocol"]["reference_standard"]["is_true_reference_standard"] = False
+    r["protocol"]["reference_standard"]["kind"] = "comparator"  # the two spellings must agree
     html = _html(r)
     assert "Positive percent agreement (PPA)" in _section(html, "executive-summary")
 

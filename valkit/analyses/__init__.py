@@ -28,6 +28,7 @@ from valkit.analyses.sample_size import sample_size_block
 from valkit.analyses.sites import analyse_sites
 from valkit.analyses.subgroups import CellEngine
 from valkit.analyses.subgroups_and_fairness import analyse_subgroups
+from valkit.analyses.truther_agreement import truther_agreement
 from valkit.progress import QUIET, Progress
 from valkit.protocol import Protocol
 from valkit.stats.types import NotEstimableWarning
@@ -121,6 +122,7 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
         "by_site": by.get("site", []),
         "by_manufacturer": by.get("manufacturer", []),
         **sections,  # subgroups, fairness, sites_and_scanners
+        "reference_agreement": truther_agreement(merged, protocol),  # None without truther_columns
         "methods": {
             "proportion_ci": "cluster_bootstrap_percentile" if clustered else "wilson",
             "auc_ci": auc_ci_method("delong", clustered),

@@ -85,11 +85,14 @@ def _unit_square(left: float, top: float, w: float, h: float) -> list[str]:
 
 
 def roc_svg(fpr: Sequence[float], tpr: Sequence[float], *, op_fpr: float | None, op_tpr: float | None,
-            threshold: float | None, auc_label: str, op_text: str = "", size: int = 340) -> str:
+            threshold: float | None, auc_label: str, op_text: str = "", size: int = 340,
+            axes: tuple[str, str] = ("1 − specificity (false-positive rate)",
+                                     "Sensitivity (true-positive rate)")) -> str:
     """The empirical ROC curve with the chance diagonal and the operating point marked.
 
     ``op_text`` describes the operating point in words for the alt text (e.g. its
-    sensitivity and specificity as printed elsewhere in the report).
+    sensitivity and specificity as printed elsewhere in the report). ``axes``: the x and y axis
+    titles (agreement words when the comparator is not a reference standard).
     """
     left, right, top, bottom = 52, 14, 14, 46
     w, h = size - left - right, size - top - bottom
@@ -103,8 +106,8 @@ def roc_svg(fpr: Sequence[float], tpr: Sequence[float], *, op_fpr: float | None,
     op_known = _finite(op_fpr) and _finite(op_tpr)
     op_desc = (f"The operating point (threshold {threshold}) is marked. {op_text}" if op_known
                else "The operating point is not estimable.")
-    desc = (f"Empirical receiver operating characteristic curve: sensitivity (y axis) against 1 minus "
-            f"specificity (x axis), {len(fpr)} vertices. {auc_label}. {op_desc} "
+    desc = (f"Empirical receiver operating characteristic curve: {axes[1]} (y axis) against "
+            f"{axes[0]} (x axis), {len(fpr)} vertices. {auc_label}. {op_desc} "
             "The dashed diagonal is chance performance.")
     out = _open(size, size, "ROC curve of the index test on the analysed cases", desc, "roc")
     out += _unit_square(left, top, w, h)
@@ -112,8 +115,8 @@ def roc_svg(fpr: Sequence[float], tpr: Sequence[float], *, op_fpr: float | None,
     if pts:
         out.append(f'<polyline points="{pts}" fill="none" stroke="{ACCENT}" stroke-width="1.8" '
                    'stroke-linejoin="round"/>')
-    out.append(_text(left + w / 2, size - 10, "1 − specificity (false-positive rate)", anchor="middle"))
-    out.append(_text(14, top + h / 2, "Sensitivity (true-positive rate)", anchor="middle",
+    out.append(_text(left + w / 2, size - 10, axes[0], anchor="middle"))
+    out.append(_text(14, top + h / 2, axes[1], anchor="middle",
                      extra=f' transform="rotate(-90 14 {top + h / 2:.1f})"'))
     if op_known:
         cx, cy = px(op_fpr), py(op_tpr)

@@ -30,6 +30,7 @@ from valkit.results_schema.fairness import Fairness
 from valkit.results_schema.latency import Latency
 from valkit.results_schema.reader_study import ReaderStudy
 from valkit.results_schema.sample_size import SampleSize
+from valkit.results_schema.reference import ReferenceAgreement
 from valkit.results_schema.run_info import (
     ExternalPredictionsModel,
     Inference,
@@ -67,6 +68,7 @@ class Results(Block):
     subgroups: Subgroups | None = None
     fairness: Fairness | None = None
     sites_and_scanners: SitesAndScanners | None = None
+    reference_agreement: ReferenceAgreement | None = None  # truthers' kappa (reference_standard.truther_columns)
     methods: Methods
     deviations: list[Deviation]
     reader_study: ReaderStudy | None = None

@@ -24,6 +24,25 @@ class ModelOutput(Block):
     positive_class: str | None = None
 
 
+class ThresholdTuning(Block):
+    """The card's ``threshold`` tuning record: cases, and sensitivity/specificity at the chosen threshold."""
+
+    tuning_n: int | None = None
+    tuning_sensitivity: float | None = None
+    tuning_specificity: float | None = None
+
+
+class ModelAccepts(Block):
+    """The card's ``accepts``: the images the model scores (others are excluded from the run, with a reason)."""
+
+    modalities: list[str] | None = None
+    photometric_interpretations: list[str] | None = None
+    min_rows: int = 1
+    min_columns: int = 1
+    body_parts: list[str] | None = None
+    views: list[str] | None = None
+
+
 class ModelCardModel(Block):
     """``model`` for a model run inside valkit from its card (``models/<id>/model.yaml``)."""
 
@@ -49,6 +68,10 @@ class ModelCardModel(Block):
     limitations: list[str]
     training: Untyped | None
     explainability_target_layer: str | None
+    # issue #15 (model card section); absent in runs written before it
+    threshold_tuning: ThresholdTuning | None = None
+    accepts: ModelAccepts | None = None
+    card_sha256: str | None = None
 
 
 class ExternalPredictionsModel(Block):

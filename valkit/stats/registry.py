@@ -175,6 +175,18 @@ METHODS: dict[str, MethodInfo] = {
         "Hosmer-Lemeshow test", "Chi-square over deciles of predicted risk, g - 2 df.",
         "Hosmer DW, Lemeshow S (1980). Goodness of fit tests for the multiple logistic regression model. "
         "Commun Stat Theory Methods 9:1043-1069."),
+    "cohen_fleiss_cohen_everitt_1969": MethodInfo(
+        "Cohen's kappa", "Agreement of two raters beyond chance; Wald interval with the large-sample standard "
+        "error of Fleiss, Cohen & Everitt.",
+        "Cohen J (1960). A coefficient of agreement for nominal scales. Educ Psychol Meas 20:37-46; Fleiss JL, "
+        "Cohen J, Everitt BS (1969). Large sample standard errors of kappa and weighted kappa. Psychol Bull "
+        "72:323-327."),
+    "fleiss_nee_landis_1979_null_se": MethodInfo(
+        "Fleiss' kappa", "Agreement of two or more raters beyond chance; Wald interval with the standard error "
+        "of Fleiss, Nee & Landis (derived under kappa = 0; approximate away from 0).",
+        "Fleiss JL (1971). Measuring nominal scale agreement among many raters. Psychol Bull 76:378-382; "
+        "Fleiss JL, Nee JCM, Landis JR (1979). Large sample variance of kappa in the case of different sets of "
+        "raters. Psychol Bull 86:974-977."),
     "wald": MethodInfo("Wald interval", "Estimate +/- z * standard error.",
                        "Casella G, Berger RL (2002). Statistical Inference, 2nd ed., sec. 10.4."),
 }

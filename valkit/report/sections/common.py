@@ -76,8 +76,59 @@ VERDICT_WORDS = {
 
 
 def true_reference(results: dict) -> bool:
+    """Whether the comparator is a true reference standard (protocol ``reference_standard.kind``;
+    results.json written before ``kind`` existed has only ``is_true_reference_standard``)."""
     ref = (results.get("protocol") or {}).get("reference_standard") or {}
+    if ref.get("kind"):
+        return ref["kind"] != "comparator"
     return bool(ref.get("is_true_reference_standard", True))
+
+
+#: Why a comparator's results are named agreement, printed wherever the report switches to PPA/NPA.
+AGREEMENT_REASON = ("The comparator is not a reference standard, so, following FDA's Statistical Guidance on "
+                    "Reporting Results from Studies Evaluating Diagnostic Tests (2007), agreement with it is "
+                    "reported as positive percent agreement (PPA: the share of comparator-positive cases the device "
+                    "calls positive) and negative percent agreement (NPA: the share of comparator-negative cases "
+                    "it calls negative), not as sensitivity and specificity: where the comparator errs, these "
+                    "measure agreement with it, not accuracy.")
+
+
+def roc_axes(results: dict) -> tuple[str, str]:
+    """The ROC figure's x and y axis titles, in agreement words for a comparator.
+
+    >>> roc_axes({"protocol": {"reference_standard": {"kind": "comparator"}}})[1]
+    'Positive percent agreement (PPA)'
+    """
+    if true_reference(results):
+        return "1 − specificity (false-positive rate)", "Sensitivity (true-positive rate)"
+    return "1 − negative percent agreement (1 − NPA)", "Positive percent agreement (PPA)"
+
+
+def comparison_terms(results: dict) -> dict[str, Any]:
+    """The report's words for what the device is compared with, from one place (``doc.terms``).
+
+    A comparator that is not a reference standard gives agreement words (FDA 2007 statistical
+    guidance); every template and figure takes its labels from here or :func:`metric_label`.
+
+    >>> comparison_terms({"protocol": {"reference_standard": {"kind": "comparator"}}})["pair"]
+    'Positive and negative percent agreement (PPA and NPA)'
+    >>> comparison_terms({})["positive"]
+    'Reference positive'
+    """
+    agree = not true_reference(results)
+    return {
+        "comparator": agree,
+        "sens": metric_label("sensitivity", results),
+        "spec": metric_label("specificity", results),
+        "sens_short": metric_label("sensitivity", results, short=True),
+        "spec_short": metric_label("specificity", results, short=True),
+        "pair": "Positive and negative percent agreement (PPA and NPA)" if agree else "Sensitivity and specificity",
+        "pair_short": "PPA and NPA" if agree else "Sensitivity and specificity",
+        "reference": "comparator" if agree else "reference standard",
+        "positive": "Comparator positive" if agree else "Reference positive",
+        "negative": "Comparator negative" if agree else "Reference negative",
+        "reason": AGREEMENT_REASON if agree else "",
+    }
 
 
 def metric_label(metric: str, results: dict, *, short: bool = False) -> str:
@@ -160,6 +211,7 @@ def document_control(results: dict, *, results_sha256: str) -> dict[str, Any]:
         "verdict_class": verdict_class(results.get("verdict")),
         "n_cases": count((results.get("data") or {}).get("flow", {}).get("in_manifest")),
         "valkit_version": (prov.get("valkit") or {}).get("version") or "",
+        "terms": comparison_terms(results),
     }
 
 
@@ -194,6 +246,19 @@ def column_title(name: str) -> str:
     return " × ".join(words.get(p, p.replace("_", " ").capitalize()) for p in name.split(" x "))
 
 
+def gap_labels(results: dict) -> dict[str, str]:
+    """:data:`GAP_LABELS` in the report's words: agreement words when the comparator is not a reference standard.
+
+    >>> gap_labels({"protocol": {"reference_standard": {"kind": "comparator"}}})["tpr_difference"]
+    'Positive percent agreement (PPA) difference'
+    """
+    if true_reference(results):
+        return GAP_LABELS
+    return {k: v.replace("Sensitivity (TPR)", AGREEMENT_LABELS["sensitivity"])
+            .replace("False-positive rate", "1 − NPA (false-positive rate against the comparator)")
+            for k, v in GAP_LABELS.items()}
+
+
 def criterion_label(c: dict, results: dict) -> str:
     """A reader's name for an acceptance criterion of results.json (``criterion`` is the key).
 
@@ -204,7 +269,7 @@ def criterion_label(c: dict, results: dict) -> str:
     """
     kind = c.get("kind")
     if kind == "fairness" and c.get("metric") and c.get("column"):
-        return f"{GAP_LABELS.get(c['metric'], c['metric'])} by {column_title(c['column']).lower()}"
+        return f"{gap_labels(results).get(c['metric'], c['metric'])} by {column_title(c['column']).lower()}"
     if kind == "endpoint" and c.get("metric"):
         return metric_label(c["metric"], results)
     if kind == "tool_validation":

@@ -5,7 +5,7 @@ from markupsafe import Markup
 
 from valkit.report.figures import FlowCounts, flow_svg
 from valkit.report.formatting import count
-from valkit.report.sections.common import true_reference
+from valkit.report.sections.common import comparison_terms
 
 TABLE1_TITLES = {
     "site": "Site",
@@ -37,7 +37,6 @@ def _flow_figure(results: dict) -> Markup | None:
     conf = primary.get("confusion") or {}
     if not flow or not conf:
         return None
-    agree = not true_reference(results)
     counts = FlowCounts(
         in_manifest=count(flow.get("in_manifest")),
         failed=count(flow.get("failed")),
@@ -52,8 +51,8 @@ def _flow_figure(results: dict) -> Markup | None:
         positive=count(primary.get("n_positive")),
         negative=count(primary.get("n_negative")),
         tp=count(conf.get("tp")), fn=count(conf.get("fn")), fp=count(conf.get("fp")), tn=count(conf.get("tn")),
-        positive_label="Reference positive" if not agree else "Comparator positive",
-        negative_label="Reference negative" if not agree else "Comparator negative",
+        positive_label=comparison_terms(results)["positive"],
+        negative_label=comparison_terms(results)["negative"],
     )
     return Markup(flow_svg(counts))
 
@@ -129,19 +128,3 @@ def data_summary(results: dict, doc: dict) -> dict:
                       for m in (results.get("provenance") or {}).get("manifests") or []],
     }
 
-
-def reference_standard(results: dict, doc: dict) -> dict | None:
-    ref = (results.get("protocol") or {}).get("reference_standard")
-    if not ref:
-        return None
-    primary = results.get("primary") or {}
-    flow = (results.get("data") or {}).get("flow") or {}
-    return {
-        "description": ref.get("description", ""),
-        "column": ref.get("column", "label"),
-        "true_reference": bool(ref.get("is_true_reference_standard", True)),
-        "n_positive": count(primary.get("n_positive")),
-        "n_negative": count(primary.get("n_negative")),
-        "failed_positive": count(flow.get("failed_positive")),
-        "failed_negative": count(flow.get("failed_negative")),
-    }

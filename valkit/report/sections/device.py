@@ -65,6 +65,66 @@ def _output_text(output: dict | None) -> str | None:
     return "sigmoid of one logit"
 
 
+output_text = _output_text  # shared with the model card section
+
+
+def architecture_text(model: dict) -> str:
+    """'monai.networks.nets.DenseNet (MONAI network + state dict; init_features = 8, ...)' (both sections print it).
+
+    >>> architecture_text({"architecture": "X", "format": "onnx"})
+    'X (ONNX graph (onnxruntime))'
+    """
+    params = model.get("architecture_params") or {}
+    fmt = _FORMAT_LABELS.get(model.get("format"), model.get("format"))
+    inner = "; ".join(filter(None, [fmt, ", ".join(f"{k} = {v}" for k, v in sorted(params.items()))]))
+    return f"{model.get('architecture') or 'not recorded'}" + (f" ({inner})" if inner else "")
+
+
+def _op_source(results: dict) -> tuple[str, str | None]:
+    model = results.get("model") or {}
+    op = results.get("operating_point") or {}
+    source, rule = op.get("source", ""), op.get("rule")
+    if model.get("kind") == "external_predictions" and source == "model_card":  # the vendor's threshold
+        source, rule = "external", None
+    return source, rule
+
+
+def rule_text(rule: str) -> str:
+    """A threshold rule in words: 'sensitivity>=0.85' -> 'the threshold giving sensitivity of at least 85% on the
+    tuning data'.
+
+    >>> rule_text("youden")
+    "maximum Youden's J (sensitivity + specificity − 1)"
+    """
+    if rule == "youden":
+        return "maximum Youden's J (sensitivity + specificity − 1)"
+    if ">=" in rule:
+        metric, target = rule.split(">=", 1)
+        try:
+            return f"the threshold giving {metric} of at least {float(target):.0%} on the tuning data"
+        except ValueError:
+            return rule
+    return rule
+
+
+def operating_point_text(results: dict) -> str:
+    """One sentence: the threshold, the positive call and how the threshold was chosen (both sections).
+
+    >>> operating_point_text({"operating_point": {"threshold": 0.3, "source": "fixed"}})
+    'A case is called positive when its score is at least 0.3; the threshold was fixed in the protocol before the run.'
+    """
+    op = results.get("operating_point") or {}
+    model = results.get("model") or {}
+    source, rule = _op_source(results)
+    text = (f"A case is called positive when its score is at least {op.get('threshold')}; the threshold was "
+            f"{OP_SOURCES.get(source, source)}")
+    if rule:
+        text += f" (rule: {rule_text(rule)})"
+    if source == "model_card" and model.get("threshold_tuning_set"):
+        text += f"; tuning set: {model['threshold_tuning_set']}"
+    return text + "."
+
+
 def device_and_model(results: dict, doc: dict) -> dict:
     model = results.get("model") or {}
     op = results.get("operating_point") or {}
@@ -87,9 +147,7 @@ def device_and_model(results: dict, doc: dict) -> dict:
         ("Model card", model.get("card_path")),
         ("Predictions file", model.get("predictions_path")),
     ])
-    source, rule = op.get("source", ""), op.get("rule")
-    if external and source == "model_card":  # no card: the threshold came with the vendor's scores
-        source, rule = "external", None
+    source, rule = _op_source(results)
     rows.append({"key": doc["weights_label"], "value": model.get("weights_sha256") or "not recorded", "cls": "hash"})
     training = model.get("training") or {}
     training_rows = _kv([(k.replace("_", " ").capitalize(), v) for k, v in training.items()
@@ -101,6 +159,7 @@ def device_and_model(results: dict, doc: dict) -> dict:
         "digest": model.get("weights_sha256") or "",
         "digest_label": doc["weights_label"],
         "threshold": op.get("threshold"),
+        "op_text": operating_point_text(results),
         "op_source": OP_SOURCES.get(source, source),
         "op_rule": rule,
         "op_note": doc["exploratory_note"],

@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from valkit.report.figures import ForestPanel, ForestRow, forest_svg, roc_svg
 from valkit.report.formatting import count, estimate_cells, pct
-from valkit.report.sections.common import METRIC_KIND, estimate_row, method_text, metric_label
+from valkit.report.sections.common import METRIC_KIND, estimate_row, method_text, metric_label, roc_axes
 from valkit.report.sections.sample_size import sample_size_rows
 from valkit.report.sections.summary import endpoint_rows
 
@@ -83,8 +83,9 @@ def primary_results(results: dict, doc: dict) -> dict:
     if roc.get("fpr"):
         figure = Markup(roc_svg(roc["fpr"], roc.get("tpr") or [], op_fpr=op.get("fpr"), op_tpr=op.get("tpr"),
                                 threshold=op.get("threshold"), auc_label=auc_label,
-                                op_text=f"At it, {metric_label('sensitivity', results).lower()} is {sens['value']} "
-                                        f"and {metric_label('specificity', results).lower()} is {spec['value']}."))
+                                op_text=f"At it, {_lower_first(metric_label('sensitivity', results))} is "
+                                        f"{sens['value']} and {_lower_first(metric_label('specificity', results))} "
+                                        f"is {spec['value']}.", axes=roc_axes(results)))
     return {
         "table": two_by_two(p),
         "rows": rows,
@@ -176,3 +177,8 @@ def sites_and_scanners(results: dict, doc: dict) -> dict | None:
         "spec_label": metric_label("specificity", results, short=True),
         "goal_sens": pct(_goal(results, "sensitivity")) if _goal(results, "sensitivity") is not None else None,
     }
+
+
+def _lower_first(text: str) -> str:
+    """'Positive percent agreement (PPA)' -> 'positive percent agreement (PPA)' (abbreviations kept)."""
+    return text[:1].lower() + text[1:]

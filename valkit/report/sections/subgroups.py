@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from valkit.report.figures import ForestGroup, ForestPanel, ForestRow, forest_svg
 from valkit.report.formatting import ci_text, count, estimate_cells, fraction, level_text, num, p_value, pct
-from valkit.report.sections.common import GAP_LABELS, column_title, metric_label
+from valkit.report.sections.common import GAP_LABELS, column_title, comparison_terms, gap_labels, metric_label
 
 TABLE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "auc")
 VARIANCE_WORDS = {"cluster_robust_patient": " (patient-clustered variances)", "binomial": ""}
@@ -85,7 +85,7 @@ def _pair_name(p: dict, ratio: bool) -> str:
     return f"{lo} / {hi}" if ratio else f"{hi} vs {lo}"
 
 
-def _gap_row(metric: str, d: dict) -> dict[str, Any]:
+def _gap_row(metric: str, d: dict, labels: dict[str, str] = GAP_LABELS) -> dict[str, Any]:
     """The headline gap (the observed largest pair), named by the pair and, for equalized odds, the rate."""
     kind = "ratio" if metric.endswith("_ratio") else "proportion"
     value = d.get("value")
@@ -95,7 +95,7 @@ def _gap_row(metric: str, d: dict) -> dict[str, Any]:
         if metric.startswith("equalized_odds") and d.get("rate"):
             between += f" ({_RATE_SHORT.get(d['rate'], d['rate'])})"
     return {
-        "label": GAP_LABELS.get(metric, metric),
+        "label": labels.get(metric, metric),
         "value": (num(value, 2) if kind == "ratio" else pct(value)) if value is not None else "not estimable",
         "ci": ci_text(d.get("interval"), kind) if value is not None else "",
         "between": between,
@@ -110,7 +110,7 @@ def _not_judged(f: dict, level: str) -> str:
     return f"{level.replace('missing', 'not recorded')} ({counts})"
 
 
-def _pair_tables(f: dict) -> list[dict[str, Any]]:
+def _pair_tables(f: dict, labels: dict[str, str] = GAP_LABELS) -> list[dict[str, Any]]:
     """Per gap metric, every pair with its 95% and Bonferroni intervals, and which criteria it decided.
 
     Equalized odds has no table of its own: its pairs are the sensitivity and false-positive-rate
@@ -120,7 +120,7 @@ def _pair_tables(f: dict) -> list[dict[str, Any]]:
     for c in f.get("criteria") or []:
         for p in c.get("deciding_pairs") or []:
             key = (p.get("rate"), p.get("higher"), p.get("lower"), c["metric"].endswith("_ratio"))
-            decided.setdefault(key, []).append(f"{c['verdict']} ({GAP_LABELS.get(c['metric'], c['metric']).lower()})")
+            decided.setdefault(key, []).append(f"{c['verdict']} ({_lower_first(labels.get(c['metric'], c['metric']))})")
     out = []
     for metric, d in (f.get("disparities") or {}).items():
         if metric.startswith("equalized_odds") or not d.get("pairs"):
@@ -135,7 +135,7 @@ def _pair_tables(f: dict) -> list[dict[str, Any]]:
                 "ci": ci_text(p.get("interval"), kind), "adjusted_ci": ci_text(p.get("adjusted_interval"), kind),
                 "decides": "; ".join(decided.get((p.get("rate"), p.get("higher"), p.get("lower"), ratio), [])),
             })
-        out.append({"label": GAP_LABELS.get(metric, metric), "rows": rows,
+        out.append({"label": labels.get(metric, metric), "rows": rows,
                     "adjusted_level": level_text(d.get("adjusted_confidence_level")),
                     "m": d.get("n_comparisons")})
     return out
@@ -144,7 +144,7 @@ def _pair_tables(f: dict) -> list[dict[str, Any]]:
 _RATE_WORDS = {"tpr": "sensitivity (TPR)", "fpr": "false-positive rate", "selection_rate": "selection rate"}
 
 
-def _boundary_notes(disparities: dict) -> list[str]:
+def _boundary_notes(disparities: dict, labels: dict[str, str] = GAP_LABELS) -> list[str]:
     """One note per group rate at 0 or 1 (the gaps' ``boundary`` entries), naming the gaps it affects.
 
     >>> _boundary_notes({"fpr_ratio": {"interval": {"low": None, "high": None},
@@ -154,7 +154,7 @@ def _boundary_notes(disparities: dict) -> list[str]:
     affected: dict[str, list[str]] = {}
     for metric, d in disparities.items():
         no_interval = (d.get("interval") or {}).get("low") is None
-        label = GAP_LABELS.get(metric, metric) + (": no interval given" if no_interval else "")
+        label = labels.get(metric, metric) + (": no interval given" if no_interval else "")
         for b in d.get("boundary") or []:
             key = f"{_RATE_WORDS.get(b['rate'], b['rate'])} = {b['value']:g} in {b['group']}"
             affected.setdefault(key, []).append(label)
@@ -185,7 +185,7 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
             "name": f["name"], "title": title, "prespecified": bool(f.get("prespecified", True)),
             "rows": [_cell_row(c) for c in cells], "n_sum": count(f.get("n_sum")),
             "absent": f.get("absent_columns") or [], "tests": tests,
-            "forest": _forest(cells, results, f"Sensitivity and specificity by {title.lower()}", group=title),
+            "forest": _forest(cells, results, f"{comparison_terms(results)['pair_short']} by {title.lower()}", group=title),
         })
     worst = sg.get("worst_prespecified")
     worst_text = None
@@ -201,12 +201,12 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
             "compared": [c.replace("missing", "not recorded") for c in f.get("compared", [])],
             "excluded": [f"{e['level'].replace('missing', 'not recorded')} ({e['reason']})" for e in f.get("excluded", [])
                          if e["level"] not in f.get("not_judged", [])],
-            "gaps": [_gap_row(m, d) for m, d in (f.get("disparities") or {}).items()],
-            "pairs": _pair_tables(f),
+            "gaps": [_gap_row(m, d, gap_labels(results)) for m, d in (f.get("disparities") or {}).items()],
+            "pairs": _pair_tables(f, gap_labels(results)),
             "not_judged": [_not_judged(f, level) for level in f.get("not_judged", [])],
-            "boundary": _boundary_notes(f.get("disparities") or {}),
+            "boundary": _boundary_notes(f.get("disparities") or {}, gap_labels(results)),
             "criteria": [{**c, "limit": (f"≤ {pct(c['max'])}" if c.get("max") is not None else f"≥ {num(c.get('min'), 2)}"),
-                          "label": GAP_LABELS.get(c["metric"], c["metric"]),
+                          "label": gap_labels(results).get(c["metric"], c["metric"]),
                           "cls": {"PASS": "pass", "FAIL": "fail"}.get(c["verdict"], "neutral")}
                          for c in f.get("criteria", [])],
             "agrees": (f.get("metricframe") or {}).get("agrees_with_counts"),
@@ -288,7 +288,7 @@ def site_heterogeneity(results: dict, doc: dict) -> dict | None:
             "title": title, "present": f.get("present", True), "verdict": f.get("verdict"),
             "rows": [_cell_row(c) for c in cells], "tests": [_test_row(tests[m], results) for m in tests],
             "loo": loo, "flagged": f.get("flagged_levels") or [],
-            "forest": _forest(cells, results, f"Sensitivity and specificity by {title.lower()} with the "
+            "forest": _forest(cells, results, f"{comparison_terms(results)['pair_short']} by {title.lower()} with the "
                               "random-effects pooled estimate", group=title, pooled=pooled),
         })
     mult = block.get("multiplicity") or {}
@@ -304,3 +304,8 @@ def site_heterogeneity(results: dict, doc: dict) -> dict | None:
 
 
 __all__ = ["site_heterogeneity", "subgroups_and_fairness"]
+
+
+def _lower_first(text: str) -> str:
+    """'Positive percent agreement (PPA) ratio' -> 'positive percent agreement (PPA) ratio'."""
+    return text[:1].lower() + text[1:]
