@@ -13,7 +13,7 @@ from valkit.report.render import render_html
 @pytest.fixture(scope="module")
 def card_model(tmp_path_factory) -> tuple[dict, object]:
     """The results.json model block the pipeline writes for a tiny real card with an accepts block."""
-    from valkit.model_card import load_model_card
+    from valkit.model_card_io import load_model_card
     from valkit.pipeline import _model_section
     from valkit.protocol import LoadedProtocol, Protocol
     from valkit.testing import write_tiny_model
