@@ -26,6 +26,7 @@ from valkit.baseline_config import BaselineOptions
 from valkit.errors import InputError
 from valkit.explain.config import ExplainabilityOptions
 from valkit.latency.config import LatencyOptions
+from valkit.protocol_test_data import Eligibility, Secondary, Site
 from valkit.reader_study_config import ReaderStudyOptions
 from valkit.strict_model import StrictModel
 from valkit.suggest import did_you_mean
@@ -132,6 +133,18 @@ class ReferenceStandard(StrictModel):
     is_true_reference_standard: bool = Field(
         True, description="False: the report says positive/negative percent agreement (PPA/NPA)."
     )
+    indeterminate: list[str] = Field(
+        default_factory=list, description="Values of the reference column meaning equivocal/indeterminate "
+        "(e.g. [indeterminate, 9]): left out of the primary analysis, reported counted as positive and as negative.")
+
+    @field_validator("indeterminate", mode="before")
+    @classmethod
+    def _indeterminate_values(cls, v: Any) -> Any:
+        values = [str(x) for x in v] if isinstance(v, list) else v
+        if isinstance(values, list) and {"0", "1"} & set(values):
+            raise ValueError("indeterminate: 0 and 1 are the reference standard's negative and positive values; "
+                             "list only the other values that mean equivocal/indeterminate (e.g. [indeterminate, 9])")
+        return values
 
 
 class OperatingPoint(StrictModel):
@@ -359,6 +372,9 @@ class Protocol(StrictModel):
     latency: LatencyOptions | None = None
     reader_study: ReaderStudyOptions | None = None
     baseline: BaselineOptions | None = None
+    sites: dict[str, Site] = Field(default_factory=dict, description="Per value of the site column: its country.")
+    eligibility: Eligibility | None = Field(None, description="Inclusion/exclusion criteria, printed verbatim.")
+    secondary: Secondary | None = Field(None, description="Sensitivity by lesion size band / lesion type.")
 
     @field_validator("operating_point")
     @classmethod
