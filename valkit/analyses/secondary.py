@@ -3,7 +3,8 @@
 The protocol's ``secondary`` block names the manifest columns. Every row's interval comes from the
 run's :class:`~valkit.analyses.estimates.ProportionEstimator`, so a set of cases gets the same
 interval (Wilson, or patient-clustered bootstrap where a patient has several images) as anywhere else
-in the report. A band below the evidence rule's ``min_positives`` keeps its counts and is marked
+in the report: a row's case set is its positives with every negative case, so a row that holds
+every positive reproduces the primary sensitivity and its interval exactly. A band below the evidence rule's ``min_positives`` keeps its counts and is marked
 insufficient evidence.
 """
 from __future__ import annotations
@@ -44,7 +45,9 @@ def _rows(levels: pd.Series, order: list[str], positive: np.ndarray, estimator: 
           min_positives: int) -> list[dict]:
     rows = []
     for level in order:
-        idx = np.flatnonzero(positive & (levels.to_numpy() == level))
+        # the band's positives with every negative: a band holding every positive is the primary case set,
+        # so it prints the primary's interval (the negatives do not enter a sensitivity)
+        idx = np.flatnonzero((positive & (levels.to_numpy() == level)) | ~positive)
         cs = estimator.estimate(idx)
         enough = (cs.n_positive_patients if cs.clustered else cs.n_positive) >= min_positives
         rows.append(withhold_if_insufficient({
