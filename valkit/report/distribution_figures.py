@@ -42,7 +42,7 @@ def _panel(out: list[str], counts: Sequence[int], edges: Sequence[float], *, top
         if c:
             out.append(f'<rect x="{px(a) + 0.5:.1f}" y="{py(c):.1f}" width="{max(px(b) - px(a) - 1, 0.5):.1f}" '
                        f'height="{py(0) - py(c):.1f}" fill="{color}" fill-opacity="0.75"/>')
-    out.append(_text(left + 6, top + 13, label, size=10, weight="bold", fill=color))
+    out.append(_text(left, top - 6, label, size=10, weight="bold", fill=color))  # above the panel, clear of bars
     if _finite(threshold) and lo <= threshold <= hi:
         x = px(threshold)
         out.append(f'<line x1="{x:.1f}" y1="{top - 3}" x2="{x:.1f}" y2="{top + height}" stroke="#1a1a1a" '
@@ -54,7 +54,7 @@ def score_histogram_svg(edges: Sequence[float], positive: Sequence[int], negativ
                         width: int = 560) -> str:
     """Two stacked histograms (reference positive above, negative below) on one score axis, with the
     threshold as a dashed vertical line: cases right of it are called positive."""
-    left, right, top, gap, panel_h, bottom = 52, 16, 22, 18, 110, 42
+    left, right, top, gap, panel_h, bottom = 52, 16, 22, 30, 110, 50
     w = width - left - right
     height = top + 2 * panel_h + gap + bottom
     n_pos, n_neg = sum(positive), sum(negative)
@@ -74,11 +74,12 @@ def score_histogram_svg(edges: Sequence[float], positive: Sequence[int], negativ
     for i in range(0, 6):
         v = lo + (hi - lo) * i / 5
         out.append(_text(left + w * i / 5, base + 14, f"{v:g}", anchor="middle", size=9.5, fill=MUTED))
-    out.append(_text(left + w / 2, height - 8, "Model score", anchor="middle"))
+    out.append(_text(left + w, height - 6, "Model score", anchor="end"))
     out.append(_text(14, top + panel_h + gap / 2, "Cases per bin", anchor="middle",
                      extra=f' transform="rotate(-90 14 {top + panel_h + gap / 2:.1f})"'))
-    if _finite(threshold) and lo <= threshold <= hi:
+    if _finite(threshold) and lo <= threshold <= hi:  # named under the axis, where no bar or label is
         x = left + (threshold - lo) / ((hi - lo) or 1.0) * w
-        out.append(_text(x + 4, top - 8, f"threshold {threshold:g}", size=9.5))
+        out.append(_text(x, base + 29, f"threshold {threshold:g}", anchor="middle" if x > left + 40 else "start",
+                         size=9.5, weight="bold"))
     out.append("</svg>")
     return "".join(out)
