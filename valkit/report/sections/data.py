@@ -124,7 +124,7 @@ def data_summary(results: dict, doc: dict) -> dict:
         "by_patient": any(r.get("patients") is not None for b in table1.values() for r in b.get("rows") or []),
         "missing": [g for g in groups if g["missing"]],
         "missing_demographics": missing_demographics_statement(
-            data.get("missing_demographics"),
+            _missing_block(results),
             families=list(((results.get("protocol") or {}).get("subgroups") or {}).get("columns") or []),
             fairness_includes_missing=bool(((((results.get("protocol") or {}).get("subgroups") or {})
                                              .get("fairness")) or {}).get("include_missing"))),
@@ -148,6 +148,15 @@ def data_summary(results: dict, doc: dict) -> dict:
         "manifests": [{"path": m.get("path", ""), "rows": count(m.get("rows")), "site": m.get("site")}
                       for m in (results.get("provenance") or {}).get("manifests") or []],
     }
+
+
+def _missing_block(results: dict) -> dict | None:
+    """``data.missing_demographics``; in a run written before it, the subgroup section's block."""
+    block = (results.get("data") or {}).get("missing_demographics")
+    if block:
+        return block
+    sg = results.get("subgroups") or {}
+    return {"n_cases": sg.get("n_total"), **sg["missing_demographics"]} if sg.get("missing_demographics") else None
 
 
 def _totals(t: dict | None) -> dict | None:
