@@ -19,6 +19,7 @@ made a row's pseudonyms (empty when the labels file supplied both ids).
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ CORE_COLUMNS = (
 # Acquisition columns read from the header for the test-data table (Table 1).
 HEADER_COLUMNS = (
     "sop_instance_uid", "modality", "photometric", "transfer_syntax", "rows", "columns",
-    "bits_stored", "pixel_spacing_mm", "kvp", "software_versions",
+    "bits_stored", "pixel_spacing_mm", "kvp", "software_versions", "acquisition_date",
 )
 SIDECAR_SUFFIXES = {".csv", ".json", ".txt", ".md", ".yaml", ".yml", ".png", ".jpg", ".html", ".pdf"}
 LABEL_JOIN_KEYS = ("sop_instance_uid", "path")
@@ -171,7 +172,24 @@ def read_header(path: Path) -> dict:
         "pixel_spacing_mm": float(spacing[0]) if spacing else None,
         "kvp": float(ds.KVP) if ds.get("KVP") not in (None, "") else None,
         "software_versions": str(ds.get("SoftwareVersions", "") or ""),
+        "acquisition_date": iso_date(ds.get("AcquisitionDate") or ds.get("StudyDate") or ds.get("SeriesDate")),
     }
+
+
+def iso_date(value: object) -> str:
+    """A DICOM DA value (``YYYYMMDD``) as ``YYYY-MM-DD``; empty when absent or not a valid date
+    (the test-data section reports the range of acquisition dates).
+
+    >>> iso_date("20240131"), iso_date(""), iso_date("2024"), iso_date("20241399")
+    ('2024-01-31', '', '', '')
+    """
+    text = str(value or "").strip()
+    if len(text) != 8 or not text.isdigit():
+        return ""
+    try:
+        return _dt.date(int(text[:4]), int(text[4:6]), int(text[6:])).isoformat()
+    except ValueError:
+        return ""
 
 
 def _read_labels(labels: Path) -> tuple[pd.DataFrame, str]:
@@ -332,9 +350,12 @@ def load_manifest(
     image_root: str | Path | None = None,
     image_root_key: str = "image_root",
     exclude_columns: tuple[str, ...] = (),
+    indeterminate_labels: tuple[str, ...] = (),
 ) -> Manifest:
     """Read and validate a manifest; raise InputError listing every bad row.
 
+    ``indeterminate_labels``: values of the label column that mean an equivocal/indeterminate
+    reference standard (the protocol's ``reference_standard.indeterminate``), accepted besides 0 and 1.
     ``exclude_columns`` are never read (a run checks a manifest's structure and image paths before
     the lock check, with the reference-standard column left unread: the labels stay sealed).
 
@@ -375,10 +396,11 @@ def load_manifest(
     for i in df.index[df["case_id"].str.strip() == ""]:
         problems.append(f"row {i + 2}: empty case_id")
     if label_column:
-        bad = ~df[label_column].isin(["0", "1"])
+        bad = ~df[label_column].isin(["0", "1", *indeterminate_labels])
+        allowed = "0 or 1" + "".join(f" or '{v}'" for v in indeterminate_labels)
         for i in df.index[bad]:
             v = df.at[i, label_column]
-            what = "missing" if v == "" else f"'{v}' is not 0 or 1"
+            what = "missing" if v == "" else f"'{v}' is not {allowed}"
             problems.append(f"row {i + 2} (case {df.at[i, 'case_id']}): {label_column} {what}")
     if site is not None:
         if "site" not in df.columns:

@@ -26,6 +26,7 @@ from valkit.baseline_config import BaselineOptions
 from valkit.errors import InputError
 from valkit.explain.config import ExplainabilityOptions
 from valkit.latency.config import LatencyOptions
+from valkit.protocol_test_data import Eligibility, Secondary, Site
 from valkit.reader_study.config import ReaderStudyOptions
 from valkit.reference_standard_config import ReferenceStandard
 from valkit.strict_model import StrictModel
@@ -357,6 +358,9 @@ class Protocol(StrictModel):
     latency: LatencyOptions | None = None
     reader_study: ReaderStudyOptions | None = None
     baseline: BaselineOptions | None = None
+    sites: dict[str, Site] = Field(default_factory=dict, description="Per value of the site column: its country.")
+    eligibility: Eligibility | None = Field(None, description="Inclusion/exclusion criteria, printed verbatim.")
+    secondary: Secondary | None = Field(None, description="Sensitivity by lesion size band / lesion type.")
 
     @field_validator("operating_point")
     @classmethod

@@ -13,9 +13,9 @@ truthers' agreement (Cohen's kappa for two, Fleiss' kappa for two or more;
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from valkit.strict_model import StrictModel
 
@@ -45,6 +45,18 @@ class ReferenceStandard(StrictModel):
     truther_columns: list[str] = Field(
         default_factory=list, description="Manifest columns, one per truther, each the truther's own 0/1 label "
                                           "(before adjudication); two or more give agreement statistics.")
+    indeterminate: list[str] = Field(
+        default_factory=list, description="Values of the reference column meaning equivocal/indeterminate "
+        "(e.g. [indeterminate, 9]): left out of the primary analysis, reported counted as positive and as negative.")
+
+    @field_validator("indeterminate", mode="before")
+    @classmethod
+    def _indeterminate_values(cls, v: Any) -> Any:
+        values = [str(x) for x in v] if isinstance(v, list) else v
+        if isinstance(values, list) and {"0", "1"} & set(values):
+            raise ValueError("indeterminate: 0 and 1 are the reference standard's negative and positive values; "
+                             "list only the other values that mean equivocal/indeterminate (e.g. [indeterminate, 9])")
+        return values
 
     @model_validator(mode="after")
     def _one_kind(self) -> "ReferenceStandard":

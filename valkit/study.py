@@ -14,8 +14,11 @@ from valkit.errors import InputError
 from valkit.manifest import load_manifest
 from valkit.protocol import LoadedProtocol
 from valkit.pseudonyms import PSEUDONYM_PATTERN, UNKEYED_PATTERN
+from valkit.suggest import did_you_mean
 
 MISSING = "missing"
+#: ``label`` of a row whose reference standard is one of the protocol's ``reference_standard.indeterminate``
+INDETERMINATE = -1
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ def load_study(loaded: LoadedProtocol, *, sealed: bool = False) -> Study:
     needed += tuple(c for pair in p.subgroups.intersections for c in pair if c != "age_band" and c not in needed)
     if "age_band" in p.subgroups.columns or any("age_band" in x for x in p.subgroups.intersections):
         needed += ("age",)
+    if p.secondary is not None:  # the lesion columns the secondary analyses read
+        needed += tuple(c for c in (p.secondary.lesion_size_column, p.secondary.lesion_type_column)
+                        if c and c not in needed)
     frames, infos = [], []
     for i, ds in enumerate(p.datasets):
         # external scores read no image file, so whether the files exist says nothing about the run
@@ -77,6 +83,7 @@ def load_study(loaded: LoadedProtocol, *, sealed: bool = False) -> Study:
                           label_column=None if sealed else label_col,
                           exclude_columns=(label_col, *truthers) if sealed else (),
                           site=ds.site, check_files=p.model is not None and not sealed,
+                          indeterminate_labels=tuple(p.reference_standard.indeterminate),
                           image_root=loaded.resolve(ds.image_root) if ds.image_root is not None else None,
                           image_root_key=f"datasets[{i}].image_root in {loaded.path.name} (relative to it)")
         t = m.table.copy()
@@ -96,7 +103,8 @@ def load_study(loaded: LoadedProtocol, *, sealed: bool = False) -> Study:
         )
     if sealed:
         return Study(table=table, manifests=tuple(infos))
-    table["label"] = table[label_col].astype(int)
+    indeterminate = table[label_col].astype(str).isin(p.reference_standard.indeterminate)
+    table["label"] = table[label_col].where(~indeterminate, str(INDETERMINATE)).astype(int)
     if "patient_id" not in table.columns or (table["patient_id"] == "").any():
         # without a patient id each image is its own cluster
         pid = table.get("patient_id", pd.Series([""] * len(table)))
@@ -106,6 +114,8 @@ def load_study(loaded: LoadedProtocol, *, sealed: bool = False) -> Study:
         if col not in table.columns:
             table[col] = ""
         table[col] = table[col].fillna("").replace("", MISSING)
+    if p.sites:
+        table["country"] = site_countries(table["site"], p.sites, loaded.path.name)
     return Study(table=table, manifests=tuple(infos))
 
 
@@ -126,6 +136,25 @@ def check_truther_labels(table: pd.DataFrame, columns: tuple[str, ...], *, sourc
             raise InputError(f"{source}: truther column '{col}' (reference_standard.truther_columns): row {i + 2} "
                              f"(case {table.at[i, 'case_id']}) has '{bad.iloc[0]}'{more}; expected 0, 1 or empty "
                              "(not read by that truther). Recode the column to 0/1.")
+
+
+def site_countries(site: pd.Series, sites: dict, protocol_name: str = "protocol") -> pd.Series:
+    """The country of each row from the protocol's ``sites`` table; a site it does not list → ``missing``.
+
+    A ``sites`` key that is no site of the data is a typo that would silently leave a site without
+    its country, so it is an error naming the key and the sites the data have.
+
+    >>> from valkit.protocol_test_data import Site
+    >>> site_countries(pd.Series(["A", "B"]), {"A": Site(country="India")}).tolist()
+    ['India', 'missing']
+    """
+    seen = sorted(set(site.astype(str)) - {MISSING})
+    unknown = sorted(set(sites) - set(seen))
+    if unknown:
+        raise InputError(
+            f"{protocol_name}: sites: '{unknown[0]}' is not a site in the manifests.{did_you_mean(unknown[0], seen)} "
+            f"Sites in the data: {', '.join(seen) or 'none'}. Use the site column's values as the keys.")
+    return site.astype(str).map(lambda s: sites[s].country if s in sites else MISSING)
 
 
 def dataset_digest_rows(study: Study) -> list[dict]:

@@ -14,24 +14,32 @@ import pandas as pd
 from valkit.analyses.accuracy import accuracy_block, auc_ci_method, failures_counted_as_errors, group_rows
 from valkit.analyses.calibration import calibration_block
 from valkit.analyses.data_summary import (
+    DEMOGRAPHIC_COLUMNS,
     accountability,
+    acquisition_dates,
     acquisition_summary,
     case_flow,
     clustering_summary,
     recorded,
+    sites_summary,
     table1,
+    table1_totals,
 )
 from valkit.analyses.deviations import case_deviations, deviations
 from valkit.analyses.endpoints import judge_endpoints
 from valkit.analyses.estimates import ProportionEstimator
+from valkit.analyses.indeterminate import indeterminate_counted_both_ways
 from valkit.analyses.sample_size import sample_size_block
+from valkit.analyses.score_distribution import score_histogram
+from valkit.analyses.secondary import secondary_results
 from valkit.analyses.sites import analyse_sites
-from valkit.analyses.subgroups import CellEngine
+from valkit.analyses.subgroups import CellEngine, missing_demographics
 from valkit.analyses.subgroups_and_fairness import analyse_subgroups
 from valkit.analyses.truther_agreement import truther_agreement
 from valkit.progress import QUIET, Progress
 from valkit.protocol import Protocol
 from valkit.stats.types import NotEstimableWarning
+from valkit.study import INDETERMINATE
 
 
 @dataclass(frozen=True)
@@ -44,9 +52,15 @@ class OperatingPointChoice:
 
 
 def merge_predictions(table: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """The study table joined with its predictions, one row per manifest row.
+
+    A scored case whose reference standard is indeterminate (``label`` :data:`~valkit.study.INDETERMINATE`)
+    gets the status ``indeterminate``: every analysis of "ok" cases leaves it out, and
+    :func:`analyse` counts it both ways."""
     merged = table.merge(predictions, on="case_id", how="left", validate="one_to_one")
     if merged["status"].isna().any():
         raise RuntimeError("a manifest row has no prediction row; the runner must account for every row")
+    merged.loc[(merged["label"] == INDETERMINATE) & (merged["status"] == "ok"), "status"] = "indeterminate"
     return merged
 
 
@@ -84,12 +98,18 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
         probabilities = protocol.predictions is None or protocol.predictions.probabilities
         calibration = calibration_block(y, s) if probabilities and len(s) else None
         primary = accuracy_block(estimator, s, op.threshold, with_curve=True)
-        # an excluded image is outside the intended use: neither a result nor an error of the device
-        scored = (merged["status"] != "excluded").to_numpy()
+        # an excluded image is outside the intended use: neither a result nor an error of the device;
+        # an indeterminate reference has no truth to be wrong against (it is counted both ways below)
+        scored = ((merged["status"] != "excluded") & (merged["label"] != INDETERMINATE)).to_numpy()
         both_ways = failures_counted_as_errors(merged["label"].to_numpy(dtype=int)[scored],
                                                merged["score"].fillna(0).to_numpy(dtype=float)[scored],
                                                ok[scored], op.threshold, patient_codes(merged[scored]),
                                                clustering=a.clustering, seed=seed, n_resamples=a.bootstrap_resamples)
+        primary["score_histogram"] = score_histogram(
+            y, s, score_range=tuple(protocol.predictions.score_range) if protocol.predictions else (0.0, 1.0))
+        secondary = secondary_results(analysed, protocol.secondary, estimator, min_positives=sg.min_positives)
+        indeterminate = _indeterminate(merged, analysed, estimator, op.threshold, a) \
+            if protocol.reference_standard.indeterminate else None
         endpoints = judge_endpoints(protocol.endpoints, estimator, s, clustering_stated=clustering_stated,
                                     n_resamples=a.bootstrap_resamples)
         by = {
@@ -109,6 +129,10 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
             "acquisition": acquisition_summary(merged),
             "clustering": clustering,
             "accountability": accountability(merged),
+            "table1_totals": table1_totals(merged),
+            "acquisition_dates": acquisition_dates(merged),
+            "sites": sites_summary(merged),
+            "missing_demographics": missing_demographics(analysed, list(DEMOGRAPHIC_COLUMNS)),
         },
         "operating_point": {
             "threshold": op.threshold, "source": op.source, "rule": op.rule,
@@ -116,6 +140,8 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
         },
         "primary": primary,
         "failures_counted_as_errors": both_ways,
+        "secondary": secondary,
+        "indeterminate_counted_both_ways": indeterminate,
         "calibration": calibration,
         "endpoints": endpoints,
         "sample_size": sample_size_block(protocol.endpoints, endpoints, estimator),
@@ -138,6 +164,18 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
         "deviations": (deviations(protocol, endpoints, clustering_stated=clustering_stated)
                        + case_deviations(case_flow(merged))),
     }
+
+
+def _indeterminate(merged: pd.DataFrame, analysed: pd.DataFrame, estimator: ProportionEstimator, threshold: float,
+                   a) -> dict:
+    """The primary proportions with the scored indeterminate cases counted as positive, then negative."""
+    ind = merged[merged["status"] == "indeterminate"]
+    not_scored = int(((merged["label"] == INDETERMINATE) & (merged["status"] != "indeterminate")
+                      & (merged["status"] != "excluded")).sum())
+    return indeterminate_counted_both_ways(
+        estimator.y, estimator.pred, analysed["patient_id"].astype(str).to_numpy(),
+        (ind["score"].to_numpy(dtype=float) >= threshold).astype(int), ind["patient_id"].astype(str).to_numpy(),
+        clustering=a.clustering, seed=a.seed, n_resamples=a.bootstrap_resamples, n_not_scored=not_scored)
 
 
 __all__ = ["analyse", "merge_predictions", "OperatingPointChoice"]

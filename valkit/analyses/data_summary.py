@@ -5,7 +5,11 @@ from collections import Counter
 
 import pandas as pd
 
-TABLE1_COLUMNS = ("site", "manufacturer", "model", "sex", "age_band", "ethnicity")
+TABLE1_COLUMNS = ("site", "country", "manufacturer", "model", "sex", "age_band", "ethnicity")
+#: the demographic columns whose missingness the test-data section states (cases and patients)
+DEMOGRAPHIC_COLUMNS = ("sex", "age_band", "ethnicity")
+#: the manifest column ``valkit manifest build`` fills from AcquisitionDate / StudyDate (ISO date)
+DATE_COLUMN = "acquisition_date"
 
 
 def case_flow(merged: pd.DataFrame) -> dict:
@@ -29,6 +33,8 @@ def case_flow(merged: pd.DataFrame) -> dict:
         "failed_positive": int((failed["label"] == 1).sum()),
         "failed_negative": int((failed["label"] == 0).sum()),
         "failure_reasons": [{"reason": r, "n": n} for r, n in reasons.most_common()],
+        # scored, but the reference standard is indeterminate: outside the primary analysis, counted both ways
+        "indeterminate_reference": int((merged["status"] == "indeterminate").sum()),
     }
 
 
@@ -91,11 +97,30 @@ def recorded(values: pd.Series) -> bool:
     return bool((~v.isin(["", "nan", "None", "NaN", "missing"])).any())
 
 
-def table1(merged: pd.DataFrame, columns: tuple[str, ...] = TABLE1_COLUMNS) -> dict:
-    """Counts by characteristic, split by reference standard, with missingness.
+def has_patient_ids(merged: pd.DataFrame) -> bool:
+    """Whether the data name patients (``load_study`` gives a row without one the id ``case:<case id>``).
 
-    A column the data do not record at all is left out (not shown as 100% missing)."""
+    >>> has_patient_ids(pd.DataFrame({"patient_id": ["case:C1", "case:C2"]}))
+    False
+    >>> has_patient_ids(pd.DataFrame({"patient_id": ["P1", "case:C2"]}))
+    True
+    """
+    return "patient_id" in merged.columns and bool((~merged["patient_id"].astype(str).str.startswith("case:")).any())
+
+
+def table1(merged: pd.DataFrame, columns: tuple[str, ...] = TABLE1_COLUMNS) -> dict:
+    """Counts by characteristic, split by reference standard, with missingness; in images, and in
+    patients when the data name patients (a patient with images at two levels counts at both).
+
+    A column the data do not record at all is left out (not shown as 100% missing).
+
+    >>> m = pd.DataFrame({"sex": ["F", "F", "M", ""], "label": [1, 0, 1, 0],
+    ...                   "patient_id": ["P1", "P1", "P2", "P3"]})
+    >>> [(r["level"], r["n"], r["patients"], r["positive_patients"]) for r in table1(m, ("sex",))["sex"]["rows"]]
+    [('F', 2, 1, 1), ('M', 1, 1, 1), ('missing', 1, 1, 0)]
+    """
     out = {}
+    by_patient = has_patient_ids(merged)
     for col in columns:
         if col not in merged.columns or not recorded(merged[col]):
             continue
@@ -103,14 +128,68 @@ def table1(merged: pd.DataFrame, columns: tuple[str, ...] = TABLE1_COLUMNS) -> d
         rows = []
         for level in sorted(values.unique(), key=lambda v: (v == "missing", v)):
             m = values == level
-            rows.append({
+            row = {
                 "level": level,
                 "n": int(m.sum()),
                 "positive": int((merged.loc[m, "label"] == 1).sum()),
                 "negative": int((merged.loc[m, "label"] == 0).sum()),
-            })
+            }
+            if by_patient:
+                pid = merged.loc[m, "patient_id"]
+                row.update(patients=int(pid.nunique()),
+                           positive_patients=int(pid[merged.loc[m, "label"] == 1].nunique()),
+                           negative_patients=int(pid[merged.loc[m, "label"] == 0].nunique()))
+            rows.append(row)
         out[col] = {"rows": rows, "missing": int((values == "missing").sum())}
     return out
+
+
+def table1_totals(merged: pd.DataFrame) -> dict:
+    """The totals row of Table 1 (every manifest row): images and, when named, distinct patients."""
+    by_patient = has_patient_ids(merged)
+    pid = merged["patient_id"] if by_patient else None
+    return {
+        "n": int(len(merged)),
+        "positive": int((merged["label"] == 1).sum()),
+        "negative": int((merged["label"] == 0).sum()),
+        "patients": int(pid.nunique()) if by_patient else None,
+        "positive_patients": int(pid[merged["label"] == 1].nunique()) if by_patient else None,
+        "negative_patients": int(pid[merged["label"] == 0].nunique()) if by_patient else None,
+    }
+
+
+def acquisition_dates(merged: pd.DataFrame) -> dict | None:
+    """First and last acquisition date (ISO ``YYYY-MM-DD`` or DICOM ``YYYYMMDD``) and how many rows
+    record one; ``None`` when no row does (the report then says the dates were not recorded).
+
+    >>> acquisition_dates(pd.DataFrame({"acquisition_date": ["2021-03-04", "", "20190102"]}))
+    {'first': '2019-01-02', 'last': '2021-03-04', 'n_recorded': 2, 'n': 3}
+    """
+    if DATE_COLUMN not in merged.columns:
+        return None
+    text = merged[DATE_COLUMN].astype(object).where(merged[DATE_COLUMN].notna(), "").astype(str).str.strip()
+    digits = text.str.replace("-", "", regex=False)
+    dates = pd.to_datetime(digits.where(digits.str.fullmatch(r"\d{8}"), None), format="%Y%m%d", errors="coerce")
+    if dates.notna().sum() == 0:
+        return None
+    return {"first": dates.min().strftime("%Y-%m-%d"), "last": dates.max().strftime("%Y-%m-%d"),
+            "n_recorded": int(dates.notna().sum()), "n": int(len(merged))}
+
+
+def sites_summary(merged: pd.DataFrame) -> list[dict]:
+    """Per site (every manifest row): its country (protocol ``sites``), images, patients and
+    acquisition dates; empty when the data record no site."""
+    if "site" not in merged.columns or not recorded(merged["site"]):
+        return []
+    by_patient = has_patient_ids(merged)
+    rows = []
+    for site, g in merged.groupby(merged["site"].astype(str), sort=True):
+        country = str(g["country"].iloc[0]) if "country" in g.columns else "missing"
+        dates = acquisition_dates(g)
+        rows.append({"site": site, "country": None if country in ("", "nan", "missing") else country,
+                     "images": int(len(g)), "patients": int(g["patient_id"].nunique()) if by_patient else None,
+                     "first_date": dates["first"] if dates else None, "last_date": dates["last"] if dates else None})
+    return rows
 
 
 def acquisition_summary(merged: pd.DataFrame) -> list[dict]:
@@ -156,5 +235,6 @@ def accountability(merged: pd.DataFrame) -> list[dict]:
                           + [("failed", _reason_class(e)) for e in g.loc[g["status"] == "failed", "error"]])
         out.append({"dataset": str(ds), "rows": int(len(g)), "analysed": int((g["status"] == "ok").sum()),
                     "excluded": int((g["status"] == "excluded").sum()), "failed": int((g["status"] == "failed").sum()),
+                    "indeterminate": int((g["status"] == "indeterminate").sum()),
                     "reasons": [{"status": s, "reason": r, "n": n} for (s, r), n in sorted(reasons.items())]})
     return out

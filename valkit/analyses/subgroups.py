@@ -278,16 +278,19 @@ def _margins_consistent(fam: FamilyCells, rows: list[dict], one_way: dict[str, l
 def missing_demographics(df: pd.DataFrame, columns: list[str]) -> dict:
     """Per column: how many analysed cases have no value; and a sentence for the report."""
     n = len(df)
+    pid = df["patient_id"].astype(str).to_numpy() if "patient_id" in df.columns else None
     per: dict[str, dict] = {}
     parts = []
     for col in columns:
         v = column_values(df, col)
         if v is None:
-            per[col] = {"recorded": False, "n_missing": n, "fraction_missing": 1.0 if n else None}
+            per[col] = {"recorded": False, "n_missing": n, "fraction_missing": 1.0 if n else None,
+                        "n_missing_patients": n_distinct(pid) if pid is not None else None}
             parts.append(f"{col} was not recorded at all, so no analysis by {col} is possible")
             continue
         k = int((v == MISSING).sum())
-        per[col] = {"recorded": True, "n_missing": k, "fraction_missing": k / n if n else None}
+        per[col] = {"recorded": True, "n_missing": k, "fraction_missing": k / n if n else None,
+                    "n_missing_patients": n_distinct(pid[v == MISSING]) if pid is not None else None}
         if k:
             parts.append(f"{col} is missing for {k} of {n} cases ({100 * k / n:.1f}%)")
     if parts:
@@ -296,7 +299,8 @@ def missing_demographics(df: pd.DataFrame, columns: list[str]) -> dict:
                 "was recorded is unrelated to the model's performance, which this study cannot verify.")
     else:
         text = "Every analysed case has a recorded value for every subgroup column."
-    return {"by_column": per, "statement": text}
+    return {"by_column": per, "statement": text, "n_cases": n,
+            "n_patients": n_distinct(pid) if pid is not None else None}
 
 
 def _worst(families: list[dict]) -> dict | None:

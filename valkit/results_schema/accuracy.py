@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Literal
 
 from valkit.results_schema.base import Block, Confusion, Estimate, Num, TestResult
+from valkit.results_schema.secondary import ScoreHistogram
 
 
 class OperatingPoint(Block):
@@ -58,6 +59,7 @@ class Primary(AccuracyBlock):
 
     roc: RocPoints
     operating_point: RocOperatingPoint
+    score_histogram: ScoreHistogram | None = None  # issue #15; absent in older runs
 
 
 class LevelAccuracy(AccuracyBlock):

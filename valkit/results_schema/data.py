@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Literal
 
 from valkit.results_schema.base import Block
+from valkit.results_schema.subgroups import MissingDemographics
 
 
 class ReasonCount(Block):
@@ -27,18 +28,56 @@ class CaseFlow(Block):
     failed_positive: int
     failed_negative: int
     failure_reasons: list[ReasonCount]
+    indeterminate_reference: int | None = None  # scored, reference indeterminate (issue #15)
 
 
 class Table1Row(Block):
+    """One level: images (``n``, ``positive``, ``negative``) and, when the data name patients,
+    distinct patients (a patient with images at two levels counts at both)."""
+
     level: str
     n: int
     positive: int
     negative: int
+    patients: int | None = None
+    positive_patients: int | None = None
+    negative_patients: int | None = None
 
 
 class Table1Column(Block):
     rows: list[Table1Row]
     missing: int
+
+
+class Table1Totals(Block):
+    """Every manifest row: images, and distinct patients when the data name them (else ``None``)."""
+
+    n: int
+    positive: int
+    negative: int
+    patients: int | None
+    positive_patients: int | None
+    negative_patients: int | None
+
+
+class AcquisitionDates(Block):
+    """First and last acquisition date (ISO) among the rows that record one (manifest ``acquisition_date``)."""
+
+    first: str
+    last: str
+    n_recorded: int
+    n: int
+
+
+class SiteRow(Block):
+    """One site: its country (protocol ``sites``; ``None`` when not given), images, patients, dates."""
+
+    site: str
+    country: str | None
+    images: int
+    patients: int | None
+    first_date: str | None
+    last_date: str | None
 
 
 class AcquisitionRow(Block):
@@ -89,6 +128,7 @@ class Accountability(Block):
     excluded: int
     failed: int
     reasons: list[AccountabilityReason]
+    indeterminate: int | None = None  # scored, reference indeterminate (issue #15)
 
 
 class Data(Block):
@@ -101,7 +141,12 @@ class Data(Block):
     clustering: Clustering
     accountability: list[Accountability] | None = None  # runs before issue #14 lack it
     external_scores: ExternalScores | None = None
+    # issue #15; absent in runs written before it
+    table1_totals: Table1Totals | None = None
+    acquisition_dates: AcquisitionDates | None = None  # None: no row records a date
+    sites: list[SiteRow] | None = None
+    missing_demographics: MissingDemographics | None = None  # analysed cases, demographic columns
 
 
-__all__ = ["Accountability", "AccountabilityReason", "AcquisitionRow", "CaseFlow", "Clustering", "Data", "ExternalScores", "ReasonCount", "Table1Column",
+__all__ = ["Accountability", "AccountabilityReason", "AcquisitionDates", "AcquisitionRow", "SiteRow", "Table1Totals", "CaseFlow", "Clustering", "Data", "ExternalScores", "ReasonCount", "Table1Column",
            "Table1Row"]

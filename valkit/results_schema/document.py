@@ -40,6 +40,7 @@ from valkit.results_schema.run_info import (
     Provenance,
     ToolValidation,
 )
+from valkit.results_schema.secondary import IndeterminateBothWays, Secondary
 from valkit.results_schema.sites import SitesAndScanners
 from valkit.results_schema.subgroups import Subgroups
 from valkit.results_schema.traceability import Integrity, Traceability
@@ -59,6 +60,8 @@ class Results(Block):
     operating_point: OperatingPoint
     primary: Primary
     failures_counted_as_errors: FailuresCountedAsErrors | None = None  # always written; the report copes without
+    secondary: Secondary | None = None  # issue #15: the protocol's secondary block
+    indeterminate_counted_both_ways: IndeterminateBothWays | None = None  # issue #15: reference indeterminate values
     calibration: Calibration | None
     endpoints: list[Endpoint]
     sample_size: SampleSize | None = None  # issue #15; absent in older runs

@@ -87,11 +87,14 @@ class ColumnMissingness(Block):
     recorded: bool
     n_missing: int
     fraction_missing: float
+    n_missing_patients: int | None = None  # distinct patients with a case lacking the value (issue #15)
 
 
 class MissingDemographics(Block):
     by_column: dict[str, ColumnMissingness]
     statement: str
+    n_cases: int | None = None  # analysed cases and patients the counts are out of (issue #15)
+    n_patients: int | None = None
 
 
 class WorstCell(Block):

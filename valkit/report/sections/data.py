@@ -6,9 +6,12 @@ from markupsafe import Markup
 from valkit.report.figures import FlowCounts, flow_svg
 from valkit.report.formatting import count
 from valkit.report.sections.common import comparison_terms
+from valkit.report.sections.missing_data import missing_demographics_statement
+from valkit.report.sections.training_data import SPONSOR, training_data
 
 TABLE1_TITLES = {
     "site": "Site",
+    "country": "Country",
     "manufacturer": "Scanner manufacturer",
     "model": "Scanner model",
     "sex": "Sex",
@@ -85,7 +88,9 @@ def data_summary(results: dict, doc: dict) -> dict:
     groups = []
     for col, block in table1.items():
         rows = [{"level": r.get("level", ""), "n": count(r.get("n")), "positive": count(r.get("positive")),
-                 "negative": count(r.get("negative")), "missing": r.get("level") == "missing"}
+                 "negative": count(r.get("negative")), "missing": r.get("level") == "missing",
+                 "patients": count(r.get("patients")), "positive_patients": count(r.get("positive_patients")),
+                 "negative_patients": count(r.get("negative_patients"))}
                 for r in block.get("rows") or []]
         groups.append({"key": col, "title": TABLE1_TITLES.get(col, col.replace("_", " ").capitalize()),
                        "rows": rows, "missing": block.get("missing") or 0})
@@ -100,6 +105,7 @@ def data_summary(results: dict, doc: dict) -> dict:
             "in_manifest": count(flow.get("in_manifest")),
             "analysed": count(flow.get("analysed")),
             "failed": count(flow.get("failed")),
+            "indeterminate": count(flow["indeterminate_reference"]) if flow.get("indeterminate_reference") else None,
             "failed_positive": count(flow.get("failed_positive")),
             "failed_negative": count(flow.get("failed_negative")),
             "reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))}
@@ -113,7 +119,21 @@ def data_summary(results: dict, doc: dict) -> dict:
         "flow_svg": _flow_figure(results),
         "external_scores": external_scores_line(data.get("external_scores")),
         "table1": groups,
+        "table1_totals": _totals(data.get("table1_totals")),
+        "by_patient": any(r.get("patients") is not None for b in table1.values() for r in b.get("rows") or []),
         "missing": [g for g in groups if g["missing"]],
+        "missing_demographics": missing_demographics_statement(
+            _missing_block(results),
+            families=list(((results.get("protocol") or {}).get("subgroups") or {}).get("columns") or []),
+            fairness_includes_missing=bool(((((results.get("protocol") or {}).get("subgroups") or {})
+                                             .get("fairness")) or {}).get("include_missing"))),
+        "sites": [{"site": r.get("site", ""), "country": r.get("country") or "not recorded",
+                   "images": count(r.get("images")), "patients": count(r.get("patients")),
+                   "dates": _date_range(r.get("first_date"), r.get("last_date"))}
+                  for r in data.get("sites") or []],
+        "dates": _dates_text(data.get("acquisition_dates")),
+        "eligibility": _eligibility(results),
+        "independence": training_data(results).independence,
         "acquisition": [{"manufacturer": r.get("manufacturer", ""), "model": r.get("model", ""),
                          "n": count(r.get("n")), "cells": [r.get(c, "") or "—" for c in extra_cols]}
                         for r in acquisition],
@@ -128,3 +148,46 @@ def data_summary(results: dict, doc: dict) -> dict:
                       for m in (results.get("provenance") or {}).get("manifests") or []],
     }
 
+
+def _missing_block(results: dict) -> dict | None:
+    """``data.missing_demographics``; in a run written before it, the subgroup section's block."""
+    block = (results.get("data") or {}).get("missing_demographics")
+    if block:
+        return block
+    sg = results.get("subgroups") or {}
+    return {"n_cases": sg.get("n_total"), **sg["missing_demographics"]} if sg.get("missing_demographics") else None
+
+
+def _totals(t: dict | None) -> dict | None:
+    if not t:
+        return None
+    return {k: count(t.get(k)) for k in ("n", "positive", "negative", "patients", "positive_patients",
+                                         "negative_patients")}
+
+
+def _date_range(first: str | None, last: str | None) -> str:
+    if not first:
+        return "not recorded"
+    return first if first == last else f"{first} to {last}"
+
+
+def _dates_text(d: dict | None) -> str:
+    """The acquisition-date sentence.
+
+    >>> _dates_text(None)
+    'Acquisition dates: not recorded (no DICOM acquisition or study date in the manifests).'
+    >>> _dates_text({"first": "2020-01-02", "last": "2021-05-06", "n_recorded": 9, "n": 10})
+    'Acquisition dates: 2020-01-02 to 2021-05-06 (recorded for 9 of 10 images).'
+    """
+    if not d:
+        return "Acquisition dates: not recorded (no DICOM acquisition or study date in the manifests)."
+    return (f"Acquisition dates: {_date_range(d.get('first'), d.get('last'))} "
+            f"(recorded for {count(d.get('n_recorded'))} of {count(d.get('n'))} images).")
+
+
+def _eligibility(results: dict) -> dict:
+    """The protocol's inclusion/exclusion criteria, verbatim; absent → to be supplied by the sponsor."""
+    e = (results.get("protocol") or {}).get("eligibility") or {}
+    inclusion, exclusion = list(e.get("inclusion") or []), list(e.get("exclusion") or [])
+    return {"inclusion": inclusion, "exclusion": exclusion,
+            "missing": None if inclusion or exclusion else f"Eligibility criteria: {SPONSOR}."}

@@ -15,8 +15,10 @@ def _accountability(results: dict) -> list[dict]:
     for a in (results.get("data") or {}).get("accountability") or []:
         i = int(a["dataset"]) if str(a["dataset"]).isdigit() else -1
         path = manifests[i]["path"] if 0 <= i < len(manifests) else a["dataset"]
-        rows.append({**a, "manifest": path, "balanced": a["analysed"] + a["excluded"] + a["failed"] == a["rows"],
-                     "reason_text": "; ".join(f"{r['status']}: {r['reason']} ({r['n']})" for r in a["reasons"])
+        rows.append({**a, "manifest": path, "balanced": a["analysed"] + a["excluded"] + a["failed"] + (a.get("indeterminate") or 0) == a["rows"],
+                     "reason_text": "; ".join([f"{r['status']}: {r['reason']} ({r['n']})" for r in a["reasons"]]
+                                              + ([f"scored, reference standard indeterminate ({a['indeterminate']})"]
+                                                 if a.get("indeterminate") else []))
                      or "—"})
     return rows
 

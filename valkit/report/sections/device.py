@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from valkit.report.formatting import count
+from valkit.report.sections.training_data import training_data
 
 OP_SOURCES = {
     "model_card": "taken from the model card, where it was fixed before the test data were opened",
@@ -149,9 +150,7 @@ def device_and_model(results: dict, doc: dict) -> dict:
     ])
     source, rule = _op_source(results)
     rows.append({"key": doc["weights_label"], "value": model.get("weights_sha256") or "not recorded", "cls": "hash"})
-    training = model.get("training") or {}
-    training_rows = _kv([(k.replace("_", " ").capitalize(), v) for k, v in training.items()
-                         if not isinstance(v, (dict, list))])
+    training_rows = training_data(results).rows  # one source with the test-data independence statement
     return {
         "external": external,
         "rows": rows,

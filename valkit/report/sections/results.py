@@ -9,6 +9,7 @@ from valkit.report.figures import ForestPanel, ForestRow, forest_svg, roc_svg
 from valkit.report.formatting import count, estimate_cells, pct
 from valkit.report.sections.common import METRIC_KIND, estimate_row, method_text, metric_label, roc_axes
 from valkit.report.sections.sample_size import sample_size_rows
+from valkit.report.sections.secondary_results import secondary_results
 from valkit.report.sections.summary import endpoint_rows
 
 PRIMARY_METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc", "lr_positive", "lr_negative")
@@ -110,6 +111,7 @@ def primary_results(results: dict, doc: dict) -> dict:
         "clustered": bool((results.get("methods") or {}).get("clustered")),
         "sens_label": metric_label("sensitivity", results),
         "spec_label": metric_label("specificity", results),
+        **secondary_results(results),  # score distributions, lesion size/type, indeterminate both ways
     }
 
 

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from valkit.report.figures import ForestGroup, ForestPanel, ForestRow, forest_svg
 from valkit.report.formatting import ci_text, count, estimate_cells, fraction, level_text, num, p_value, pct
 from valkit.report.sections.common import GAP_LABELS, column_title, comparison_terms, gap_labels, metric_label
+from valkit.report.sections.missing_data import missing_demographics_statement
 
 TABLE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "auc")
 VARIANCE_WORDS = {"cluster_robust_patient": " (patient-clustered variances)", "binomial": ""}
@@ -212,21 +213,11 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
             "agrees": (f.get("metricframe") or {}).get("agrees_with_counts"),
         })
     rule = sg.get("evidence_rule") or {}
-    missing = (sg.get("missing_demographics") or {}).get("by_column") or {}
-    parts = []
-    for col, m in missing.items():
-        if not m.get("recorded", True):
-            parts.append(f"{column_title(col).lower()} was not recorded at all (no analysis by it is possible)")
-        elif m.get("n_missing"):
-            parts.append(f"{column_title(col).lower()} is not recorded for {count(m['n_missing'])} of {count(sg.get('n_total'))} "
-                         f"cases ({pct(m.get('fraction_missing'))})")
-    if parts:
-        statement = ("; ".join(parts) + ". ")[0].upper() + ("; ".join(parts) + ". ")[1:] + (
-            "These cases form a separate \"not recorded\" group and are left out of the fairness comparisons. The "
-            "estimates for the recorded groups assume that whether a value was recorded is unrelated to the model's "
-            "performance, which this study cannot verify.")
-    else:
-        statement = (sg.get("missing_demographics") or {}).get("statement")
+    fairness_missing = bool((((results.get("protocol") or {}).get("subgroups") or {}).get("fairness") or {})
+                            .get("include_missing"))
+    md = sg.get("missing_demographics")
+    statement = missing_demographics_statement({"n_cases": sg.get("n_total"), **md} if md else None,
+                                               fairness_includes_missing=fairness_missing)
     return {
         "rule": rule, "n_total": count(sg.get("n_total")), "families": fams, "worst": worst_text,
         "missing_statement": statement,
