@@ -32,6 +32,8 @@ MASTER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("DL / PM / REML", "DerSimonian–Laird / Paule–Mandel / restricted maximum likelihood (estimators of the "
      "between-site variance)", ("DL", "PM", "REML")),
     ("DMF", "Device Master File (India)", ("DMF",)),
+    ("EP", "Essential Principles (India's checklist of safety and performance requirements for medical "
+     "devices)", ("EP",)),
     ("FDA", "US Food and Drug Administration", ("FDA",)),
     ("FN / FP", "false negative / false positive", ("FN", "FP")),
     ("FPR / TPR", "false-positive rate / true-positive rate", ("FPR", "TPR")),
@@ -41,6 +43,7 @@ MASTER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ID", "identifier", ("ID", "IDs")),
     ("IEC / ISO", "International Electrotechnical Commission / International Organization for Standardization",
      ("IEC", "ISO")),
+    ("IT", "information technology", ("IT",)),
     ("JPEG / RLE", "image compression schemes used in DICOM files (Joint Photographic Experts Group / "
      "run-length encoding)", ("JPEG", "RLE")),
     ("JSON", "JavaScript Object Notation (a plain-text data file)", ("JSON",)),

@@ -89,6 +89,33 @@ def count(x: Any) -> str:
     return str(x)
 
 
+def plural(n: Any, noun: str, *, plural_form: str | None = None, every: bool = False) -> str:
+    """``n`` and ``noun`` in the right number: never "case(s)".
+
+    ``plural_form`` gives an irregular plural (default: ``noun + "s"``); ``every=True`` reads as
+    "all n nouns" (the one, both, all n), for a statement about every member of a set.
+
+    >>> plural(2, "endpoint"), plural(1, "endpoint"), plural(0, "case")
+    ('2 endpoints', '1 endpoint', '0 cases')
+    >>> plural(3, "study", plural_form="studies")
+    '3 studies'
+    >>> plural(1, "primary endpoint", every=True), plural(2, "primary endpoint", every=True)
+    ('the primary endpoint', 'both primary endpoints')
+    >>> plural(4, "primary endpoint", every=True)
+    'all 4 primary endpoints'
+    """
+    many = plural_form or noun + "s"
+    try:
+        one = int(str(n).replace("\u202f", "").replace(",", "")) == 1
+    except (TypeError, ValueError):
+        one = False
+    if every:
+        if one:
+            return f"the {noun}"
+        return f"both {many}" if str(n) == "2" else f"all {count(n)} {many}"
+    return f"{count(n)} {noun if one else many}"
+
+
 def fraction(numerator: Any, denominator: Any) -> str:
     """``110/145`` from an estimate's counts; empty when the estimate has none (AUC, LR)."""
     if numerator is None or denominator is None:

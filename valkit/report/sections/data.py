@@ -4,7 +4,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from valkit.report.figures import FlowCounts, flow_svg
-from valkit.report.formatting import count
+from valkit.report.formatting import count, plural
 from valkit.report.sections.common import true_reference
 
 TABLE1_TITLES = {
@@ -63,7 +63,7 @@ def external_scores_line(acc: dict | None) -> str | None:
 
     >>> external_scores_line({"path": "s.csv", "rows_in_file": 5, "matched": 4, "not_in_manifest": 1,
     ...                       "not_in_manifest_examples": ["X1"], "score_range": [0, 100]})
-    'Scores file s.csv (score range [0, 100]): 5 rows, 4 matched to manifest cases; 1 case id(s) not in the manifest were not analysed (X1).'
+    'Scores file s.csv (score range [0, 100]): 5 rows, 4 matched to manifest cases; 1 case id not in the manifest was not analysed (X1).'
     """
     if not acc:
         return None
@@ -75,7 +75,7 @@ def external_scores_line(acc: dict | None) -> str | None:
         return text + "; every row matched a manifest case."
     shown = list(acc.get("not_in_manifest_examples") or [])
     more = ", …" if n_out > len(shown) else ""
-    return (text + f"; {count(n_out)} case id(s) not in the manifest were not analysed "
+    return (text + f"; {plural(n_out, 'case id')} not in the manifest {'was' if n_out == 1 else 'were'} not analysed "
             f"({', '.join(map(str, shown))}{more}).")
 
 

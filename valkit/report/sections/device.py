@@ -47,6 +47,27 @@ REPORTING_APPENDIX = {"STARD 2015": "stard-checklist", "CLAIM": "claim-checklist
 SPONSOR_RATIONALE = "rationale to be supplied by the sponsor"
 
 
+#: the model card's preprocessing.window.source, in words
+WINDOW_WORDS = {
+    "dicom": "from each image's DICOM header (its VOI lookup table, else its window centre and width; the image's "
+             "own 0.5th–99.5th percentiles when the header has neither)",
+    "percentile": "each image's own intensity percentiles (set in the model card)",
+    "fixed": "a fixed window centre and width set in the model card",
+}
+#: the model card's training fields, as row labels (others print their name in words)
+TRAINING_LABELS = {"script": "Training script", "seed": "Random seed of training", "data": "Training data",
+                   "tuning_auc": "AUC on the tuning set", "notes": "Notes"}
+
+
+def _file_name(path: str | None) -> str | None:
+    """The file's name without the folders of the machine it was run on ('../models/x/model.yaml' → 'model.yaml').
+
+    >>> _file_name("../models/demo-nodule/model.yaml")
+    'model.yaml'
+    """
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] if path else path
+
+
 def _kv(pairs: list[tuple[str, Any]]) -> list[dict[str, str]]:
     return [{"key": k, "value": str(v)} for k, v in pairs if v not in (None, "", [], {})]
 
@@ -78,13 +99,14 @@ def device_and_model(results: dict, doc: dict) -> dict:
         ("Finding detected", model.get("finding")),
         ("Architecture", model.get("architecture")),
         ("Model format", _FORMAT_LABELS.get(model.get("format"), model.get("format"))),
-        ("Architecture parameters", ", ".join(f"{k} = {v}" for k, v in sorted(params.items()))),
+        ("Architecture parameters (as given to the network's constructor)",
+         "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(params.items()))),
         ("Output", _output_text(model.get("output"))),
         ("Input size (pixels)", " × ".join(str(v) for v in size) if size else None),
-        ("Intensity window", model.get("window")),
+        ("Intensity window", WINDOW_WORDS.get(model.get("window"), model.get("window"))),
         ("Weights file", model.get("weights_file")),
         ("Explainability target layer", model.get("explainability_target_layer")),
-        ("Model card", model.get("card_path")),
+        ("Model card file", _file_name(model.get("card_path"))),
         ("Predictions file", model.get("predictions_path")),
     ])
     source, rule = op.get("source", ""), op.get("rule")
@@ -92,7 +114,7 @@ def device_and_model(results: dict, doc: dict) -> dict:
         source, rule = "external", None
     rows.append({"key": doc["weights_label"], "value": model.get("weights_sha256") or "not recorded", "cls": "hash"})
     training = model.get("training") or {}
-    training_rows = _kv([(k.replace("_", " ").capitalize(), v) for k, v in training.items()
+    training_rows = _kv([(TRAINING_LABELS.get(k, k.replace("_", " ").capitalize()), v) for k, v in training.items()
                          if not isinstance(v, (dict, list))])
     return {
         "external": external,
