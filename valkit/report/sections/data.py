@@ -4,7 +4,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from valkit.report.figures import FlowCounts, flow_svg
-from valkit.report.formatting import count, plural
+from valkit.report.formatting import count, file_name, plural
 from valkit.report.sections.common import true_reference
 
 TABLE1_TITLES = {
@@ -68,7 +68,7 @@ def external_scores_line(acc: dict | None) -> str | None:
     if not acc:
         return None
     lo, hi = acc.get("score_range") or (0, 1)
-    text = (f"Scores file {acc.get('path', '')} (score range [{lo:g}, {hi:g}]): {count(acc.get('rows_in_file'))} rows, "
+    text = (f"Scores file {file_name(acc.get('path'))} (score range [{lo:g}, {hi:g}]): {count(acc.get('rows_in_file'))} rows, "
             f"{count(acc.get('matched'))} matched to manifest cases")
     n_out = acc.get("not_in_manifest") or 0
     if not n_out:
@@ -125,7 +125,7 @@ def data_summary(results: dict, doc: dict) -> dict:
             "clustered": bool(clustering.get("clustered")),
             "per_patient": per_patient,
         } if clustering else None,
-        "manifests": [{"path": m.get("path", ""), "rows": count(m.get("rows")), "site": m.get("site")}
+        "manifests": [{"path": file_name(m.get("path")), "rows": count(m.get("rows")), "site": m.get("site")}
                       for m in (results.get("provenance") or {}).get("manifests") or []],
     }
 

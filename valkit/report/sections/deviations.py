@@ -2,7 +2,7 @@
 of every manifest row, the determinism check and the audit-trail summary."""
 from __future__ import annotations
 
-from valkit.report.formatting import plural
+from valkit.report.formatting import file_name, plural
 from valkit.report.sections.common import CI_METHODS_SHORT
 
 #: audit-log entry kinds as counted nouns: (singular, plural)
@@ -53,7 +53,7 @@ def _accountability(results: dict) -> list[dict]:
     rows = []
     for a in (results.get("data") or {}).get("accountability") or []:
         i = int(a["dataset"]) if str(a["dataset"]).isdigit() else -1
-        path = manifests[i]["path"] if 0 <= i < len(manifests) else a["dataset"]
+        path = file_name(manifests[i]["path"]) if 0 <= i < len(manifests) else a["dataset"]
         rows.append({**a, "manifest": path, "balanced": a["analysed"] + a["excluded"] + a["failed"] == a["rows"],
                      "reason_text": "; ".join(f"{r['status']}: {r['reason']} ({r['n']})" for r in a["reasons"])
                      or "—"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valkit.report.formatting import count
+from valkit.report.formatting import count, file_name
 
 OP_SOURCES = {
     "model_card": "taken from the model card, where it was fixed before the test data were opened",
@@ -49,23 +49,14 @@ SPONSOR_RATIONALE = "rationale to be supplied by the sponsor"
 
 #: the model card's preprocessing.window.source, in words
 WINDOW_WORDS = {
-    "dicom": "from each image's DICOM header (its VOI lookup table, else its window centre and width; the image's "
-             "own 0.5th–99.5th percentiles when the header has neither)",
+    "dicom": "from each image's DICOM header (its display lookup table, else its window centre and width; the image's "
+             "own intensity percentiles set in the model card when the header has neither)",
     "percentile": "each image's own intensity percentiles (set in the model card)",
     "fixed": "a fixed window centre and width set in the model card",
 }
 #: the model card's training fields, as row labels (others print their name in words)
 TRAINING_LABELS = {"script": "Training script", "seed": "Random seed of training", "data": "Training data",
                    "tuning_auc": "AUC on the tuning set", "notes": "Notes"}
-
-
-def _file_name(path: str | None) -> str | None:
-    """The file's name without the folders of the machine it was run on ('../models/x/model.yaml' → 'model.yaml').
-
-    >>> _file_name("../models/demo-nodule/model.yaml")
-    'model.yaml'
-    """
-    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] if path else path
 
 
 def _kv(pairs: list[tuple[str, Any]]) -> list[dict[str, str]]:
@@ -106,7 +97,7 @@ def device_and_model(results: dict, doc: dict) -> dict:
         ("Intensity window", WINDOW_WORDS.get(model.get("window"), model.get("window"))),
         ("Weights file", model.get("weights_file")),
         ("Explainability target layer", model.get("explainability_target_layer")),
-        ("Model card file", _file_name(model.get("card_path"))),
+        ("Model card file", file_name(model.get("card_path"))),
         ("Predictions file", model.get("predictions_path")),
     ])
     source, rule = op.get("source", ""), op.get("rule")
