@@ -15,8 +15,8 @@ with the model card's development summary pointed to where the run recorded one.
 """
 from __future__ import annotations
 
-from valkit.report.checklists import (MISSING, NOT_APPLICABLE, PARTLY, SPONSOR, Checklist, Item, always, has,
-                                      never)
+from valkit.report.checklists import (MISSING, NOT_APPLICABLE, PARTLY, SAMPLE_SIZE_NOTE, SPONSOR, Checklist, Item,
+                                      always, has, never)
 
 
 def _card(r: dict) -> bool:
@@ -65,8 +65,9 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
     ("17", "Reference standard", "Annotation tools", "reference-standard", never, "", MISSING, SPONSOR),
     ("18", "Reference standard", "Inter- and intra-rater variability, and how discrepancies were resolved",
      "reference-standard", never, "", MISSING, SPONSOR),
-    ("19", "Data partitions", "Intended sample size and how it was determined", "statistical-methods", never, "",
-     MISSING, "plan it with valkit plan before the study and cite the plan in the protocol"),
+    ("19", "Data partitions", "Intended sample size and how it was determined", "statistical-methods",
+     has("sample_size"), SAMPLE_SIZE_NOTE, MISSING, "plan it with valkit plan before the study and cite the plan "
+     "in the protocol", "", PARTLY),
     ("20", "Data partitions", "How data were assigned to partitions; proportions", "device-and-model", _training,
      "this study uses a test set only; the model card's training, tuning and check data are listed",
      NOT_APPLICABLE, "this study uses a test set only; the development partitions are " + SPONSOR),
