@@ -175,3 +175,13 @@ def test_sample_size_rows_are_reported_partly_from_the_sample_size_block(fake_ru
     for name, checklist in (("stard", stard.CHECKLIST), ("claim", claim.CHECKLIST), ("tripod", tripod_ai.CHECKLIST)):
         row = {r["number"]: r for r in build_checklist(checklist, results, {})["rows"]}[number[name]]
         assert row["status"] == MISSING and row["anchor"] is None
+
+
+def test_claim_appendix_says_which_numbering_it_uses():
+    """The table follows CLAIM 2020's 42 items (Mongan et al. 2020); the 2024 update (Tejani et al., Radiol
+    Artif Intell 2024;6(4):e240300) renumbered them and was not checked: the appendix must say so, never
+    claim the 2024 numbering."""
+    text = claim.CHECKLIST.title + " " + claim.CHECKLIST.intro
+    assert "numbered as in CLAIM 2020" in text and "Mongan" in text
+    assert "2024" in claim.CHECKLIST.intro and "not been checked" in claim.CHECKLIST.intro
+    assert len(claim.ITEMS) >= 42
