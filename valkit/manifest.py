@@ -436,10 +436,11 @@ def load_manifest(
     if check_files:
         missing = [cid for cid, p in zip(df["case_id"], df["abs_path"]) if not os.path.exists(p)]
         if missing:
-            notes.append(f"{len(missing)} image file(s) not found (e.g. case {missing[0]}); they are recorded as failures")
+            notes.append(f"{len(missing)} image {'file' if len(missing) == 1 else 'files'} not found (e.g. case "
+                         f"{missing[0]}); recorded as failures")
     if "sha256" not in df.columns or (df["sha256"] == "").any():
         n = len(df) if "sha256" not in df.columns else int((df["sha256"] == "").sum())
-        notes.append(f"{n} row(s) have no sha256; " + (
-            "each such image is hashed before it is scored and the digest recorded in predictions.parquet "
-            "(image_sha256)" if check_files else "no image is read for external scores, so none is recorded"))
+        notes.append(f"{n} {'row has' if n == 1 else 'rows have'} no SHA-256 of the image; " + (
+            "each such image is hashed before it is scored and the digest recorded with its prediction "
+            "(predictions.parquet)" if check_files else "no image is read for external scores, so none is recorded"))
     return Manifest(path=path.resolve(), sha256=file_sha256(path), table=df, notes=tuple(notes))

@@ -8,7 +8,7 @@ import pytest
 
 from valkit.report.context import SECTIONS, build_context
 from valkit.report.checklists import MISSING, NOT_APPLICABLE, PARTLY, REPORTED
-from valkit.report.checklists import cdsco, claim, fda, tripod_ai
+from valkit.report.checklists import cdsco, claim, fda, stard, tripod_ai
 from valkit.report.sections.checklist import ITEMS, build
 
 STARD_2015 = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10a", "10b", "11", "12a", "12b", "13a", "13b", "14",
@@ -156,3 +156,32 @@ def test_reporting_guidelines_listed_as_followed_point_to_their_appendix(fake_ru
     results["protocol"]["regulatory"]["cdsco"]["class_rationale"] = "Rule 7: software for diagnosis"
     html = render_html(results, results_sha256="0" * 64)
     assert "Rule 7: software for diagnosis" in html and "rationale to be supplied by the sponsor" not in html
+
+
+def test_sample_size_rows_are_reported_partly_from_the_sample_size_block(fake_run):
+    """STARD 18, CLAIM 'intended sample size' and TRIPOD+AI 10: with results.json's sample_size block the
+    report gives the achieved precision and power (section 'Sample size and achieved power'); the protocol's
+    own justification stays the sponsor's (status partly, never reported in full)."""
+    from valkit.report.checklists import build as build_checklist
+
+    results = json.loads((fake_run / "results.json").read_text())
+    assert results.get("sample_size") is not None
+    number = {"stard": "18", "claim": "19", "tripod": "10"}
+    for name, checklist in (("stard", stard.CHECKLIST), ("claim", claim.CHECKLIST), ("tripod", tripod_ai.CHECKLIST)):
+        row = {r["number"]: r for r in build_checklist(checklist, results, {})["rows"]}[number[name]]
+        assert row["status"] == PARTLY and row["anchor"] == "statistical-methods", (name, row)
+        assert "Sample size and achieved power" in row["note"] and "to be supplied by the sponsor" in row["note"]
+    del results["sample_size"]
+    for name, checklist in (("stard", stard.CHECKLIST), ("claim", claim.CHECKLIST), ("tripod", tripod_ai.CHECKLIST)):
+        row = {r["number"]: r for r in build_checklist(checklist, results, {})["rows"]}[number[name]]
+        assert row["status"] == MISSING and row["anchor"] is None
+
+
+def test_claim_appendix_says_which_numbering_it_uses():
+    """The table follows CLAIM 2020's 42 items (Mongan et al. 2020); the 2024 update (Tejani et al., Radiol
+    Artif Intell 2024;6(4):e240300) renumbered them and was not checked: the appendix must say so, never
+    claim the 2024 numbering."""
+    text = claim.CHECKLIST.title + " " + claim.CHECKLIST.intro
+    assert "numbered as in CLAIM 2020" in text and "Mongan" in text
+    assert "2024" in claim.CHECKLIST.intro and "not been checked" in claim.CHECKLIST.intro
+    assert len(claim.ITEMS) >= 42

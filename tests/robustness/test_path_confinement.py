@@ -115,4 +115,4 @@ def test_missing_digest_is_noted_in_provenance(tmp_path):
     assert main(["run", str(protocol), "--runs-dir", str(tmp_path / "runs"), "--no-report", "--quiet"]) in (0, 1, 4)
     r = json.loads((tmp_path / "runs" / "confine" / "results.json").read_text())
     notes = r["provenance"]["manifests"][0]["notes"]
-    assert any("4 row(s) have no sha256" in n for n in notes)
+    assert any("4 rows have no SHA-256 of the image" in n for n in notes)

@@ -11,25 +11,36 @@ from valkit.analyses.estimates import ProportionEstimator
 DECISION_LABEL = {"PASS": "PASS", "FAIL": "FAIL", "NOT_ESTIMABLE": "NOT ESTIMABLE"}
 
 
+def _method_name(method: str) -> str:
+    """A method's name as a sentence reads it, from the one registry of methods (valkit.stats.registry)."""
+    info = stats.METHODS.get(method)
+    if info is None:
+        return method.replace("_", " ")
+    title = info.title
+    return title[0].lower() + title[1:] if title.split()[0] in {"Patient-clustered", "Bootstrap"} else title
+
+
 def method_note(requested: str, used: str | None, clustering: str, clustering_stated: bool) -> str | None:
-    """Why the interval's method differs from the one the protocol asked for (None when it does not).
+    """Why the interval's method differs from the one the protocol asked for (None when it does not),
+    in words: method names from :data:`valkit.stats.METHODS`, never their keys.
 
     >>> method_note("wilson", "cluster_bootstrap_percentile", "auto", True)
-    'wilson requested; patients have several images and the protocol says clustering: auto, so the patient-clustered method (cluster_bootstrap_percentile) is used'
+    'the protocol named the Wilson score interval; patients have several images and the protocol says clustering: auto, so the patient-clustered method (patient-clustered bootstrap, percentile) is used'
     >>> method_note("wilson", "wilson", "auto", True) is None
     True
     """
     if used is None or used == requested:
         return None
+    asked = f"the protocol named the {_method_name(requested)}"
     if used == "wilson_patients":
-        return (f"{requested} requested; every patient-clustered resample gave the same proportion, so the Wilson "
-                "interval on patients (wilson_patients, conservative) is used")
+        return (f"{asked}; every patient-clustered resample gave the same proportion, so the Wilson "
+                "score interval with the patients as the sample size (conservative) is used")
     if used == "delong" and requested == "clustered":
         return None
     why = (f"the protocol says clustering: {clustering}" if clustering_stated else
-           "the protocol does not say how to handle several images per patient (analysis.clustering), so valkit's "
-           "default rule (auto) applies")
-    return f"{requested} requested; patients have several images and {why}, so the patient-clustered method ({used}) is used"
+           "the protocol does not say how to handle several images per patient (analysis: clustering), so "
+           "valkit's default rule (auto) applies")
+    return f"{asked}; patients have several images and {why}, so the patient-clustered method ({_method_name(used)}) is used"
 
 
 def judge_endpoints(endpoints, estimator: ProportionEstimator, s: np.ndarray, *, clustering_stated: bool,

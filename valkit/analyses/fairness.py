@@ -212,8 +212,8 @@ def fairness_section(engine: CellEngine, protocol: Protocol) -> dict:
         "families": out_fams,
         "verdict": overall,
         "methods": {
-            "disaggregation": f"fairlearn {fairlearn_version} MetricFrame (true_positive_rate, false_positive_rate, "
-                              "selection_rate, count); checked equal to valkit's counts",
+            "disaggregation": f"fairlearn {fairlearn_version} MetricFrame (its true-positive rate, "
+                              "false-positive rate, selection rate and count per group); checked equal to valkit's counts",
             "gaps": "every pair of groups with sufficient evidence, ordered by the observed rates: signed difference "
                     "(higher - lower) and ratio (lower / higher), the order kept in every resample; the headline "
                     "gap is the observed largest pair (= fairlearn's max - min, min / max); equalized odds = the "

@@ -82,7 +82,7 @@ def plan_cases(rows: pd.DataFrame, options: ExplainabilityOptions, rng: np.rando
     if not loc.enabled:
         note = "localisation disabled in the protocol (explainability.localisation.enabled: false)"
     elif missing:
-        note = (f"no lesion boxes: the manifest has no column(s) {', '.join(missing)} "
+        note = (f"no lesion boxes: the manifest lacks the lesion-box {'column' if len(missing) == 1 else 'columns'} {', '.join(missing)} "
                 "(explainability.localisation.box_columns)")
     else:
         for rec in rows[["case_id", *loc.box_columns]].itertuples(index=False):

@@ -89,6 +89,45 @@ def count(x: Any) -> str:
     return str(x)
 
 
+def plural(n: Any, noun: str, *, plural_form: str | None = None, every: bool = False) -> str:
+    """``n`` and ``noun`` in the right number: never "case(s)".
+
+    ``plural_form`` gives an irregular plural (default: ``noun + "s"``); ``every=True`` reads as
+    "all n nouns" (the one, both, all n), for a statement about every member of a set.
+
+    >>> plural(2, "endpoint"), plural(1, "endpoint"), plural(0, "case")
+    ('2 endpoints', '1 endpoint', '0 cases')
+    >>> plural(3, "study", plural_form="studies")
+    '3 studies'
+    >>> plural(1, "primary endpoint", every=True), plural(2, "primary endpoint", every=True)
+    ('the primary endpoint', 'both primary endpoints')
+    >>> plural(4, "primary endpoint", every=True)
+    'all 4 primary endpoints'
+    """
+    many = plural_form or noun + "s"
+    try:
+        one = int(str(n).replace("\u202f", "").replace(",", "")) == 1
+    except (TypeError, ValueError):
+        one = False
+    if every:
+        if one:
+            return f"the {noun}"
+        return f"both {many}" if str(n) == "2" else f"all {count(n)} {many}"
+    return f"{count(n)} {noun if one else many}"
+
+
+def file_name(path: Any) -> str:
+    """A file as the report names it: its name, without the folders of the machine the run was on
+    (a relative path such as ``../models/x/model.yaml`` means nothing to a reader; the digest identifies it).
+
+    >>> file_name("../datasets/manifests/demo.csv"), file_name(None)
+    ('demo.csv', '')
+    """
+    if not path:
+        return ""
+    return str(path).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
 def fraction(numerator: Any, denominator: Any) -> str:
     """``110/145`` from an estimate's counts; empty when the estimate has none (AUC, LR)."""
     if numerator is None or denominator is None:
@@ -103,6 +142,20 @@ def p_value(p: Any) -> str:
     if p < 0.001:
         return "< 0.001"
     return f"{p:.3f}"
+
+
+def warning_text(warning: Any) -> str:
+    """A warning from results.json as a reader sees it: the message, without the machine-readable code
+    that the statistics put in front of it (``zero_cell: LR+ has a zero cell`` → ``LR+ has a zero cell``).
+
+    >>> warning_text("no_predicted_positives: PPV is undefined: its denominator is 0")
+    'PPV is undefined: its denominator is 0'
+    >>> warning_text("sensitivity: not estimable")
+    'sensitivity: not estimable'
+    """
+    import re
+
+    return re.sub(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+:\s*", "", str(warning))
 
 
 def estimate_cells(est: dict | None, kind: str = "proportion") -> dict[str, Any]:
@@ -137,5 +190,5 @@ def estimate_cells(est: dict | None, kind: str = "proportion") -> dict[str, Any]
         "n": count(est.get("n")),
         "method": (interval or {}).get("method") or est.get("method") or "",
         "level": level_text((interval or {}).get("confidence_level")),
-        "warnings": list(est.get("warnings") or []),
+        "warnings": [warning_text(w) for w in est.get("warnings") or []],
     }

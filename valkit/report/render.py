@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from valkit.report import templates as report_templates
 from valkit.report.abbreviations import MASTER, used_abbreviations, visible_text
 from valkit.report.context import build_context
+from valkit.report.formatting import plural
 
 if TYPE_CHECKING:
     from valkit.results_schema import Results
@@ -78,6 +79,7 @@ def environment(override: Path | None = None):
         lstrip_blocks=True,
     )
     env.filters["css_string"] = css_string
+    env.filters["plural"] = plural  # {{ n | plural("case") }}: "1 case", "2 cases", never "case(s)"
     return env
 
 

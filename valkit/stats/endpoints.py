@@ -116,7 +116,12 @@ def endpoint_verdict(
     bound = iv.low if direction == "greater" else iv.high
     op = (">" if strict else ">=") if direction == "greater" else ("<" if strict else "<=")
     pct = f"{iv.confidence_level:.0%}"
-    rule = f"{'lower' if direction == 'greater' else 'upper'} bound of the two-sided {pct} {iv.method} CI {op} {goal}"
+    # the method by its name in the one registry of methods, never its key (the rule is printed in the report)
+    from valkit.stats.registry import METHODS
+
+    name = METHODS[iv.method].title if iv.method in METHODS else iv.method
+    rule = (f"{'lower' if direction == 'greater' else 'upper'} bound of the two-sided {pct} confidence interval "
+            f"({name}) {op} {goal}")
     if bound is None or math.isnan(bound):
         return Verdict("NOT_ESTIMABLE", None, math.nan, float(goal), direction, rule, iv.confidence_level, iv.method)
     if direction == "greater":

@@ -21,6 +21,11 @@ SPONSOR = "to be supplied by the sponsor"
 
 Condition = Callable[[dict], bool]
 
+#: what the report gives on sample size when results.json has a ``sample_size`` block (every checklist's
+#: sample-size row says the same, status PARTLY: the protocol's own justification is the sponsor's)
+SAMPLE_SIZE_NOTE = ("achieved precision, power and the cases the pre-set goals need — Statistical methods, "
+                    "'Sample size and achieved power'; the protocol's own sample-size justification: " + SPONSOR)
+
 
 def has(*keys: str) -> Condition:
     """Reported when every top-level results.json key is present (not None)."""
@@ -106,5 +111,5 @@ def build(checklist: Checklist, results: dict, doc: dict) -> dict[str, Any] | No
             "citation": checklist.citation, "intro": checklist.intro, "closing": checklist.closing}
 
 
-__all__ = ["MISSING", "NOT_APPLICABLE", "PARTLY", "REPORTED", "SPONSOR", "STATUSES", "Checklist", "Item",
+__all__ = ["MISSING", "NOT_APPLICABLE", "PARTLY", "REPORTED", "SAMPLE_SIZE_NOTE", "SPONSOR", "STATUSES", "Checklist", "Item",
            "always", "build", "build_rows", "counts", "has", "never", "regulatory"]

@@ -6,8 +6,9 @@ Klontzas ME, Gatti AA, et al. Checklist for Artificial Intelligence in Medical I
 Update. Radiol Artif Intell 2024;6(4):e240300 (which says "reference standard" for "ground truth").
 Item texts are paraphrased and shortened; the numbering is that of the 42-item table (checked against
 the item list reproduced in BMJ Health Care Inform, Table 4, and PMC8017414). The 2024 update
-revised the table; its numbering was not available to check when this module was written, so
-compare it with the 2024 table before citing item numbers in a submission.
+revised the table; its item list was not available to check (searched again for issue #15: only a
+third-party paraphrase was found, which reports 44 items, e.g. "intended sample size" as item 21), so the
+appendix title and intro say that the 2020 numbering is used and never cite 2024 item numbers.
 
 valkit validates a locked model on a test set: the development items (partitions, initialisation,
 training, model selection, ensembling) are not part of this study and are marked not applicable,
@@ -15,8 +16,8 @@ with the model card's development summary pointed to where the run recorded one.
 """
 from __future__ import annotations
 
-from valkit.report.checklists import (MISSING, NOT_APPLICABLE, PARTLY, SPONSOR, Checklist, Item, always, has,
-                                      never)
+from valkit.report.checklists import (MISSING, NOT_APPLICABLE, PARTLY, SAMPLE_SIZE_NOTE, SPONSOR, Checklist, Item,
+                                      always, has, never)
 
 
 def _card(r: dict) -> bool:
@@ -65,8 +66,9 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
     ("17", "Reference standard", "Annotation tools", "reference-standard", never, "", MISSING, SPONSOR),
     ("18", "Reference standard", "Inter- and intra-rater variability, and how discrepancies were resolved",
      "reference-standard", never, "", MISSING, SPONSOR),
-    ("19", "Data partitions", "Intended sample size and how it was determined", "statistical-methods", never, "",
-     MISSING, "plan it with valkit plan before the study and cite the plan in the protocol"),
+    ("19", "Data partitions", "Intended sample size and how it was determined", "statistical-methods",
+     has("sample_size"), SAMPLE_SIZE_NOTE, MISSING, "plan it with valkit plan before the study and cite the plan "
+     "in the protocol", "", PARTLY),
     ("20", "Data partitions", "How data were assigned to partitions; proportions", "device-and-model", _training,
      "this study uses a test set only; the model card's training, tuning and check data are listed",
      NOT_APPLICABLE, "this study uses a test set only; the development partitions are " + SPONSOR),
@@ -120,11 +122,13 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
 
 CHECKLIST = Checklist(
     id="claim-checklist",
-    title="CLAIM",
+    title="CLAIM (numbered as in CLAIM 2020)",
     citation="Mongan et al., Radiol Artif Intell 2020;2:e200029; 2024 update by Tejani et al., "
              "Radiol Artif Intell 2024",
     intro="Where this report answers each item of CLAIM, the checklist for artificial intelligence in medical "
-          "imaging. This study validates a locked model on a test set, so the items on how the model was "
+          "imaging. Items are numbered as in CLAIM 2020 (Mongan et al. 2020, 42 items); the 2024 update (Tejani et "
+          "al. 2024) revised and renumbered the list, and its numbering has not been checked against this table, "
+          "so cite the 2024 item numbers from the published update. This study validates a locked model on a test set, so the items on how the model was "
           "developed are not applicable here.",
     closing="Items marked not in this report are for the sponsor to add before submission.",
     items=ITEMS,

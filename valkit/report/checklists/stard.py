@@ -8,7 +8,16 @@ the sponsor must add, instead of claiming it.
 """
 from __future__ import annotations
 
-from valkit.report.checklists import MISSING, NOT_APPLICABLE, PARTLY, Checklist, Item, always, has
+from valkit.report.checklists import (
+    MISSING,
+    NOT_APPLICABLE,
+    PARTLY,
+    SAMPLE_SIZE_NOTE,
+    Checklist,
+    Item,
+    always,
+    has,
+)
 
 # number, topic, item (paraphrased), section id, condition for REPORTED, note when reported,
 # status and note otherwise
@@ -62,9 +71,9 @@ _ROWS = (
      MISSING, ""),
     ("17", "Analysis", "Analyses of variability in accuracy, pre-specified or exploratory", "subgroups-and-fairness",
      has("subgroups"), "subgroups, fairness, sites and scanners; exploratory families marked", MISSING, ""),
-    ("18", "Analysis", "Intended sample size and how it was determined", "statistical-methods", lambda r: False, "",
-     MISSING, "plan it with valkit plan (Buderer or exact binomial) before the study and cite the plan in the "
-     "protocol"),
+    ("18", "Analysis", "Intended sample size and how it was determined", "statistical-methods", has("sample_size"),
+     SAMPLE_SIZE_NOTE, MISSING, "plan it with valkit plan (Buderer or exact binomial) before the study and cite "
+     "the plan in the protocol", "", PARTLY),
     ("19", "Results", "Flow of participants, using a diagram", "test-data", has("data"),
      "STARD flow diagram of every manifest row", MISSING, ""),
     ("20", "Results", "Baseline demographic and clinical characteristics", "test-data", has("data"),

@@ -11,8 +11,8 @@ studies are mapped to the section that answers them.
 """
 from __future__ import annotations
 
-from valkit.report.checklists import (MISSING, NOT_APPLICABLE, PARTLY, SPONSOR, Checklist, Item, always, has,
-                                      never)
+from valkit.report.checklists import (MISSING, NOT_APPLICABLE, PARTLY, SAMPLE_SIZE_NOTE, SPONSOR, Checklist, Item,
+                                      always, has, never)
 
 
 def _card(r: dict) -> bool:
@@ -62,8 +62,8 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
     ("9c", "Predictors", "Qualifications and demographics of the predictor assessors", "device-and-model", never,
      "", NOT_APPLICABLE, "the predictors are pixel data read by software, not assessed by people"),
     ("10", "Sample size", "Study size and how it was determined, including the sample size calculation",
-     "statistical-methods", never, "", MISSING,
-     "plan it with valkit plan before the study and cite the plan in the protocol"),
+     "statistical-methods", has("sample_size"), SAMPLE_SIZE_NOTE, MISSING,
+     "plan it with valkit plan before the study and cite the plan in the protocol", "", PARTLY),
     ("11", "Missing data", "How missing data were handled, and reasons for omitting data", "test-data",
      has("data"), "cases without a result counted with their reason, and counted both ways", MISSING, ""),
     ("12a", "Analytical methods", "How the data were used (development, evaluation), including partitioning",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from valkit.report.formatting import count
+from valkit.report.formatting import count, file_name
 from valkit.results import CASE_COLUMNS
 
 HARDWARE_LABELS = {"os": "Operating system", "python": "Python", "cpu": "CPU", "cpu_count": "Logical CPU cores",
@@ -24,7 +24,7 @@ def provenance(results: dict, doc: dict) -> dict:
     overrides = prov.get("report_templates") or {}
     digests += [(f"Report template {name} (from {overrides.get('folder', '')}, replaces valkit's)", sha)
                 for name, sha in (overrides.get("files") or {}).items()]
-    manifests = [{"path": m.get("path", ""), "sha256": m.get("sha256", ""), "rows": count(m.get("rows")),
+    manifests = [{"path": file_name(m.get("path")), "sha256": m.get("sha256", ""), "rows": count(m.get("rows")),
                   "notes": list(m.get("notes") or [])} for m in prov.get("manifests") or []]
     packages = sorted((k, v or "not installed") for k, v in (prov.get("packages") or {}).items())
     half = (len(packages) + 1) // 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from valkit.report.figures import FlowCounts, flow_svg
-from valkit.report.formatting import count
+from valkit.report.formatting import count, file_name, plural
 from valkit.report.sections.common import comparison_terms
 from valkit.report.sections.missing_data import missing_demographics_statement
 from valkit.report.sections.training_data import SPONSOR, training_data
@@ -65,19 +65,19 @@ def external_scores_line(acc: dict | None) -> str | None:
 
     >>> external_scores_line({"path": "s.csv", "rows_in_file": 5, "matched": 4, "not_in_manifest": 1,
     ...                       "not_in_manifest_examples": ["X1"], "score_range": [0, 100]})
-    'Scores file s.csv (score range [0, 100]): 5 rows, 4 matched to manifest cases; 1 case id(s) not in the manifest were not analysed (X1).'
+    'Scores file s.csv (score range [0, 100]): 5 rows, 4 matched to manifest cases; 1 case id not in the manifest was not analysed (X1).'
     """
     if not acc:
         return None
     lo, hi = acc.get("score_range") or (0, 1)
-    text = (f"Scores file {acc.get('path', '')} (score range [{lo:g}, {hi:g}]): {count(acc.get('rows_in_file'))} rows, "
+    text = (f"Scores file {file_name(acc.get('path'))} (score range [{lo:g}, {hi:g}]): {count(acc.get('rows_in_file'))} rows, "
             f"{count(acc.get('matched'))} matched to manifest cases")
     n_out = acc.get("not_in_manifest") or 0
     if not n_out:
         return text + "; every row matched a manifest case."
     shown = list(acc.get("not_in_manifest_examples") or [])
     more = ", …" if n_out > len(shown) else ""
-    return (text + f"; {count(n_out)} case id(s) not in the manifest were not analysed "
+    return (text + f"; {plural(n_out, 'case id')} not in the manifest {'was' if n_out == 1 else 'were'} not analysed "
             f"({', '.join(map(str, shown))}{more}).")
 
 
@@ -144,7 +144,7 @@ def data_summary(results: dict, doc: dict) -> dict:
             "clustered": bool(clustering.get("clustered")),
             "per_patient": per_patient,
         } if clustering else None,
-        "manifests": [{"path": m.get("path", ""), "rows": count(m.get("rows")), "site": m.get("site")}
+        "manifests": [{"path": file_name(m.get("path")), "rows": count(m.get("rows")), "site": m.get("site")}
                       for m in (results.get("provenance") or {}).get("manifests") or []],
     }
 

@@ -2,6 +2,8 @@
 masking statements, protocol revisions and the test-set reuse history (results.json ``traceability``)."""
 from __future__ import annotations
 
+from valkit.report.formatting import file_name
+
 STATUS_TEXT = {
     "pre-registered": "The protocol was pre-registered: valkit lock recorded the digests of the protocol and of "
                       "every file it names before any run read the test labels, and this run used exactly those "
@@ -47,7 +49,7 @@ def build(results: dict, doc: dict) -> dict | None:
         "status_text": STATUS_TEXT.get(t["status"], t["status"]),
         "locked_before_unsealing": in_order,
         "steps": steps,
-        "files": (lock or {}).get("files", []),
+        "files": [{**f, "path": file_name(f.get("path"))} for f in (lock or {}).get("files", [])],
         "masking": t.get("masking") or [],
         "revisions": t.get("revisions") or [],
         "reuse": t.get("reuse") or [],

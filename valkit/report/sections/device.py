@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valkit.report.formatting import count
+from valkit.report.formatting import count, file_name
 from valkit.report.sections.training_data import training_data
 
 OP_SOURCES = {
@@ -47,6 +47,14 @@ GUIDANCES = {
 REPORTING_APPENDIX = {"STARD 2015": "stard-checklist", "CLAIM": "claim-checklist", "TRIPOD+AI": "tripod-ai-checklist"}
 SPONSOR_RATIONALE = "rationale to be supplied by the sponsor"
 
+
+#: the model card's preprocessing.window.source, in words
+WINDOW_WORDS = {
+    "dicom": "from each image's DICOM header (its display lookup table, else its window centre and width; the image's "
+             "own intensity percentiles set in the model card when the header has neither)",
+    "percentile": "each image's own intensity percentiles (set in the model card)",
+    "fixed": "a fixed window centre and width set in the model card",
+}
 
 def _kv(pairs: list[tuple[str, Any]]) -> list[dict[str, str]]:
     return [{"key": k, "value": str(v)} for k, v in pairs if v not in (None, "", [], {})]
@@ -139,13 +147,14 @@ def device_and_model(results: dict, doc: dict) -> dict:
         ("Finding detected", model.get("finding")),
         ("Architecture", model.get("architecture")),
         ("Model format", _FORMAT_LABELS.get(model.get("format"), model.get("format"))),
-        ("Architecture parameters", ", ".join(f"{k} = {v}" for k, v in sorted(params.items()))),
+        ("Architecture parameters (as given to the network's constructor)",
+         "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(params.items()))),
         ("Output", _output_text(model.get("output"))),
         ("Input size (pixels)", " × ".join(str(v) for v in size) if size else None),
-        ("Intensity window", model.get("window")),
+        ("Intensity window", WINDOW_WORDS.get(model.get("window"), model.get("window"))),
         ("Weights file", model.get("weights_file")),
         ("Explainability target layer", model.get("explainability_target_layer")),
-        ("Model card", model.get("card_path")),
+        ("Model card file", file_name(model.get("card_path"))),
         ("Predictions file", model.get("predictions_path")),
     ])
     source, rule = _op_source(results)

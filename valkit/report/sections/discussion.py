@@ -1,9 +1,10 @@
 """Limitations and conclusions: what the verdict means and the scope of the claims."""
 from __future__ import annotations
 
-from valkit.report.formatting import count
+from valkit.report.formatting import count, plural
 from valkit.report.sections import baseline, reader_study
 from valkit.report.sections.common import (
+    CI_METHODS_SHORT,
     VERDICT_WORDS,
     criterion_label,
     metric_label,
@@ -49,15 +50,16 @@ def limitations(results: dict, doc: dict) -> dict:
         else:
             prop = f"intervals for proportions resample whole {unit}s"
         items.append(f"Some {unit}s contributed more than one image: {prop}, and the AUC interval uses the "
-                     f"{methods.get('auc_ci', '')} method. Images of one {unit} are not independent evidence.")
+                     f"{CI_METHODS_SHORT.get(methods.get('auc_ci'), methods.get('auc_ci', ''))} method. Images of one {unit} are not independent evidence.")
     for col, block in table1.items():
         if block.get("missing"):
-            items.append(f"{col.replace('_', ' ').capitalize()} is missing for {count(block['missing'])} cases; "
+            items.append(f"{col.replace('_', ' ').capitalize()} is missing for {plural(block['missing'], 'case')}; "
                          "performance in those cases cannot be attributed to a level.")
     for key, noun in (("by_site", "site"), ("by_manufacturer", "manufacturer")):
         thin = [str(r.get("level")) for r in results.get(key) or [] if not r.get("sufficient_evidence", True)]
         if thin:
-            items.append(f"Too few positive or negative cases to estimate performance for {noun}(s): "
+            items.append(f"Too few positive or negative cases to estimate performance for "
+                         f"{'this ' + noun if len(thin) == 1 else 'these ' + noun + 's'}: "
                          f"{', '.join(thin)}.")
     for fam in (results.get("sites_and_scanners") or {}).get("families") or []:
         for metric, t in (fam.get("tests") or {}).items():

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 from markupsafe import Markup
 
-from valkit.report.formatting import NOT_ESTIMABLE, count
+from valkit.report.formatting import NOT_ESTIMABLE, count, warning_text
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 INK, MUTED, RULE, ACCENT = "#1a1a1a", "#666666", "#bbbbbb", "#1f4e79"
@@ -74,7 +74,7 @@ def _pct_rows(summary: dict) -> list[dict[str, str]]:
     for p in (50, 90, 95, 99):
         est = summary.get(f"p{p}") or {}
         rows.append({"stat": f"p{p}", "value": ms(est.get("value")), "ci": _ci(est),
-                     "note": "; ".join(est.get("warnings") or [])})
+                     "note": "; ".join(warning_text(w) for w in est.get("warnings") or [])})
     mean = summary.get("mean") or {}
     rows.append({"stat": "mean", "value": ms(mean.get("value")), "ci": _ci(mean), "note": ""})
     rows.append({"stat": "max", "value": ms(summary.get("max")), "ci": "", "note": ""})

@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from valkit.report.formatting import NOT_ESTIMABLE, ci_text, count, num, p_value, pct, value_text
+from valkit.report.formatting import NOT_ESTIMABLE, ci_text, count, file_name, num, p_value, pct, value_text
 from valkit.report.reader_study_figures import RocPanel, reader_dot_svg, reader_roc_svg
 from valkit.report.sections.common import VERDICT_WORDS, level_label, verdict_class
 
@@ -269,7 +269,7 @@ def build(results: dict, doc: dict) -> dict | None:
         "washout": f"{prot['washout_days']} days" if prot.get("washout_days") is not None else "",
         "description": (prot.get("description") or "").strip(),
         "covariance": COVARIANCE_WORDS.get(rs.get("covariance"), str(rs.get("covariance"))),
-        "ratings": inputs.get("ratings", ""),
+        "ratings": file_name(inputs.get("ratings")),
         "ratings_sha256": inputs.get("ratings_sha256", ""),
         "model_from": inputs.get("model_scores_from", ""),
         "estimates": est_rows,

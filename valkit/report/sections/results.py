@@ -45,7 +45,8 @@ def statistical_methods(results: dict, doc: dict) -> dict:
             used.append({"label": metric_label(metric, results), "method": method_text(method)})
     for e in results.get("endpoints") or []:
         if e.get("ci_method"):
-            used.append({"label": f"Endpoint {e.get('id')}", "method": method_text(e["ci_method"])})
+            used.append({"label": f"Endpoint: {e.get('label') or metric_label(e.get('metric', ''), results)}",
+                         "method": method_text(e["ci_method"])})
     valkit = (results.get("provenance") or {}).get("valkit") or {}
     return {
         "proportion_ci": method_text(m.get("proportion_ci")),

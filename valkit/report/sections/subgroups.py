@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from valkit.report.figures import ForestGroup, ForestPanel, ForestRow, forest_svg
-from valkit.report.formatting import ci_text, count, estimate_cells, fraction, level_text, num, p_value, pct
+from valkit.report.formatting import ci_text, count, estimate_cells, fraction, level_text, num, p_value, pct, warning_text
 from valkit.report.sections.common import GAP_LABELS, column_title, comparison_terms, gap_labels, metric_label
 from valkit.report.sections.missing_data import missing_demographics_statement
 
@@ -100,7 +100,7 @@ def _gap_row(metric: str, d: dict, labels: dict[str, str] = GAP_LABELS) -> dict[
         "value": (num(value, 2) if kind == "ratio" else pct(value)) if value is not None else "not estimable",
         "ci": ci_text(d.get("interval"), kind) if value is not None else "",
         "between": between,
-        "warnings": d.get("warnings") or [],
+        "warnings": [warning_text(w) for w in d.get("warnings") or []],
     }
 
 
