@@ -77,15 +77,24 @@ def _output_text(output: dict | None) -> str | None:
 output_text = _output_text  # shared with the model card section
 
 
+def params_text(params: dict, *, sep: str = ", ") -> str:
+    """Constructor parameters in words: ``{"init_features": 8}`` -> 'init features 8'.
+
+    >>> params_text({"init_features": 8, "block_config": [1, 1]})
+    'block config [1, 1], init features 8'
+    """
+    return sep.join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(params.items()))
+
+
 def architecture_text(model: dict) -> str:
-    """'monai.networks.nets.DenseNet (MONAI network + state dict; init_features = 8, ...)' (both sections print it).
+    """'monai.networks.nets.DenseNet (MONAI network + state dict; init features 8, ...)' (both sections print it).
 
     >>> architecture_text({"architecture": "X", "format": "onnx"})
     'X (ONNX graph (onnxruntime))'
     """
     params = model.get("architecture_params") or {}
     fmt = _FORMAT_LABELS.get(model.get("format"), model.get("format"))
-    inner = "; ".join(filter(None, [fmt, ", ".join(f"{k} = {v}" for k, v in sorted(params.items()))]))
+    inner = "; ".join(filter(None, [fmt, params_text(params)]))
     return f"{model.get('architecture') or 'not recorded'}" + (f" ({inner})" if inner else "")
 
 
@@ -148,7 +157,7 @@ def device_and_model(results: dict, doc: dict) -> dict:
         ("Architecture", model.get("architecture")),
         ("Model format", _FORMAT_LABELS.get(model.get("format"), model.get("format"))),
         ("Architecture parameters (as given to the network's constructor)",
-         "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(params.items()))),
+         params_text(params, sep="; ")),
         ("Output", _output_text(model.get("output"))),
         ("Input size (pixels)", " × ".join(str(v) for v in size) if size else None),
         ("Intensity window", WINDOW_WORDS.get(model.get("window"), model.get("window"))),
