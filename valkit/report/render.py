@@ -125,9 +125,15 @@ def _weasyprint():
 
 
 def html_to_pdf(html: str, *, base_url: Path) -> bytes:
-    """PDF bytes: text searchable, fonts embedded, bookmarks from h1/h2, PDF/A-2b."""
+    """PDF bytes: PDF/A-2b, tagged, text searchable, fonts embedded, bookmarks from h1/h2.
+
+    Tagged (``pdf_tags``): a structure tree (headings, paragraphs, tables with header cells,
+    lists, figures) that screen readers and reflow use; each figure's alternate text (``/Alt``)
+    is an SVG's ``<title>`` or an image's ``alt``. :mod:`valkit.report.pdf_checks` checks the
+    result.
+    """
     weasyprint = _weasyprint()
     with warnings.catch_warnings():
         # WeasyPrint 70 opens its sRGB output-intent profile (PDF/A) without closing it
         warnings.filterwarnings("ignore", message=r"unclosed file .*sRGB2014\.icc", category=ResourceWarning)
-        return weasyprint.HTML(string=html, base_url=str(base_url)).write_pdf(pdf_variant="pdf/a-2b")
+        return weasyprint.HTML(string=html, base_url=str(base_url)).write_pdf(pdf_variant="pdf/a-2b", pdf_tags=True)
