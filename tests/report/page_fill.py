@@ -21,16 +21,33 @@ class PageFill:
     first_line: str  # the first line of the body (below the running header)
 
 
-def page_fills(pdf: Path) -> list[PageFill]:
+@dataclass(frozen=True)
+class Word:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str
+
+
+def page_words(pdf: Path) -> list[tuple[float, float, list[Word]]]:
+    """(width, height, words) of each page, in points from the top left."""
     if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext not found: install poppler-utils (`make sysdeps`) to measure the page fill")
+        pytest.skip("pdftotext not found: install poppler-utils (`make sysdeps`) to measure the page layout")
     xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, check=True,
                          text=True).stdout
+    pages = []
+    for w, h, body in re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', xml, re.S):
+        words = [Word(float(a), float(b), float(c), float(d), t) for a, b, c, d, t in re.findall(
+            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', body)]
+        pages.append((float(w), float(h), words))
+    return pages
+
+
+def page_fills(pdf: Path) -> list[PageFill]:
     out = []
-    for i, page in enumerate(re.findall(r"<page width=\"[\d.]+\" height=\"([\d.]+)\">(.*?)</page>", xml, re.S), 1):
-        height = float(page[0])
-        words = [(float(y0), float(y1), w) for y0, y1, w in
-                 re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', page[1])]
+    for i, (_, height, page_words_) in enumerate(page_words(pdf), 1):
+        words = [(w.y0, w.y1, w.text) for w in page_words_]
         body = [(y0, y1, w) for y0, y1, w in words if MARGIN_PT <= y0 and y1 <= height - MARGIN_PT]
         if not body:
             out.append(PageFill(i, 0.0, ""))

@@ -12,7 +12,7 @@ from html import unescape
 
 import pytest
 
-from page_fill import page_fills
+from page_fill import page_fills, page_words
 from valkit.report.figures import ForestGroup, ForestPanel, ForestRow, forest_svg
 
 MIN_FILL = 0.25  # a page may end early (a figure moved on whole), not after a few lines
@@ -94,3 +94,28 @@ def test_wrapped_labels_make_the_rows_taller_not_overlap():
     assert height(two) > height(one)
     ys = [float(y) for y in re.findall(r'<text x="0\.0" y="([\d.]+)" text-anchor="start" font-size="10"', two)]
     assert ys == sorted(ys) and min(b - a for a, b in zip(ys, ys[1:])) >= 10  # lines never overprint
+
+
+SIDE_MARGIN_PT = 17 / 25.4 * 72  # report.css: @page margin 17 mm left and right
+
+
+@pytest.mark.slow
+def test_no_text_runs_past_the_right_margin(rendered):
+    # a digest in a table's detail cell used to push the table off the page
+    over = [f"page {i}: {w.text[:40]!r} ends at {w.x1:.0f} pt of {width - SIDE_MARGIN_PT:.0f}"
+            for i, (width, _, words) in enumerate(page_words(rendered / "report.pdf"), 1)
+            for w in words if w.x1 > width - SIDE_MARGIN_PT + 1]
+    assert not over, "\n".join(over[:10])
+
+
+@pytest.mark.slow
+def test_endpoint_names_are_not_one_word_per_line(rendered):
+    """The row label of the summary's endpoint table keeps its words on one line ("Area under the ROC
+    curve" was set one word per line beside the nowrap number columns)."""
+    for _, _, words in page_words(rendered / "report.pdf"):
+        texts = [w.text for w in words]
+        for i in range(len(texts) - 2):
+            if texts[i:i + 3] == ["Area", "under", "the"]:
+                assert words[i].y0 == words[i + 1].y0 == words[i + 2].y0, "'Area under the' wraps"
+                return
+    pytest.fail("no 'Area under the ROC curve' in the PDF")
