@@ -6,7 +6,7 @@ itself, with pypdf (``pip install pypdf``; in the ``test`` extra). Each :class:`
 what it verified; ``LIMITS`` says what these checks do not verify, so a pass here is not a
 PDF/A conformance claim.
 
->>> [c.name for c in CHECKS][:3]
+>>> [name for name, _ in CHECKS][:3]
 ['pdfa_identification', 'output_intent', 'fonts_embedded']
 """
 from __future__ import annotations
