@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
-from valkit.report.pdf_checks import CHECKS, LIMITS, check_pdf, failed
+from valkit.report.pdf_checks import CHECKS, LIMITS, check_pdf, failed, figure_alt_texts
 
 pytestmark = pytest.mark.slow  # uses the session's rendered fake-study report
 
@@ -58,6 +59,16 @@ def test_every_figure_in_the_report_has_alt_text(report_checks, rendered):
     html = (rendered / "report.html").read_text()
     n_figures = html.count("<svg") + html.count("<img")
     assert f"{n_figures} figure(s), 0 without /Alt" in tagged.detail, (n_figures, tagged.detail)
+
+
+def test_alt_text_says_what_the_figure_shows(rendered):
+    """/Alt carries the SVG's description (the numbers drawn), not only its title."""
+    results = json.loads((rendered / "results.json").read_text())
+    alts = figure_alt_texts(rendered / "report.pdf")
+    roc = next(a for a in alts if a.startswith("ROC curve"))
+    assert f"{results['primary']['auc']['value']:.3f}" in roc, roc
+    forests = [a for a in alts if a.startswith("Sensitivity and specificity by")]
+    assert forests and all(re.search(r"\d+\.\d%", a) for a in forests), forests[:3]
 
 
 def test_small_pdf_passes(small_pdf):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-__all__ = ["PdfCheck", "CHECKS", "LIMITS", "check_pdf", "failed"]
+__all__ = ["PdfCheck", "CHECKS", "LIMITS", "check_pdf", "failed", "figure_alt_texts"]
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,22 @@ def check_pdf(pdf: Path | bytes, *, section_titles: Sequence[str] = ()) -> list[
     results["text_searchable"] = (not empty, f"pages without text: {empty or 'none'}")
 
     return [PdfCheck(name, *results[name]) for name, _ in CHECKS]
+
+
+def figure_alt_texts(pdf: Path | bytes) -> list[str]:
+    """The alternate text (``/Alt``, "" when absent) of every Figure element of the structure tree."""
+    import io
+
+    pypdf = _pypdf()
+    from pypdf import generic
+
+    data = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
+    root = pypdf.PdfReader(io.BytesIO(data)).trailer["/Root"]
+    tree = root.get("/StructTreeRoot")
+    if tree is None:
+        return []
+    return [str(d.get("/Alt") or "") for d in _walk(tree, generic)
+            if d.get("/Type") == "/StructElem" and d.get("/S") == "/Figure"]
 
 
 def failed(checks: Sequence[PdfCheck]) -> list[str]:
