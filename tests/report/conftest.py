@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE_PROTOCOL = REPO / "tests" / "data" / "fake_study" / "fake.yaml"
+# test helpers (tests/report/page_fill.py) importable under --import-mode=importlib
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(scope="session")

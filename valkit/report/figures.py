@@ -312,24 +312,30 @@ def forest_svg(panels: Sequence[ForestPanel], *, title: str, groups: Sequence[Fo
         if g.pooled:
             layout.append(("pooled", g))
         start += g.size
-    label_w, n_w, gap, row_h, top = 170, 58, 22, 18, 30
+    label_w, n_w, gap, row_h, top, leading = 170, 58, 22, 18, 30, 11
     x0 = label_w + n_w + 10
     pw = (width - x0 - gap * (len(panels) - 1) - 6) / len(panels)
-    bottom = top + row_h * len(layout)
+    indent = 8 if any(g.title for g in groups) else 0
+    # labels are wrapped, never cut: two sites that share a long prefix must stay distinguishable
+    wrapped = {obj: _wrap_label(panels[0].rows[obj].label, label_w - indent) for kind, obj in layout if kind == "item"}
+    heights = [row_h + leading * (len(wrapped[obj]) - 1) if kind == "item" else row_h for kind, obj in layout]
+    centres = [top + sum(heights[:i]) + heights[i] / 2 for i in range(len(layout))]
+    bottom = top + sum(heights)
     height = int(bottom + 40)
     out = _open(width, height, title, f"{title}. " + " ".join(_panel_desc(p) for p in panels), "forest")
     out.append(_text(0, 16, "Level", weight="bold", size=10))
     out.append(_text(label_w + n_w, 16, "pos/neg", anchor="end", weight="bold", size=10))
-    indent = 8 if any(g.title for g in groups) else 0
     for i, (kind, obj) in enumerate(layout):
-        y = top + row_h * i + row_h / 2
+        y = centres[i]
         if kind == "item" and i % 2 == 0:
-            out.append(f'<rect x="0" y="{y - row_h / 2:.1f}" width="{width}" height="{row_h}" fill="#f5f5f5"/>')
+            out.append(f'<rect x="0" y="{y - heights[i] / 2:.1f}" width="{width}" height="{heights[i]}" fill="#f5f5f5"/>')
         if kind == "header":
             out.append(_text(0, y + 4, obj, weight="bold", size=10))
         elif kind == "item":
             r = panels[0].rows[obj]
-            out.append(_text(indent, y + 4, _clip(r.label, 30 if indent else 24), size=10))
+            lines = wrapped[obj]
+            y_first = y + 4 - leading * (len(lines) - 1) / 2
+            out.append(_lines(indent, y_first, lines, anchor="start", size=10, leading=leading))
             out.append(_text(label_w + n_w, y + 4, r.n_text, anchor="end", size=10))
         else:
             out.append(_text(indent, y + 4, "Random-effects pooled", size=10, fill=POOLED))
@@ -365,7 +371,7 @@ def forest_svg(panels: Sequence[ForestPanel], *, title: str, groups: Sequence[Fo
             out.append(_text(px(panel.goal), bottom + (35 if _finite(panel.overall) else 26),
                              f"{panel.goal_label} {pct(panel.goal)}", anchor="middle", size=9))
         for i, (kind, obj) in enumerate(layout):
-            y = top + row_h * i + row_h / 2
+            y = centres[i]
             if kind == "item":
                 r = panel.rows[obj]
                 if r.note or not _finite(r.value):
@@ -399,8 +405,15 @@ def _nice_step(raw: float) -> float:
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw - 1e-12)
 
 
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+def _wrap_label(text: str, width_px: float, *, size: float = 10) -> list[str]:
+    """``text`` in lines that fit ``width_px`` at font ``size`` (DejaVu Sans: about 0.6 em a character),
+    broken at spaces (a word longer than a line is split); nothing is dropped.
+
+    >>> _wrap_label("Ganga Valley Medical College", 100)
+    ['Ganga Valley', 'Medical College']
+    """
+    chars = max(4, int(width_px / (0.6 * size)))
+    return textwrap.wrap(str(text), chars, break_long_words=True, break_on_hyphens=False) or [""]
 
 
 def reliability_svg(mean_predicted: Sequence[float], observed: Sequence[float], low: Sequence[float],

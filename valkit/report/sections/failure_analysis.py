@@ -53,14 +53,17 @@ def _gallery(block: dict) -> list[dict]:
                        f"energy in box {pct(e.get('energy_fraction'))}")
             if e.get("pointing_game_cell_hit") is not None and e.get("pointing_game_hit") is False:
                 loc += f" ({'in' if e['pointing_game_cell_hit'] else 'outside'} at the heatmap's resolution)"
+            truth = {1: "reference positive", 0: "reference negative"}.get(e.get("label"), "reference not recorded")
             cases.append({
                 "src": e.get("overlay", ""),
+                "truth": truth,
                 "case_id": e.get("case_id", ""),
                 "site": e.get("site", ""),
                 "scanner": e.get("scanner", ""),
                 "score": num(e.get("score"), 3),
                 "localisation": loc,
-                "alt": f"{title[:-1]} {e.get('case_id', '')}: heatmap over the image, score {num(e.get('score'), 3)}"
+                "alt": f"{title[:-1]} {e.get('case_id', '')}, {truth}: heatmap over the image, "
+                       f"score {num(e.get('score'), 3)}"
                        + (f", {loc}" if loc else ""),
             })
         out.append({"key": cat, "title": title, "available": count(g.get("available")),
@@ -291,6 +294,7 @@ def build(results: dict, doc: dict) -> dict | None:
     if not ex.get("available"):
         return {"available": False, "reason": ex.get("reason", "")}
     hm = ex.get("heatmaps") or {}
+    from valkit.report.heatmap_legend import heatmap_legend_svg
     from valkit.report.sections.appendix import identifiers_sentence
 
     return {
@@ -307,6 +311,7 @@ def build(results: dict, doc: dict) -> dict | None:
         "device": hm.get("device", ""),
         "unreadable": ex.get("unreadable") or [],
         "gallery": _gallery(ex.get("gallery") or {}),
+        "gallery_legend": Markup(heatmap_legend_svg()),
         "localisation": _localisation(ex.get("localisation") or {}),
         "border": _border(ex.get("border") or {"available": False, "reason": "not in results.json (older run)"}),
         "sanity": _sanity(ex.get("sanity") or {}),
