@@ -88,3 +88,15 @@ def test_report_rerenders_from_results_json_alone(demo_run, tmp_path):
     shutil.copy(run_dir / "results.json", tmp_path / "results.json")
     assert main(["report", str(tmp_path)]) == 0
     assert (tmp_path / "report.pdf").stat().st_size > 10_000
+
+
+def test_demo_report_reads_as_words(demo_run):
+    """The whole demo report (model card, sites, heterogeneity, fairness, explainability) passes the wording
+    checks of valkit.report.wording: no raw program text, every abbreviation explained."""
+    from valkit.report.render import render_html
+    from valkit.report.wording import wording_problems
+
+    _, _, run = demo_run
+    results = json.loads((run / "results.json").read_text())
+    problems = wording_problems(render_html(results, results_sha256="0" * 64), results)
+    assert not problems, "\n".join(problems)

@@ -48,3 +48,15 @@ def test_figures_escape_text_and_mark_the_knee():
     svg = throughput_svg([1, 8, 32], [10.0, 70.0, 90.0], knee=32)
     assert "knee: 90 images/s" in svg and "Knee at batch size 32" in svg
     assert "&lt;b&gt;" in histogram_svg([0.0, 1.0], [3], title="<b>", unit="ms")
+
+
+def test_section_reads_as_words(bench_run, fake_results):
+    """No raw variant keys (channels_last), no unexplained abbreviations (valkit.report.wording)."""
+    from valkit.report.render import render_html
+    from valkit.report.wording import wording_problems
+
+    _, lat = bench_run
+    results = {**fake_results, "latency": lat}
+    page = render_html(results, results_sha256="0" * 64)
+    problems = [p for p in wording_problems(page, results) if p.startswith("section 'Computational performance'")]
+    assert not problems, "\n".join(problems)

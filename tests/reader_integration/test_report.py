@@ -96,7 +96,8 @@ def test_secondary_row_in_executive_summary_and_objectives(html, reader_results)
 def test_warnings_are_printed_and_absent_section_is_omitted(reader_results):
     r = copy.deepcopy(reader_results)
     r["reader_study"]["warnings"] = ["var_TR: the OR variance component estimate is negative (-6.0e-05)"]
-    assert "var_TR: the OR variance component estimate is negative (-6.0e-05)" in _section(_html(r), "reader-study")
+    # printed with the component's symbol, not its results.json key
+    assert "σ²TR: the OR variance component estimate is negative (-6.0e-05)" in _section(_html(r), "reader-study")
     del r["reader_study"]
     html = _html(r)
     assert 'id="reader-study"' not in html and "Reader study: Δ" not in html
@@ -147,3 +148,11 @@ def test_sensitivity_as_the_main_measure(tmp_path, make_study):
     assert "ΔSensitivity (rating ≥ 3) ≤ -10.0 pp" in text
     assert signed(ep["difference"]["estimate"], "proportion") in text
     assert "ROC curves of the readers" not in text
+
+
+def test_section_reads_as_words(html, reader_results):
+    """No raw variance-component keys (var_TR), file names or unexplained abbreviations (valkit.report.wording)."""
+    from valkit.report.wording import wording_problems
+
+    problems = [p for p in wording_problems(html, reader_results) if p.startswith("section 'Reader study'")]
+    assert not problems, "\n".join(problems)

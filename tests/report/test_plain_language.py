@@ -14,19 +14,9 @@ import re
 
 import pytest
 
-from valkit.report.abbreviations import MASTER, unexplained_capitals, visible_text
+from valkit.report.abbreviations import MASTER, visible_text
+from valkit.report.wording import context as _context, raw_program_text as _raw_text, sections as _sections, unexplained_abbreviations
 from valkit.report.render import render_html
-
-#: raw-program-text patterns: (name, regex)
-RAW_TEXT = (
-    ("snake_case key", r"(?<![\w./-])[a-z][a-z0-9]*_[a-z0-9_]+(?![\w(])"),
-    ("'(s)' plural", r"\w+\(s\)"),
-    ("file name of the documentation", r"\b[\w-]+\.md\b"),
-    ("relative path", r"\.\./"),
-    ("Python literal", r"\b(True|False|None)\b(?![\w-])"),
-)
-#: words matching a pattern above that are fine on the page
-ALLOWED_RAW = {"results.json", "cases.csv"}
 
 #: offenders present when this test was written (section, word): each is a defect to fix, listed so that
 #: new text is checked from now on; remove an entry when its text is fixed (a stale entry fails the test)
@@ -43,47 +33,8 @@ def page(results) -> str:
     return render_html(results, results_sha256="0" * 64)
 
 
-def _sections(page: str) -> list[tuple[str, str]]:
-    """(section title, visible text) for the front matter and each <section> of the body."""
-    parts = re.split(r'(?=<section id=")', page)
-    out = []
-    for part in parts:
-        m = re.search(r"<h[12][^>]*>(.*?)</h[12]>", part, re.S)
-        title = re.sub(r"\s+", " ", visible_text(m.group(1))).strip() if m else "front matter"
-        title = re.sub(r"^(\d+|Appendix [A-Z])\s+", "", title)  # numbers move as sections are added
-        out.append((title, visible_text(part)))
-    return out
-
-
-def _user_tokens(results: dict) -> set[str]:
-    """Capitalised tokens of sponsor-supplied text (protocol, model card, data values): not valkit's words."""
-    words: set[str] = set()
-
-    def walk(x):
-        if isinstance(x, dict):
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-        elif isinstance(x, str):
-            words.update(re.findall(r"[A-Z][A-Z0-9]+", x))
-    for key in ("protocol", "model", "data", "by_site", "by_manufacturer"):
-        walk(results.get(key))
-    return words
-
-
-def _context(text: str, word: str) -> str:
-    i = text.find(word)
-    return text[max(0, i - 60):i + len(word) + 40].strip()
-
-
 def test_every_all_caps_word_is_an_explained_abbreviation(page, results):
-    allowed = _user_tokens(results)
-    problems = []
-    for title, text in _sections(page):
-        for word in unexplained_capitals(text, allowed=allowed):
-            problems.append(f"section '{title}': '{word}' — …{_context(text, word)}…")
+    problems = unexplained_abbreviations(page, results)
     assert not problems, ("all-caps words that the list of abbreviations does not explain (add each to "
                           "valkit/report/abbreviations.py MASTER with its expansion, or NOT_ABBREVIATIONS "
                           "if it is not an abbreviation):\n" + "\n".join(problems))
@@ -98,23 +49,6 @@ def test_the_list_holds_exactly_the_abbreviations_used(page):
     for abbr, _, tokens in MASTER:
         used = any(re.search(r"(?<![\w\-.])" + re.escape(t) + r"(?![\w\-])", body) for t in tokens)
         assert (abbr in shown) == used, f"{abbr}: {'used but not listed' if used else 'listed but not used'}"
-
-
-def _raw_text(page: str) -> set[tuple[str, str, str]]:
-    found = set()
-    # a file's place on the machine of the run means nothing to a reader, even set as code
-    for title, text in _sections(page):
-        found.update((title, m.group(0), "relative path") for m in re.finditer(r"\.\./", text))
-    # text set as code (<code>: the per-case CSV's column names, a rule) is program text on purpose
-    page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)
-    for title, text in _sections(page):
-        for name, pattern in RAW_TEXT:
-            for m in re.finditer(pattern, text):
-                word = m.group(0)
-                if any(a in text[max(0, m.start() - 20):m.end() + 20] and word in a for a in ALLOWED_RAW):
-                    continue
-                found.add((title, word, name))
-    return found
 
 
 def test_no_raw_program_text(page):

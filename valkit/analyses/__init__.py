@@ -159,7 +159,7 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
             "cluster_unit": "patient",
             "seed": seed,
             "bootstrap_resamples": a.bootstrap_resamples,
-            "positive_rule": "score >= threshold",
+            "positive_rule": "score at or above the threshold",
         },
         "deviations": (deviations(protocol, endpoints, clustering_stated=clustering_stated)
                        + case_deviations(case_flow(merged))),

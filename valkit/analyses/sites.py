@@ -36,6 +36,10 @@ from valkit.stats.types import NotEstimableWarning
 
 METRICS = {"sensitivity": ("tp", "fn"), "specificity": ("tn", "fp")}
 
+#: the protocol's tau2_method in words (the methods text of results.json)
+TAU2_METHOD_NAMES = {"reml": "restricted maximum likelihood (REML)", "pm": "Paule–Mandel (PM)",
+                     "dl": "DerSimonian–Laird (DL)"}
+
 
 def _pool(engine: CellEngine, fam: FamilyCells, rows: list[dict], metric: str, method: str, alpha: float) -> dict:
     num_key, other_key = METRICS[metric]
@@ -204,8 +208,10 @@ def sites_section(engine: CellEngine, protocol: Protocol) -> dict:
                          "family": "every Cochran's Q test in this section (columns x sensitivity/specificity)",
                          "label": adjustment if slots else None},
         "methods": {
-            "pooling": f"random effects on the logit scale, tau² by {h.tau2_method} (DL, PM and REML all shown); "
-                       "Wald interval; prediction interval with t(k-2)",
+            "pooling": f"random effects on the logit scale, between-level variance tau² by "
+                       f"{TAU2_METHOD_NAMES.get(h.tau2_method, h.tau2_method)} (all three estimators shown); Wald "
+                       "interval; prediction interval from the t distribution with k − 2 degrees of freedom "
+                       "(k levels)",
             "heterogeneity": "Cochran's Q (chi-squared, k-1 df), I² = (Q-df)/Q (Higgins & Thompson 2002), tau²",
             "variance": "level logit variances for Q, I², tau², pooling, leave-one-out and residuals: " + VARIANCE_RULE
                         + " (each test's 'variance' says which was used)",

@@ -14,7 +14,7 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -27,6 +27,20 @@ FEATURE_TOKENS = ("channels_last", "compile", "cuda_graphs")
 VARIANT_TOKENS = DTYPE_TOKENS + FEATURE_TOKENS
 PERCENTILES = (50, 90, 95, 99)
 DEFAULT_VARIANTS = ("fp32", "channels_last", "bf16", "fp16", "bf16+channels_last+compile", "fp16+cuda_graphs")
+
+#: the protocol's variant tokens in words (a variant such as "bf16+channels_last" joins them with " + ")
+VARIANT_WORDS = {"fp32": "32-bit float", "bf16": "bfloat16", "fp16": "16-bit float",
+                 "channels_last": "channels-last memory layout", "compile": "torch.compile",
+                 "cuda_graphs": "CUDA graphs"}
+
+
+def variant_name(variant: Any) -> str:
+    """A latency variant in words: 'bf16+channels_last' -> 'bfloat16 + channels-last memory layout'.
+
+    >>> variant_name("fp16+cuda_graphs")
+    '16-bit float + CUDA graphs'
+    """
+    return " + ".join(VARIANT_WORDS.get(t, t) for t in str(variant).split("+"))
 
 
 class Budget(StrictModel):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from valkit import provenance
-from valkit.latency.config import Budget, LatencyOptions
+from valkit.latency.config import Budget, LatencyOptions, variant_name
 from valkit.latency.decoders import choose_decoders, plugin_map, preprocess_with_decoders
 from valkit.latency.efficiency import pipeline_efficiency, resolve_parallelism, torch_threads
 from valkit.latency.environment import capture_environment
@@ -229,7 +229,7 @@ def caveats(result: dict[str, Any]) -> list[str]:
                "adds time that is not measured here.")
     missing = [v["variant"] for v in result.get("variants", []) if not v.get("available")]
     if missing:
-        out.append("Variants not measured on this device: " + ", ".join(missing) + ".")
+        out.append("Variants not measured on this device: " + ", ".join(variant_name(v) for v in missing) + ".")
     check = result.get("end_to_end", {}).get("predictor_check", {})
     if check and not check.get("matches"):
         out.append("The stage-timed pipeline's scores did not match the validated predictor's within tolerance; "

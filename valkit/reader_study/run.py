@@ -168,7 +168,7 @@ def reader_study_section(loaded: LoadedProtocol, merged: pd.DataFrame, *, thresh
                               "model_scores": opts.model_scores}
     if opts.model_scores == "run":
         scores: Any = run_model_scores(ratings, merged, source=str(path))
-        inputs["model_scores_from"] = "this run's predictions, matched by case_id"
+        inputs["model_scores_from"] = "this run's predictions, matched by case identifier"
         if model_threshold is None:
             model_threshold = threshold
     elif opts.model_scores_path is not None:

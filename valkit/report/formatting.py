@@ -144,6 +144,16 @@ def p_value(p: Any) -> str:
     return f"{p:.3f}"
 
 
+def p_text(p: Any, name: str = "p") -> str:
+    """``name`` with its p-value as a phrase: 'p = 0.042', 'p < 0.001' (never 'p = < 0.001').
+
+    >>> p_text(0.0421), p_text(1e-5), p_text(0.2, "adjusted p")
+    ('p = 0.042', 'p < 0.001', 'adjusted p = 0.200')
+    """
+    text = p_value(p)
+    return f"{name} {text}" if text.startswith(("<", ">")) else f"{name} = {text}"
+
+
 def warning_text(warning: Any) -> str:
     """A warning from results.json as a reader sees it: the message, without the machine-readable code
     that the statistics put in front of it (``zero_cell: LR+ has a zero cell`` → ``LR+ has a zero cell``).

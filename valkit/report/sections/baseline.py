@@ -33,8 +33,7 @@ def _test_text(c: dict) -> str:
     name = TEST_WORDS.get(t["method"], t["method"])
     if c.get("discordant") and not (c["discordant"]["current_only"] + c["discordant"]["baseline_only"]):
         return f"{name}: no discordant cases"
-    p = p_value(t.get("p_value"))
-    return f"{name} p {p}" if p.startswith(("<", ">")) else f"{name} p = {p}"
+    return p_text(t.get("p_value"), f"{name} p")
 
 
 def where_text(p: dict) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from valkit.report.figures import reliability_svg
-from valkit.report.formatting import ci_text, num, p_value
+from valkit.report.formatting import ci_text, num, p_text
 
 
 def _p(p: float | None) -> str:
-    text = p_value(p)
-    return f"p {text}" if text.startswith(("<", ">")) else f"p = {text}"
+    return p_text(p)
 
 
 def build(results: dict, doc: dict) -> dict | None:

@@ -182,7 +182,7 @@ def device_and_model(results: dict, doc: dict) -> dict:
         "op_note": doc["exploratory_note"],
         "tuning_set": model.get("threshold_tuning_set") if source == "model_card" else None,
         "exploratory": bool(op.get("exploratory")),
-        "positive_rule": (results.get("methods") or {}).get("positive_rule", "score >= threshold"),
+        "positive_rule": (results.get("methods") or {}).get("positive_rule", "score at or above the threshold"),
         "limitations": list(model.get("limitations") or []),
     }
 

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 from markupsafe import Markup
 
+from valkit.latency.config import VARIANT_WORDS, variant_name
 from valkit.report.formatting import NOT_ESTIMABLE, count, warning_text
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
@@ -127,12 +128,12 @@ def _variant_rows(variants: list[dict]) -> list[dict[str, Any]]:
     for v in variants:
         cfg = v.get("config") or {}
         desc = ", ".join([cfg.get("dtype", "fp32") + (" autocast" if cfg.get("autocast") else "")]
-                         + [k.replace("_", " ") for k in ("channels_last", "compile", "cuda_graphs") if cfg.get(k)])
+                         + [VARIANT_WORDS[k] for k in ("channels_last", "compile", "cuda_graphs") if cfg.get(k)])
         if not v.get("available"):
-            rows.append({"name": v.get("variant"), "config": desc, "measured": False, "reason": v.get("reason", "")})
+            rows.append({"name": variant_name(v.get("variant")), "config": desc, "measured": False, "reason": v.get("reason", "")})
             continue
         for r in _batch_rows(v):
-            rows.append({"name": v.get("variant"), "config": desc, **r})
+            rows.append({"name": variant_name(v.get("variant")), "config": desc, **r})
     return rows
 
 

@@ -9,6 +9,8 @@ their sign (``+0.043``), intervals as ``-0.012 to +0.098``.
 """
 from __future__ import annotations
 
+import re
+
 import math
 from typing import Any
 
@@ -32,6 +34,22 @@ COVARIANCE_WORDS = {
     "unbiased": "unbiased U-statistic (Gallas, Pennello & Myers 2007)",
 }
 HYPOTHESIS_WORDS = {"superiority": "superiority", "non_inferiority": "non-inferiority"}
+
+
+#: Obuchowski–Rockette variance components as printed (results.json keys → symbols)
+COMPONENT_SYMBOLS = {"var_R": "σ²R", "var_TR": "σ²TR", "cov1": "Cov1", "cov2": "Cov2", "cov3": "Cov3",
+                     "var_error": "σ²ε"}
+
+
+def component_words(text: str) -> str:
+    """A warning with the variance components' keys replaced by their printed symbols.
+
+    >>> component_words("sensitivity: var_TR: the OR variance component estimate is negative")
+    'sensitivity: σ²TR: the OR variance component estimate is negative'
+    """
+    for key in sorted(COMPONENT_SYMBOLS, key=len, reverse=True):
+        text = re.sub(rf"\b{key}\b", COMPONENT_SYMBOLS[key], text)
+    return text
 
 
 def _finite(x: Any) -> bool:
@@ -284,9 +302,9 @@ def build(results: dict, doc: dict) -> dict | None:
         "dots": _dot_figure(rs, mods, kind, label),
         "binary": _binary(rs, mods),
         "reading_time": _reading_time(rs, mods),
-        "components": [{"key": k, "value": _sci(vc.get(k))}
+        "components": [{"key": COMPONENT_SYMBOLS[k], "value": _sci(vc.get(k))}
                        for k in ("var_R", "var_TR", "cov1", "cov2", "cov3", "var_error") if k in vc],
-        "warnings": warnings,
+        "warnings": [component_words(w) for w in warnings],
         "level": level_label(ep.get("confidence_level")),
     }
 

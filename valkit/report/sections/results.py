@@ -58,7 +58,7 @@ def statistical_methods(results: dict, doc: dict) -> dict:
         "evidence_unit": m.get("evidence_unit") or "cases",
         "seed": m.get("seed"),
         "bootstrap_resamples": count(m.get("bootstrap_resamples")),
-        "positive_rule": m.get("positive_rule") or "score >= threshold",
+        "positive_rule": m.get("positive_rule") or "score at or above the threshold",
         "used": used,
         "min_positives": sg.get("min_positives"),
         "min_negatives": sg.get("min_negatives"),

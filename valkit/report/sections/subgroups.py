@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from valkit.report.figures import ForestGroup, ForestPanel, ForestRow, forest_svg
-from valkit.report.formatting import ci_text, count, estimate_cells, fraction, level_text, num, p_value, pct, warning_text
+from valkit.report.formatting import ci_text, count, estimate_cells, fraction, level_text, num, p_text, p_value, pct, warning_text
 from valkit.report.sections.common import GAP_LABELS, column_title, comparison_terms, gap_labels, metric_label
 from valkit.report.sections.missing_data import missing_demographics_statement
 
@@ -179,8 +179,8 @@ def subgroups_and_fairness(results: dict, doc: dict) -> dict | None:
             t = dt.get(metric) or {}
             if t.get("p_value") is not None:
                 tests.append(f"{metric_label(metric, results, short=True)}: Q = {num(t.get('q'), 2)} on {t.get('df')} df"
-                             f"{VARIANCE_WORDS.get(t.get('variance'), '')}, p = {p_value(t.get('p_value'))}, "
-                             f"adjusted p = {p_value(t.get('p_adjusted'))}"
+                             f"{VARIANCE_WORDS.get(t.get('variance'), '')}, {p_text(t.get('p_value'))}, "
+                             f"{p_text(t.get('p_adjusted'), 'adjusted p')}"
                              + (f" ({t['adjustment']})" if t.get("adjustment") else ""))
         fams.append({
             "name": f["name"], "title": title, "prespecified": bool(f.get("prespecified", True)),

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from valkit.report.formatting import count
+from valkit.report.formatting import count, file_name
 
 __all__ = ["TrainingData", "training_data"]
 
@@ -54,6 +54,8 @@ def _seeds(values: list[Any]) -> str:
 
 
 def _value(key: str, value: Any) -> str:
+    if key == "script":
+        return file_name(value)  # a file name, never a path on the sponsor's disk
     if key == "data_seeds":
         return "; ".join(f"{_split(k)}: {', '.join(str(s) for s in v)}" for k, v in value.items())
     if key == "n_images":
