@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     Field,
     JsonValue,
     PrivateAttr,
@@ -33,9 +32,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from valkit.digests import file_sha256
-from valkit.errors import InputError
 from valkit.strict_model import StrictModel
-from valkit.suggest import did_you_mean, did_you_mean_or_list as _did_you_mean
+from valkit.suggest import did_you_mean_or_list as _did_you_mean
 from valkit.models.architectures import (
     ARCHITECTURES,
     FORMATS,
@@ -44,7 +42,6 @@ from valkit.models.architectures import (
     ArchitectureSpec,
     architectures_for,
 )
-from valkit.yaml_lines import YamlInputError, key_lines, read_yaml
 
 __all__ = [
     "ARCHITECTURES",

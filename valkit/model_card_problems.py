@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from valkit.errors import InputError
 from valkit.suggest import did_you_mean_or_list as _did_you_mean
 from valkit.model_card import (
     FORMAT_SUFFIXES,

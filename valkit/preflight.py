@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 
 from valkit.errors import InputError
 from valkit.protocol import LoadedProtocol, Protocol, missing_paths
 from valkit.suggest import did_you_mean
-from valkit.yaml_lines import YamlInputError, format_loc, line_index, line_of, read_yaml
+from valkit.yaml_lines import format_loc, line_index, line_of
 
 __all__ = ["Preflight", "card_problems", "columns_named", "preflight", "regulatory_findings", "table_header"]
 

@@ -13,7 +13,6 @@ Python's standard ``sqlite3``; no server. Writers from parallel runs wait for ea
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from valkit.atomic_file import write_atomic
-from valkit.errors import InputError, without_path
+from valkit.errors import without_path
 from valkit.preprocess import ImageNotAccepted
 from valkit.progress import QUIET, Progress
 

@@ -290,4 +290,4 @@ def test_scores_for_unknown_case_ids_counted_in_results_and_report(scaled_run):
     from valkit.report.sections.data import data_summary
 
     line = data_summary(r, {})["external_scores"]
-    assert "502 rows" in line and "499" in line and "3 case id(s) not in the manifest" in line and "Z1" in line
+    assert "502 rows" in line and "499" in line and "3 case ids not in the manifest" in line and "Z1" in line

@@ -38,7 +38,7 @@ def method_note(requested: str, used: str | None, clustering: str, clustering_st
     if used == "delong" and requested == "clustered":
         return None
     why = (f"the protocol says clustering: {clustering}" if clustering_stated else
-           "the protocol does not say how to handle several images per patient (analysis: clustering), so "
+           "the protocol does not say how to handle several images per patient (its setting analysis.clustering), so "
            "valkit's default rule (auto) applies")
     return f"{asked}; patients have several images and {why}, so the patient-clustered method ({_method_name(used)}) is used"
 

@@ -19,14 +19,12 @@ stratified by cell and outcome), which keeps the groups' joint variation.
 from __future__ import annotations
 
 import math
-import warnings
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from valkit import stats
 from valkit.analyses.accuracy import auc_estimate
 from valkit.analyses.estimates import ProportionEstimator, withhold_if_insufficient
 from valkit.protocol import Protocol, Subgroups
@@ -34,7 +32,7 @@ from valkit.progress import Step
 from valkit.stats.clustered_logit import clustered_logit_transform
 from valkit.stats.fairness import bootstrap_cell_counts
 from valkit.stats.heterogeneity import LogitData, logit_transform, random_effects
-from valkit.stats.types import Estimate, NotEstimableWarning
+from valkit.stats.types import Estimate
 from valkit.stats.validation import distinct, n_distinct
 from valkit.study import MISSING, age_band_labels
 

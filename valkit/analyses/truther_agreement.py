@@ -12,7 +12,6 @@ from __future__ import annotations
 import warnings
 from itertools import combinations
 
-import numpy as np
 import pandas as pd
 
 from valkit.protocol import Protocol

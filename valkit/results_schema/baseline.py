@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from valkit.results_schema.base import Block, Estimate, Interval, Num, TestResult
+from valkit.results_schema.base import Block, Estimate, Num, TestResult
 
 NIVerdict = Literal["PASS", "FAIL", "INSUFFICIENT EVIDENCE", "NOT ESTIMABLE"]
 

@@ -11,7 +11,7 @@ import math
 from markupsafe import Markup
 
 from valkit.report.figures import ForestGroup, ForestPanel, ForestRow, forest_svg
-from valkit.report.formatting import INSUFFICIENT, ci_text, count, num, p_value, value_text
+from valkit.report.formatting import INSUFFICIENT, ci_text, count, num, p_text, p_value, value_text
 from valkit.report.sections.common import column_title, metric_label, verdict_class
 
 KIND = {"sensitivity": "proportion", "specificity": "proportion", "auc": "auc"}

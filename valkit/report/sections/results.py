@@ -16,6 +16,12 @@ PRIMARY_METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc"
 GROUPINGS = (("by_site", "Site", "site"), ("by_manufacturer", "Scanner manufacturer", "manufacturer"))
 
 
+def _denominator(block: dict, metric: str, count_key: str) -> Any:
+    """The estimate's denominator; else the block's own count, in the blocks that record one."""
+    d = (block.get(metric) or {}).get("denominator")
+    return d if d is not None or count_key not in block else block[count_key]
+
+
 def two_by_two(block: dict) -> dict[str, str] | None:
     """The 2×2 table's cells and margins, all read from results.json (no sums taken here)."""
     conf = block.get("confusion")
@@ -24,11 +30,11 @@ def two_by_two(block: dict) -> dict[str, str] | None:
     return {
         "tp": count(conf.get("tp")), "fp": count(conf.get("fp")),
         "fn": count(conf.get("fn")), "tn": count(conf.get("tn")),
-        "pos": count((block.get("sensitivity") or {}).get("denominator", block.get("n_positive"))),
-        "neg": count((block.get("specificity") or {}).get("denominator", block.get("n_negative"))),
-        "test_pos": count((block.get("ppv") or {}).get("denominator")) if block.get("ppv") else "",
-        "test_neg": count((block.get("npv") or {}).get("denominator")) if block.get("npv") else "",
-        "n": count((block.get("accuracy") or {}).get("denominator", block.get("n"))) if block.get("accuracy") else "",
+        "pos": count(_denominator(block, "sensitivity", "n_positive")),
+        "neg": count(_denominator(block, "specificity", "n_negative")),
+        "test_pos": count((block.get("ppv") or {}).get("denominator")) if "ppv" in block else "",
+        "test_neg": count((block.get("npv") or {}).get("denominator")) if "npv" in block else "",
+        "n": count(_denominator(block, "accuracy", "n")) if "accuracy" in block else "",
     }
 
 
@@ -45,7 +51,7 @@ def statistical_methods(results: dict, doc: dict) -> dict:
             used.append({"label": metric_label(metric, results), "method": method_text(method)})
     for e in results.get("endpoints") or []:
         if e.get("ci_method"):
-            used.append({"label": f"Endpoint: {e.get('label') or metric_label(e.get('metric', ''), results)}",
+            used.append({"label": f"Endpoint: {metric_label(e.get('metric', ''), results)}",
                          "method": method_text(e["ci_method"])})
     valkit = (results.get("provenance") or {}).get("valkit") or {}
     return {
@@ -109,7 +115,6 @@ def primary_results(results: dict, doc: dict) -> dict:
             "failed_positive": count(flow.get("failed_positive")),
             "failed_negative": count(flow.get("failed_negative")),
         } if both else None,
-        "clustered": bool((results.get("methods") or {}).get("clustered")),
         "sens_label": metric_label("sensitivity", results),
         "spec_label": metric_label("specificity", results),
         **secondary_results(results),  # score distributions, lesion size/type, indeterminate both ways
