@@ -26,6 +26,8 @@ ACQUISITION_TITLES = {
     "kvp": "kVp",
     "rows": "Rows (pixels)",
 }
+#: acquisition parameters that are numbers (right-aligned, header and cells)
+ACQUISITION_NUMERIC = frozenset({"bits_stored", "pixel_spacing_mm", "kvp", "rows"})
 
 
 def _shows_exclusions(results: dict) -> bool:
@@ -153,6 +155,7 @@ def data_summary(results: dict, doc: dict) -> dict:
                          "n": count(r.get("n")), "cells": [r.get(c, "") or "—" for c in extra_cols]}
                         for r in acquisition],
         "acquisition_columns": [ACQUISITION_TITLES.get(c, c) for c in extra_cols],
+        "acquisition_numeric": [c in ACQUISITION_NUMERIC for c in extra_cols],
         "clustering": {
             "n_patients": count(clustering.get("n_patients")),
             "n_images": count(clustering.get("n_images")),
