@@ -2,6 +2,7 @@
 reference standard counted both ways (same estimator, so the same interval method as the primary)."""
 from __future__ import annotations
 
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -154,3 +155,46 @@ def test_new_keys_are_declared_in_the_results_schema(fake_results):
     doc["secondary"]["lesion_sizes"] = doc["secondary"].pop("lesion_size")
     with pytest.raises(ValueError, match="secondary.lesion_sizes"):
         validate_results(doc)
+
+
+def test_flow_of_cases_has_a_box_for_the_indeterminate_reference_and_its_counts_add_up(tmp_path):
+    """STARD 2015 item 19 (flow of participants, Cohen et al. BMJ 2016;352:i5337): cases with an indeterminate
+    reference standard get their own box, and every box's counts add up to its total even when indeterminate
+    cases also failed (the fake study's C0005 and C0017 have no score and are in the first 30 rows)."""
+    from valkit.report.render import Captions, environment
+    from valkit.report.sections.data import data_summary
+
+    def mark(m):
+        m.loc[m.index[:30], "label"] = "equivocal"
+        return m
+
+    merged, out = _study(tmp_path, protocol={"reference_standard": {"indeterminate": ["equivocal"]}}, manifest=mark)
+    flow = out["data"]["flow"]
+    failed_ind = int(((merged["label"] == -1) & (merged["status"] == "failed")).sum())
+    assert failed_ind == 2 and flow["indeterminate_reference"] > 0
+    assert flow["failed_positive"] + flow["failed_negative"] + failed_ind == flow["failed"]
+    results = {**out, "protocol": {"reference_standard": {"indeterminate": ["equivocal"]}}}
+    ctx = data_summary(results, {})
+    assert ctx["flow"]["failed_indeterminate"] == "2"
+    svg = str(ctx["flow_svg"])
+    texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert f"Reference standard indeterminate: {flow['indeterminate_reference']}" in texts
+    # the box's line by reference standard (wrapped to the box) adds up to its total
+    assert (f"({flow['failed_positive']} reference positive, {flow['failed_negative']} negative, "
+            f"{failed_ind} indeterminate)") in " ".join(texts).replace("\u00a0", " ")
+    assert f"{flow['indeterminate_reference']} with an indeterminate reference standard" in svg  # the description
+    side = sorted((float(r.get("y")), float(r.get("height"))) for r in ET.fromstring(svg).iter(
+        "{http://www.w3.org/2000/svg}rect") if float(r.get("x")) == 352)  # boxes right of the trunk, stacked apart
+    assert len(side) == 2 + (ctx["flow"]["excluded"] is not None) and all(a[0] + a[1] < b[0] for a, b in zip(side, side[1:]))
+    html = environment().get_template("sections/test_data.html.j2").render(s=ctx, captions=Captions())
+    sentence = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert (f"{flow['failed']} without a valid result ({flow['failed_positive']} reference positive, "
+            f"{flow['failed_negative']} reference negative, {failed_ind} indeterminate)") in sentence
+
+
+def test_flow_of_cases_without_indeterminate_cases_has_no_such_box():
+    from valkit.report.figures import FlowCounts, flow_svg
+
+    c = FlowCounts(in_manifest="10", failed="1", failed_positive="1", failed_negative="0", failure_reasons=[("x", "1")],
+                   analysed="9", positive="4", negative="5", tp="3", fn="1", fp="1", tn="4")
+    assert "indeterminate" not in flow_svg(c)

@@ -59,3 +59,51 @@ def test_no_raw_program_text(page):
         f"section '{t}': {kind} '{w}' — …{_context(text[t], w)}…" for t, w, kind in new)
     stale = sorted(KNOWN - {(t, w) for t, w, _ in found})
     assert not stale, f"fixed, remove from KNOWN in this test: {stale}"
+
+
+# --------------------------------------------------------------------------- jargon in plain words
+#: the jargon issue #15 names (and its brief), as the report may print it: each must have a glossary sentence
+JARGON = ("equalized odds", "studentized deleted residual", "channels-last memory layout", "Rao–Scott design effect",
+          "Rao and Scott", "an intersection–union test", "random-effects model", "I² = 40%", "tau² by REML",
+          "DeLong's variance", "Wilson score interval", "exact (Clopper–Pearson) interval", "Holm over 6 tests",
+          "Bonferroni interval", "Obuchowski–Rockette", "the pointing game", "the energy fraction",
+          "Newcombe's paired score interval", "McNemar's exact test", "Population stability index",
+          "two-sample Kolmogorov–Smirnov D", "the design effect")
+_NOTE = re.compile(r'<div class="plain-words">.*?</div>', re.S)
+
+
+def test_every_jargon_term_has_a_plain_sentence():
+    from valkit.report.glossary import GLOSSARY, terms_used
+
+    missing = [j for j in JARGON if not terms_used(j)]
+    assert not missing, f"jargon without a row in valkit/report/glossary.py GLOSSARY: {missing}"
+    # a sentence must not need a sentence itself: no glossary term inside a plain sentence
+    circular = [(t.shown, [u.shown for u in terms_used(t.plain)]) for t in GLOSSARY if terms_used(t.plain)]
+    assert not circular, f"plain sentences that use glossary terms: {circular}"
+
+
+def test_the_note_lists_the_terms_a_section_uses_in_order():
+    from valkit.report.glossary import plain_words_note
+
+    note = str(plain_words_note("<p>Pairs by equalized odds; a Bonferroni interval; I² 40% and tau² 0.2"
+                                "<svg><text>Holm</text></svg></p>"))
+    shown = re.findall(r"<strong>(.*?)</strong>", note)
+    assert shown == ["Equalized odds", "Bonferroni adjustment", "I²", "tau²"]  # not Holm: inside a figure
+    assert "miss the disease equally often" in note
+    assert str(plain_words_note("<p>Sensitivity 90%.</p>")) == ""
+
+
+def test_every_glossary_term_a_section_uses_has_its_plain_sentence_in_that_section(page):
+    from valkit.report.glossary import terms_used
+
+    problems, explained = [], 0
+    for part in re.split(r'(?=<section id=")', page)[1:]:  # the front matter lists captions: explained where they stand
+        title = visible_text(re.search(r"<h1[^>]*>(.*?)</h1>", part, re.S).group(1)).strip()
+        notes = _NOTE.findall(part)
+        note_text = visible_text(" ".join(notes))
+        for term in terms_used(visible_text(_NOTE.sub(" ", part))):
+            explained += 1
+            if visible_text(term.plain) not in note_text:
+                problems.append(f"section '{title}': '{term.shown}' is used but not explained in plain words")
+    assert not problems, "\n".join(problems)
+    assert explained >= 3, "the report should use (and explain) some jargon: is the glossary scan working?"

@@ -155,6 +155,11 @@ class FlowCounts:
     excluded_positive: str = "0"
     excluded_negative: str = "0"
     exclusion_reasons: Sequence[tuple[str, str]] = ()
+    # cases whose reference standard is indeterminate: scored ones (a box of their own; None: none, or a
+    # results.json from before indeterminate references) and those among the excluded and failed cases
+    indeterminate: str | None = None
+    excluded_indeterminate: str = "0"
+    failed_indeterminate: str = "0"
 
 
 def _box(x: float, y: float, w: float, h: float, lines: Sequence[str], *, bold_first: bool = True,
@@ -171,21 +176,36 @@ def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
             'stroke-width="0.9" marker-end="url(#arrowhead)"/>')
 
 
-def _side_lines(title: str, n: str, pos: str, neg: str, reasons: Sequence[tuple[str, str]]) -> list[str]:
+def _by_reference(pos: str, neg: str, indeterminate: str = "0") -> str:
+    """'3 reference positive, 2 negative' (and ', 1 indeterminate' when there are such cases): adds up to the box.
+
+    Each count is tied to its word by a no-break space, so that a wrapped line never ends on a bare number.
+    """
+    return f"{pos}\u00a0reference positive, {neg}\u00a0negative" + (
+        f", {indeterminate}\u00a0indeterminate" if indeterminate not in ("0", "") else "")
+
+
+def _side_lines(title: str, n: str, pos: str, neg: str, reasons: Sequence[tuple[str, str]],
+                indeterminate: str = "0") -> list[str]:
     wrapped: list[str] = []
     for r in [f"{r}: {k}" for r, k in reasons] or ["none"]:
         wrapped.extend(textwrap.wrap(r, 44) or [""])
-    return [f"{title}: {n}", f"({pos} reference positive, {neg} negative)", *wrapped]
+    return [f"{title}: {n}", *textwrap.wrap(f"({_by_reference(pos, neg, indeterminate)})", 44), *wrapped]
 
 
 def flow_svg(c: FlowCounts, width: int = 620) -> str:
-    """STARD-style flow of cases: manifest → excluded or not analysed (with reasons) → reference → index test."""
+    """STARD-style flow of cases: manifest → excluded, not analysed (with reasons) or reference standard
+    indeterminate → analysed → reference → index test."""
     reasons = [f"{r}: {n}" for r, n in c.failure_reasons] or ["none"]
     side = []  # boxes to the right of the trunk, top to bottom
     if c.excluded is not None:
         side.append(_side_lines("Excluded, outside the card's inputs", c.excluded, c.excluded_positive,
-                                c.excluded_negative, c.exclusion_reasons))
-    side.append(_side_lines("Not analysed", c.failed, c.failed_positive, c.failed_negative, c.failure_reasons))
+                                c.excluded_negative, c.exclusion_reasons, c.excluded_indeterminate))
+    side.append(_side_lines("Not analysed", c.failed, c.failed_positive, c.failed_negative, c.failure_reasons,
+                            c.failed_indeterminate))
+    if c.indeterminate is not None:
+        side.append([f"Reference standard indeterminate: {c.indeterminate}", "(scored; outside the primary analysis,",
+                     "counted both ways in the results)"])
     heights = [18 + 14 * len(lines) for lines in side]
     top_h = 40
     side_end = 4 + top_h + 8 + sum(heights) + 8 * (len(side) - 1)
@@ -194,8 +214,11 @@ def flow_svg(c: FlowCounts, width: int = 620) -> str:
     excluded = "" if c.excluded is None else (
         f"{c.excluded} excluded as outside the model's declared inputs "
         f"({'; '.join(f'{r}: {n}' for r, n in c.exclusion_reasons) or 'none'}); ")
+    indeterminate = "" if c.indeterminate is None else (
+        f"{c.indeterminate} with an indeterminate reference standard (scored, outside the primary analysis, "
+        f"counted both ways); ")
     desc = (f"Flow of cases. {c.in_manifest} cases in the manifest; {excluded}{c.failed} not analysed "
-            f"({'; '.join(reasons)}); {c.analysed} analysed: {c.positive} reference positive "
+            f"({'; '.join(reasons)}); {indeterminate}{c.analysed} analysed: {c.positive} reference positive "
             f"(index test positive {c.tp}, negative {c.fn}) and {c.negative} reference negative "
             f"(index test positive {c.fp}, negative {c.tn}).")
     out = _open(width, height, "Flow of cases through the study (STARD)", desc, "flow")

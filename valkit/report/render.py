@@ -18,6 +18,7 @@ from valkit.report import templates as report_templates
 from valkit.report.abbreviations import MASTER, used_abbreviations, visible_text
 from valkit.report.context import build_context
 from valkit.report.formatting import plural
+from valkit.report.glossary import plain_words_note
 
 if TYPE_CHECKING:
     from valkit.results_schema import Results
@@ -81,6 +82,7 @@ def environment(override: Path | None = None):
     )
     env.filters["css_string"] = css_string
     env.filters["plural"] = plural  # {{ n | plural("case") }}: "1 case", "2 cases", never "case(s)"
+    env.globals["plain_words"] = plain_words_note  # {{ plain_words(html) }}: the jargon it uses, in plain words
     return env
 
 

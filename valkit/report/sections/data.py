@@ -26,6 +26,8 @@ ACQUISITION_TITLES = {
     "kvp": "kVp",
     "rows": "Rows (pixels)",
 }
+#: acquisition parameters that are numbers (right-aligned, header and cells)
+ACQUISITION_NUMERIC = frozenset({"bits_stored", "pixel_spacing_mm", "kvp", "rows"})
 
 
 def _shows_exclusions(results: dict) -> bool:
@@ -50,6 +52,9 @@ def _flow_figure(results: dict) -> Markup | None:
         excluded_positive=count(flow.get("excluded_positive")),
         excluded_negative=count(flow.get("excluded_negative")),
         exclusion_reasons=[(str(r.get("reason", "")), count(r.get("n"))) for r in flow.get("exclusion_reasons") or []],
+        indeterminate=count(flow["indeterminate_reference"]) if flow.get("indeterminate_reference") else None,
+        excluded_indeterminate=count(_indeterminate_part(flow, "excluded")),
+        failed_indeterminate=count(_indeterminate_part(flow, "failed")),
         analysed=count(flow.get("analysed")),
         positive=count(primary.get("n_positive")),
         negative=count(primary.get("n_negative")),
@@ -58,6 +63,16 @@ def _flow_figure(results: dict) -> Markup | None:
         negative_label=comparison_terms(results)["negative"],
     )
     return Markup(flow_svg(counts))
+
+
+def _indeterminate_part(flow: dict, box: str) -> int:
+    """Cases of the ``box`` ("failed" or "excluded") whose reference standard is indeterminate: neither of
+    the box's positive and negative counts (results.json records those two and the box's total).
+
+    >>> _indeterminate_part({"failed": 5, "failed_positive": 2, "failed_negative": 1}, "failed")
+    2
+    """
+    return max(0, int(flow.get(box) or 0) - int(flow.get(f"{box}_positive") or 0) - int(flow.get(f"{box}_negative") or 0))
 
 
 def external_scores_line(acc: dict | None) -> str | None:
@@ -108,11 +123,13 @@ def data_summary(results: dict, doc: dict) -> dict:
             "indeterminate": count(flow["indeterminate_reference"]) if flow.get("indeterminate_reference") else None,
             "failed_positive": count(flow.get("failed_positive")),
             "failed_negative": count(flow.get("failed_negative")),
+            "failed_indeterminate": count(_indeterminate_part(flow, "failed")),
             "reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))}
                         for r in flow.get("failure_reasons") or []],
             "excluded": count(flow.get("excluded")) if _shows_exclusions(results) else None,
             "excluded_positive": count(flow.get("excluded_positive")),
             "excluded_negative": count(flow.get("excluded_negative")),
+            "excluded_indeterminate": count(_indeterminate_part(flow, "excluded")),
             "exclusion_reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))}
                                   for r in flow.get("exclusion_reasons") or []],
         },
@@ -138,6 +155,7 @@ def data_summary(results: dict, doc: dict) -> dict:
                          "n": count(r.get("n")), "cells": [r.get(c, "") or "—" for c in extra_cols]}
                         for r in acquisition],
         "acquisition_columns": [ACQUISITION_TITLES.get(c, c) for c in extra_cols],
+        "acquisition_numeric": [c in ACQUISITION_NUMERIC for c in extra_cols],
         "clustering": {
             "n_patients": count(clustering.get("n_patients")),
             "n_images": count(clustering.get("n_images")),
