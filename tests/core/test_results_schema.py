@@ -197,3 +197,21 @@ def test_validate_results_lists_problems_by_path():
         validate_results({"schema_version": 1}, source="x/results.json")
     paths = [p for p, _ in exc.value.problems]
     assert "primary" in paths and "protocol" in paths and str(exc.value).startswith("x/results.json: ")
+
+
+def test_a_section_reading_an_undeclared_key_fails_loudly(fake_results):
+    """Issue #12: a key renamed in results.json (or misspelt in a section) must not render as a silent "—"."""
+    from valkit.report.context import Section, build_context
+    from valkit.results_schema.strict_view import UndeclaredKeyError
+
+    def misspelt(results, doc):
+        return {"value": results["primary"].get("sensitivty")}
+
+    def optional_absent(results, doc):  # a declared optional block that this run lacks reads as None
+        return {"value": results.get("reader_study")}
+
+    ok = Section("ok", "OK", "sections/summary.html.j2", optional_absent)
+    assert build_context(fake_results, results_sha256="0" * 64, sections=(ok,))["sections"][0]["ctx"] == {"value": None}
+    bad = Section("bad", "Bad", "sections/summary.html.j2", misspelt)
+    with pytest.raises(UndeclaredKeyError, match=r"results\.primary\.sensitivty.*does not declare"):
+        build_context(fake_results, results_sha256="0" * 64, sections=(bad,))

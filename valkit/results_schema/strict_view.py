@@ -7,13 +7,14 @@ model (:mod:`valkit.results_schema`) declares; an optional key that is declared 
 reads as ``None``. Maps with free keys (``dict[str, ...]`` fields: per-level tables) stay plain dicts.
 
 >>> from valkit.results_schema.base import Interval
->>> view = strict_view(Interval(lower=0.1, upper=0.3), {"lower": 0.1, "upper": 0.3}, path="primary.sensitivity.interval")
->>> view.get("lower"), view["upper"]
+>>> data = {"low": 0.1, "high": 0.3, "confidence_level": 0.95, "method": "wilson"}
+>>> view = strict_view(Interval(**data), data, path="primary.sensitivity.interval")
+>>> view.get("low"), view["high"]
 (0.1, 0.3)
->>> view.get("low")
+>>> view.get("lower")
 Traceback (most recent call last):
 ...
-valkit.results_schema.strict_view.UndeclaredKeyError: the report reads 'primary.sensitivity.interval.low', which the results.json schema does not declare (declared: lower, upper). Fix the section's key, or declare the key in valkit/results_schema/.
+valkit.results_schema.strict_view.UndeclaredKeyError: the report reads 'primary.sensitivity.interval.lower', which the results.json schema does not declare (declared: confidence_level, high, low, method). Fix the section's key, or declare the key in valkit/results_schema/.
 """
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ def _variant_rows(variants: list[dict]) -> list[dict[str, Any]]:
     rows = []
     for v in variants:
         cfg = v.get("config") or {}
-        desc = ", ".join([cfg.get("dtype", "fp32") + (" autocast" if cfg.get("autocast") else "")]
+        desc = ", ".join([VARIANT_WORDS.get(cfg.get("dtype", "fp32"), cfg.get("dtype")) + (" with autocast" if cfg.get("autocast") else "")]
                          + [VARIANT_WORDS[k] for k in ("channels_last", "compile", "cuda_graphs") if cfg.get(k)])
         if not v.get("available"):
             rows.append({"name": variant_name(v.get("variant")), "config": desc, "measured": False, "reason": v.get("reason", "")})
