@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from valkit.report.figures import ACCENT, MUTED, RULE, _finite, _nice_step, _open, _text
+from valkit.report.figures import _nice_step
+from valkit.report.svg import ACCENT, MUTED, RULE, finite as _finite, open_svg as _open, text as _text
 
 POSITIVE = "#b2182b"
 NEGATIVE = ACCENT

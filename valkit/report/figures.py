@@ -10,62 +10,24 @@ True
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import textwrap
 from dataclasses import dataclass
-from html import escape
 from typing import Any, Sequence
 
 from valkit.report.formatting import pct
 
-FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-INK = "#1a1a1a"
-MUTED = "#666666"
-RULE = "#bbbbbb"
-ACCENT = "#1f4e79"
-POOLED = "#8a4b00"
-
-
-def _e(text: Any) -> str:
-    return escape(str(text), quote=True)
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _open(width: int, height: int, title: str, desc: str, kind: str) -> list[str]:
-    # ids from the content, so re-rendering the same results gives byte-identical HTML
-    uid = f"{kind}-{hashlib.sha256((title + desc).encode()).hexdigest()[:10]}"
-    return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="figure-svg {kind}" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'aria-labelledby="{uid}-t {uid}-d" font-family="{FONT}" font-size="11" fill="{INK}">',
-        f'<title id="{uid}-t">{_e(title)}</title>',
-        f'<desc id="{uid}-d">{_e(desc)}</desc>',
-    ]
-
-
-def _text(x: float, y: float, text: Any, *, anchor: str = "start", size: float | None = None,
-          weight: str | None = None, fill: str | None = None, extra: str = "") -> str:
-    attrs = f'x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"'
-    if size:
-        attrs += f' font-size="{size}"'
-    if weight:
-        attrs += f' font-weight="{weight}"'
-    if fill:
-        attrs += f' fill="{fill}"'
-    return f"<text {attrs}{extra}>{_e(text)}</text>"
-
-
-def _lines(x: float, y: float, lines: Sequence[str], *, anchor: str = "middle", size: float = 11,
-           leading: float = 14, weight_first: bool = False) -> str:
-    out = []
-    for i, line in enumerate(lines):
-        out.append(_text(x, y + i * leading, line, anchor=anchor, size=size,
-                         weight="bold" if weight_first and i == 0 else None))
-    return "".join(out)
+from valkit.report.svg import (
+    ACCENT,
+    INK,
+    MUTED,
+    POOLED,
+    RULE,
+    finite as _finite,
+    lines as _lines,
+    open_svg as _open,
+    text as _text,
+)
 
 
 # --------------------------------------------------------------------------- ROC curve

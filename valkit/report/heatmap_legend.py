@@ -11,7 +11,7 @@ True
 """
 from __future__ import annotations
 
-from valkit.report.figures import INK, MUTED, _open, _text
+from valkit.report.svg import INK, MUTED, open_svg as _open, text as _text
 
 #: matplotlib's ``turbo`` at 0, 1/8, ..., 1 (matplotlib 3.x, ``colors.to_hex(colormaps["turbo"](i / 8))``)
 TURBO_STOPS = ("#30123b", "#466be3", "#28bceb", "#32f298", "#a4fc3c", "#eecf3a", "#fb7e21", "#d02f05", "#7a0403")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from valkit.report.figures import ACCENT, INK, MUTED, RULE, _finite, _open, _text
+from valkit.report.svg import ACCENT, INK, MUTED, RULE, finite as _finite, open_svg as _open, text as _text
 
 MODEL_INK = "#b35900"
 READER_INK = "#8fa9c4"

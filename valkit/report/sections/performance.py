@@ -12,18 +12,15 @@ True
 """
 from __future__ import annotations
 
-import hashlib
 import math
-from html import escape
 from typing import Any, Sequence
 
 from markupsafe import Markup
 
 from valkit.latency.config import VARIANT_WORDS, variant_name
 from valkit.report.formatting import NOT_ESTIMABLE, count, warning_text
+from valkit.report.svg import ACCENT, INK, RULE, open_svg, text
 
-FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-INK, MUTED, RULE, ACCENT = "#1a1a1a", "#666666", "#bbbbbb", "#1f4e79"
 STAGE_LABELS = {"read": "File read + header parse", "decode": "Pixel decode", "preprocess": "Preprocessing",
                 "host_to_device": "Host-to-device copy", "forward": "Model forward", "postprocess": "Post-processing"}
 
@@ -217,19 +214,12 @@ def _svg(text: str) -> Markup:
     return Markup(text)
 
 
-def _e(x: Any) -> str:
-    return escape(str(x), quote=True)
-
-
 def _open(w: int, h: int, title: str, desc: str, kind: str) -> list[str]:
-    uid = f"{kind}-{hashlib.sha256((title + desc).encode()).hexdigest()[:10]}"
-    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="figure-svg {kind}" role="img" viewBox="0 0 {w} {h}" '
-            f'width="{w}" height="{h}" aria-labelledby="{uid}-t {uid}-d" font-family="{FONT}" font-size="10" '
-            f'fill="{INK}">', f'<title id="{uid}-t">{_e(title)}</title>', f'<desc id="{uid}-d">{_e(desc)}</desc>']
+    return open_svg(w, h, title, desc, kind, font_size=10)
 
 
 def _t(x: float, y: float, s: Any, anchor: str = "middle", extra: str = "") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{_e(s)}</text>'
+    return text(x, y, s, anchor=anchor, extra=extra)
 
 
 def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, title: str, unit: str,
