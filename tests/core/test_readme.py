@@ -46,3 +46,12 @@ def test_readme_protocol_is_a_valid_protocol():
     from valkit.protocol import Protocol
 
     Protocol.model_validate(_readme_protocol())  # the schema (paths are checked when a run loads it)
+
+
+def test_every_package_path_the_readme_names_exists():
+    """README's Design section must match the code (issue #12): every valkit/… or reports/… path it names exists."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "README.md").read_text()
+    missing = sorted({p for p in re.findall(r"`((?:valkit|reports|tests)/[\w./-]*)`", text)
+                      if not (root / p.rstrip("/")).exists() and not p.startswith("valkit/_assets")})  # built
+    assert not missing, f"README names paths that do not exist: {missing}"
