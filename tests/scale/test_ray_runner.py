@@ -114,3 +114,24 @@ def test_executor_is_a_protocol_choice_and_rejects_typos():
     assert Inference(executor="ray", ray_address="auto").ray_address == "auto"
     with pytest.raises(ValidationError):
         Inference(executor="dask")
+
+
+class _FakeRay:
+    def __init__(self, gpus: int):
+        self._gpus = gpus
+
+    def cluster_resources(self) -> dict:
+        return {"CPU": 16.0, **({"GPU": float(self._gpus)} if self._gpus else {})}
+
+
+@pytest.mark.parametrize(("gpus", "device", "replicas", "expected"), [
+    (4, "auto", None, (4, 1.0)),     # one model replica per GPU, each actor holding one GPU
+    (4, "cuda", 2, (2, 1.0)),        # the protocol's ray_replicas wins; still one GPU each
+    (0, "auto", None, (1, 0.0)),     # a CPU cluster: one CPU replica
+    (4, "cpu", None, (1, 0.0)),      # device: cpu never asks the cluster for GPUs
+    (0, "auto", 3, (3, 0.0)),
+])
+def test_replicas_take_one_gpu_each_when_the_cluster_has_gpus(gpus, device, replicas, expected):
+    from valkit.ray_runner import replicas_and_gpus
+
+    assert replicas_and_gpus(_FakeRay(gpus), device, replicas) == expected
