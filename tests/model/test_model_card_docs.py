@@ -2,8 +2,9 @@
 
 Each example's Python is executed (it writes a small random-weight model), its card is written with
 the file's real sha256, and `valkit run` scores a small synthetic DICOM study with it. The demo
-manifest needs the generated phantom images (not in git, minutes to make), so the study here is 8
-random 40 x 40 DICOM images written by valkit.testing.write_dicom. Each run's scores are compared with
+manifest needs the generated phantom images (not in git, minutes to make), so the study here is the
+demo's kind at a smaller size: 12 phantom radiographs from the demo generator (`valkit synth`) and
+their manifest built by `valkit manifest build`, as `make demo` does. Each run's scores are compared with
 the network that wrote the file, applied directly with torch to the same preprocessed images: every
 format must compute exactly what its source network computes.
 """
@@ -27,7 +28,7 @@ from valkit.model_card import ModelCard
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "model-cards.md"
 FORMATS = ["monai", "torchvision", "torchscript", "onnx", "monai_bundle"]
-N_IMAGES = 8
+N_IMAGES = 12
 
 
 def examples() -> dict[str, tuple[str, str]]:
@@ -104,10 +105,7 @@ latency:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> tuple[Path, dict]:
-    """The doc's examples built in one folder, cards with real digests, a small DICOM study and manifest."""
-    from valkit.manifest import build_manifest
-    from valkit.testing import write_dicom
-
+    """The doc's examples built in one folder, cards with real digests, a small demo-like study and manifest."""
     root = tmp_path_factory.mktemp("byom")
     networks = {}
     cwd = os.getcwd()
@@ -125,14 +123,11 @@ def workspace(tmp_path_factory) -> tuple[Path, dict]:
             path.write_text(card.replace("0" * 64, digest))
     finally:
         os.chdir(cwd)
-    (root / "dicom").mkdir()
-    labels = ["path,label,case_id"]
-    for i in range(N_IMAGES):
-        pixels = np.random.default_rng(i).integers(0, 4000, size=(40, 40))
-        write_dicom(root / "dicom" / f"img{i}.dcm", pixels, patient_id=f"P{i}")
-        labels.append(f"dicom/img{i}.dcm,{i % 2},C{i:03d}")
-    (root / "labels.csv").write_text("\n".join(labels) + "\n")
-    build_manifest(root / "dicom", out=root / "manifest.csv", labels=root / "labels.csv")
+    # the demo's study, smaller: phantom chest radiographs from the demo generator (4 sites, JPEG 2000 and
+    # uncompressed DX files), the manifest built by the same command as `make demo`'s
+    assert main(["synth", str(root / "phantom"), "--n-images", str(N_IMAGES), "--seed", "5"]) == 0
+    assert main(["manifest", "build", str(root / "phantom"), "--labels", str(root / "phantom" / "labels.csv"),
+                 "--out", str(root / "manifest.csv")]) == 0
     return root, networks
 
 

@@ -250,3 +250,24 @@ def test_a_perfect_clustered_sensitivity_gets_an_interval_with_spread():
     assert sens.interval.high == 1.0 and 0.5 < sens.interval.low < 0.7  # Wilson for 6/6: 0.6097
     assert any("boundary" in w for w in sens.warnings)
     assert est["specificity"].method == "cluster_bootstrap_percentile"  # 10/12: the bootstrap has spread
+
+
+def test_calibration_fit_near_separation_says_not_estimable_without_overflow():
+    """Twelve phantom images scored by a random-weight ResNet-18 (docs/model-cards.md torchvision example):
+    scores 0.557-0.601 and the one positive holds the lowest score, so the recalibration slope runs off
+    to minus infinity. The Newton fit used to overflow in exp() (a RuntimeWarning, an internal error under
+    warnings-as-errors); it must say "not estimable: separation" instead."""
+    import warnings
+
+    from valkit import stats
+    from valkit.stats.types import NotEstimableWarning
+
+    p = np.array([0.580047607421875, 0.581676185131073, 0.5983588695526123, 0.577301025390625,
+                  0.5578442215919495, 0.6010164022445679, 0.5912786722183228, 0.5765194296836853,
+                  0.5873432755470276, 0.573387622833252, 0.588616669178009, 0.556858241558075])
+    y = np.array([0] * 11 + [1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        est = stats.calibration_slope(y, p)
+    assert math.isnan(est.value) and est.warnings[0].startswith("separation")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from valkit.stats.intervals import proportion_interval
 from valkit.stats.types import Estimate, Interval, TestResult, _clean
@@ -120,7 +121,7 @@ def _logistic_fit(y: np.ndarray, x: np.ndarray | None, offset: np.ndarray) -> tu
     beta = np.zeros(design.shape[1])
     for _ in range(100):
         eta = design @ beta + offset
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        mu = special.expit(eta)  # no overflow however large |eta| grows
         w = mu * (1 - mu)
         info = design.T @ (design * w[:, None])
         grad = design.T @ (y - mu)
@@ -133,7 +134,7 @@ def _logistic_fit(y: np.ndarray, x: np.ndarray | None, offset: np.ndarray) -> tu
             return None
         if np.abs(step).max() < 1e-10:
             eta = design @ beta + offset
-            mu = 1.0 / (1.0 + np.exp(-eta))
+            mu = special.expit(eta)  # no overflow however large |eta| grows
             info = design.T @ (design * (mu * (1 - mu))[:, None])
             try:
                 return beta, np.linalg.inv(info)
