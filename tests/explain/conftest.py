@@ -135,9 +135,41 @@ def blob_study(tmp_path: Path, blob_predictor):
     return pd.DataFrame(rows)
 
 
+def write_blob_manifest(folder: Path, *, n: int = 8, sites_and_boxes: bool = False) -> Path:
+    """``n`` blob DICOMs (a lesion in every other one) under ``folder/dicom`` and their manifest, built by
+    ``valkit manifest build`` into ``folder/manifest.csv``; with ``sites_and_boxes`` the labels carry a site
+    column and the lesion-box columns."""
+    import csv
+
+    from valkit.cli import main
+
+    rng = np.random.default_rng(0)
+    (folder / "dicom").mkdir()
+    rows = []
+    for i in range(n):
+        box = None
+        if i % 2 == 0:
+            x0, y0 = int(rng.integers(4, 50)), int(rng.integers(4, 30))
+            box = (x0, y0, x0 + 12, y0 + 8)
+        write_dicom(folder / "dicom" / f"{i}.dcm", blob_image(48, 80, box, seed=i))
+        row = {"path": f"dicom/{i}.dcm", "label": int(box is not None), "case_id": f"I-{i:03d}"}
+        if sites_and_boxes:
+            row.update({"site": f"site{i % 2}",
+                        **dict(zip(["lesion_x0", "lesion_y0", "lesion_x1", "lesion_y1"], box or ("",) * 4))})
+        rows.append(row)
+    with open(folder / "labels.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    assert main(["manifest", "build", str(folder / "dicom"), "--labels", str(folder / "labels.csv"),
+                 "--out", str(folder / "manifest.csv")]) == 0
+    return folder / "manifest.csv"
+
+
 @pytest.fixture(scope="session")
 def helpers():
     """The module-level helpers, for tests (import-mode=importlib cannot import conftest)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(blob_net=blob_net, blob_image=blob_image, write_dicom=write_dicom, card_dict=card_dict)
+    return SimpleNamespace(blob_net=blob_net, blob_image=blob_image, write_dicom=write_dicom, card_dict=card_dict,
+                           write_blob_manifest=write_blob_manifest)

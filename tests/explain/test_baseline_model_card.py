@@ -1,10 +1,8 @@
 """A ``baseline:`` given as the earlier version's model card: valkit scores the same cases with it."""
 from __future__ import annotations
 
-import csv
 import json
 
-import numpy as np
 import pytest
 import yaml
 
@@ -43,22 +41,7 @@ def _card(tmp_path, helpers, folder: str, seed: int) -> None:
 def test_baseline_model_card_is_scored_on_the_same_cases(tmp_path, helpers):
     from valkit.cli import main
 
-    rng = np.random.default_rng(0)
-    (tmp_path / "dicom").mkdir()
-    rows = []
-    for i in range(8):
-        box = None
-        if i % 2 == 0:
-            x0, y0 = int(rng.integers(4, 50)), int(rng.integers(4, 30))
-            box = (x0, y0, x0 + 12, y0 + 8)
-        helpers.write_dicom(tmp_path / "dicom" / f"{i}.dcm", helpers.blob_image(48, 80, box, seed=i))
-        rows.append({"path": f"dicom/{i}.dcm", "label": int(box is not None), "case_id": f"I-{i:03d}"})
-    with open(tmp_path / "labels.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    assert main(["manifest", "build", str(tmp_path / "dicom"), "--labels", str(tmp_path / "labels.csv"),
-                 "--out", str(tmp_path / "manifest.csv")]) == 0
+    helpers.write_blob_manifest(tmp_path)
     _card(tmp_path, helpers, "model", 0)
     _card(tmp_path, helpers, "model_v0", 1)
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(PROTOCOL))

@@ -1,10 +1,8 @@
 """`valkit run` with an explainability block: DICOMs + labels → manifest → run → results.json + report."""
 from __future__ import annotations
 
-import csv
 import json
 
-import numpy as np
 import pytest
 import yaml
 
@@ -34,24 +32,7 @@ def test_run_writes_explainability_and_the_report_section(tmp_path, helpers):
     from valkit.cli import main
     from valkit.model_card import file_sha256
 
-    rng = np.random.default_rng(0)
-    (tmp_path / "dicom").mkdir()
-    rows = []
-    for i in range(8):
-        box = None
-        if i % 2 == 0:
-            x0, y0 = int(rng.integers(4, 50)), int(rng.integers(4, 30))
-            box = (x0, y0, x0 + 12, y0 + 8)
-        helpers.write_dicom(tmp_path / "dicom" / f"{i}.dcm", helpers.blob_image(48, 80, box, seed=i))
-        rows.append({"path": f"dicom/{i}.dcm", "label": int(box is not None), "case_id": f"I-{i:03d}",
-                     "site": f"site{i % 2}",
-                     **dict(zip(["lesion_x0", "lesion_y0", "lesion_x1", "lesion_y1"], box or ("",) * 4))})
-    with open(tmp_path / "labels.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    assert main(["manifest", "build", str(tmp_path / "dicom"), "--labels", str(tmp_path / "labels.csv"),
-                 "--out", str(tmp_path / "manifest.csv")]) == 0
+    helpers.write_blob_manifest(tmp_path, sites_and_boxes=True)
 
     (tmp_path / "model").mkdir()
     torch.manual_seed(0)

@@ -15,17 +15,13 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup, escape
 
 from valkit.report import templates as report_templates
-from valkit.report.abbreviations import MASTER, used_abbreviations, visible_text
+from valkit.report.abbreviations import used_abbreviations, visible_text
 from valkit.report.context import build_context
 from valkit.report.formatting import plural
 from valkit.report.glossary import plain_words_note
 
 if TYPE_CHECKING:
     from valkit.results_schema import Results
-
-#: every abbreviation valkit may print; the report lists those its text uses (valkit.report.abbreviations)
-ABBREVIATIONS = tuple((shown, expansion) for shown, expansion, _ in MASTER)
-
 
 @dataclass
 class Captions:

@@ -45,6 +45,11 @@ def regulatory(r: dict) -> dict:
     return (r.get("protocol") or {}).get("regulatory") or {}
 
 
+def targeted(authority: str) -> Condition:
+    """A checklist's ``applies``: the protocol names ``authority`` (FDA, CDSCO) among its targets."""
+    return lambda r: authority in (regulatory(r).get("targets") or [])
+
+
 class Item(NamedTuple):
     """One checklist row: ``when(results)`` true -> ``best`` (REPORTED unless set) with ``note``; else ``otherwise`` and
     ``otherwise_note``. ``anchor`` is the id of the section that answers it (kept for PARTLY too).
@@ -112,4 +117,4 @@ def build(checklist: Checklist, results: dict, doc: dict) -> dict[str, Any] | No
 
 
 __all__ = ["MISSING", "NOT_APPLICABLE", "PARTLY", "REPORTED", "SAMPLE_SIZE_NOTE", "SPONSOR", "STATUSES", "Checklist", "Item",
-           "always", "build", "build_rows", "counts", "has", "never", "regulatory"]
+           "always", "build", "build_rows", "counts", "has", "never", "regulatory", "targeted"]

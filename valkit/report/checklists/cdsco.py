@@ -14,7 +14,7 @@ Only the parts that concern performance evaluation map to this report; the rest 
 """
 from __future__ import annotations
 
-from valkit.report.checklists import MISSING, PARTLY, SPONSOR, Checklist, Item, has, never, regulatory
+from valkit.report.checklists import MISSING, PARTLY, SPONSOR, Checklist, Item, has, never, targeted
 
 
 def _card(r: dict) -> bool:
@@ -76,10 +76,6 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
 ))
 
 
-def _cdsco(results: dict) -> bool:
-    return "CDSCO" in (regulatory(results).get("targets") or [])
-
-
 CHECKLIST = Checklist(
     id="cdsco-cross-reference",
     title="CDSCO cross-reference",
@@ -89,7 +85,7 @@ CHECKLIST = Checklist(
           "The other parts of the file are the sponsor's.",
     closing="",
     items=ITEMS,
-    applies=_cdsco,
+    applies=targeted("CDSCO"),
 )
 
 __all__ = ["CHECKLIST", "ITEMS"]

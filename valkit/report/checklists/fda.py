@@ -22,7 +22,7 @@ this report is the performance-validation part of a submission, not the whole of
 from __future__ import annotations
 
 from valkit.regulatory.product_codes import regulation_section
-from valkit.report.checklists import MISSING, PARTLY, REPORTED, SPONSOR, Checklist, Item, has, never, regulatory
+from valkit.report.checklists import MISSING, PARTLY, REPORTED, SPONSOR, Checklist, Item, has, never, regulatory, targeted
 
 
 def _card(r: dict) -> bool:
@@ -211,10 +211,6 @@ def items(results: dict) -> tuple[Item, ...]:
     return GUIDANCE + special_control_items(results)
 
 
-def _fda(results: dict) -> bool:
-    return "FDA" in (regulatory(results).get("targets") or [])
-
-
 CHECKLIST = Checklist(
     id="fda-cross-reference",
     title="FDA cross-reference",
@@ -225,7 +221,7 @@ CHECKLIST = Checklist(
           "are the sponsor's.",
     closing="",
     items=items,
-    applies=_fda,
+    applies=targeted("FDA"),
 )
 
 __all__ = ["CHECKLIST", "GUIDANCE", "SPECIAL_CONTROLS", "items", "special_control_items"]

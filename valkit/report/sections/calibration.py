@@ -7,10 +7,6 @@ from valkit.report.figures import reliability_svg
 from valkit.report.formatting import ci_text, num, p_text
 
 
-def _p(p: float | None) -> str:
-    return p_text(p)
-
-
 def build(results: dict, doc: dict) -> dict | None:
     cal = results.get("calibration")
     if not cal:
@@ -28,7 +24,7 @@ def build(results: dict, doc: dict) -> dict | None:
              "value": num(slope["value"]), "ci": ci_text(slope.get("interval"), "ratio")},
             {"name": "Expected calibration error (10 equal-count bins)", "value": num(cal["ece"]["value"]), "ci": ""},
             {"name": f"Hosmer–Lemeshow χ² ({num(hl.get('df'), 0)} df)",
-             "value": num(hl["statistic"], 2), "ci": _p(hl["p_value"])},
+             "value": num(hl["statistic"], 2), "ci": p_text(hl["p_value"])},
         ],
         "bins": list(zip(c["mean_predicted"], c["observed"], c["counts"])),
         "note": cal.get("note", ""),
