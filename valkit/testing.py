@@ -97,3 +97,52 @@ def write_dicom(path: str | Path, pixels, *, window: tuple[float, float] | None 
         ds.compress(RLELossless)
     ds.save_as(path, enforce_file_format=True)
     return Path(path)
+
+
+# ----------------------------------------------------------------------------- runner fakes
+# Stand-ins for decoding and scoring, so the inference runners (local and Ray) can be tested on
+# plain files in milliseconds. Module-level functions: Ray sends them to its workers by reference.
+
+def fake_preprocess(path: str):
+    """Deterministic stand-in for DICOM decoding: the file's bytes set the pixel values; a file that
+    starts with ``CORRUPT`` cannot be decoded (ValueError)."""
+    import numpy as np
+
+    data = Path(path).read_bytes()
+    if data.startswith(b"CORRUPT"):
+        raise ValueError("cannot decode pixel data")
+    return np.full((1, 4, 4), (sum(data) % 997) / 997.0, dtype=np.float32)
+
+
+def fake_predict(x):
+    """Stand-in model: each image's mean pixel value; above 0.99 it returns NaN (a model that fails)."""
+    import numpy as np
+
+    v = x.mean(dim=(1, 2, 3)).numpy()
+    return np.where(v > 0.99, np.nan, v)
+
+
+def load_fake_predict():
+    """:func:`fake_predict`, as a Ray model actor loads its predictor."""
+    return fake_predict
+
+
+def fake_image_table(folder: Path, n: int, corrupt=(), missing=(), nan=()):
+    """``n`` small files for :func:`fake_preprocess` and their table (case_id, abs_path, sha256): the
+    indices in ``corrupt`` cannot be decoded, those in ``missing`` do not exist, those in ``nan`` make
+    :func:`fake_predict` return NaN."""
+    import pandas as pd
+
+    from valkit.digests import file_sha256
+
+    rows = []
+    for i in range(n):
+        p = Path(folder) / f"img{i:03d}.bin"
+        if i in corrupt:
+            p.write_bytes(b"CORRUPT")
+        elif i in nan:
+            p.write_bytes(b"\x01" * 996)  # byte sum 996 -> value 0.999 -> fake model returns NaN
+        elif i not in missing:
+            p.write_bytes(f"image {i}".encode())
+        rows.append({"case_id": f"C{i:03d}", "abs_path": str(p), "sha256": file_sha256(p) if p.exists() else ""})
+    return pd.DataFrame(rows)

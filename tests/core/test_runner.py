@@ -16,35 +16,8 @@ import pytest
 from valkit.errors import InputError
 from valkit.digests import file_sha256
 from valkit.external_scores import external_predictions
+from valkit.testing import fake_image_table, fake_predict, fake_preprocess
 from valkit.runner import PREDICTION_COLUMNS, read_predictions, run_inference
-
-
-def fake_preprocess(path: str) -> np.ndarray:
-    """Deterministic stand-in for DICOM decoding: the file's bytes set the pixel values."""
-    data = Path(path).read_bytes()
-    if data.startswith(b"CORRUPT"):
-        raise ValueError("cannot decode pixel data")
-    return np.full((1, 4, 4), (sum(data) % 997) / 997.0, dtype=np.float32)
-
-
-def fake_predict(x):
-    v = x.mean(dim=(1, 2, 3)).numpy()
-    return np.where(v > 0.99, np.nan, v)  # a value > 0.99 stands for a model that returns NaN
-
-
-def make_table(tmp_path: Path, n: int, corrupt=(), missing=(), nan=()) -> pd.DataFrame:
-    rows = []
-    for i in range(n):
-        p = tmp_path / f"img{i:03d}.bin"
-        if i in corrupt:
-            p.write_bytes(b"CORRUPT")
-        elif i in nan:
-            p.write_bytes(b"\x01" * 996)  # byte sum 996 -> value 0.999 -> fake model returns NaN
-        elif i not in missing:
-            p.write_bytes(f"image {i}".encode())
-        rows.append({"case_id": f"C{i:03d}", "abs_path": str(p),
-                     "sha256": file_sha256(p) if p.exists() else ""})
-    return pd.DataFrame(rows)
 
 
 def _run(table, run_dir, **kw):
@@ -65,7 +38,7 @@ def swap_images(table: pd.DataFrame, rows, *, digests: bool = True) -> pd.DataFr
 
 
 def test_every_row_ends_as_one_prediction_or_failure(tmp_path):
-    table = make_table(tmp_path, 13, corrupt={2}, missing={5}, nan={7})
+    table = fake_image_table(tmp_path, 13, corrupt={2}, missing={5}, nan={7})
     s = _run(table, tmp_path / "run", num_workers=2)
     df = pd.read_parquet(s.predictions_path)
     assert list(df["case_id"]) == list(table["case_id"])  # manifest order, no duplicates
@@ -80,14 +53,14 @@ def test_every_row_ends_as_one_prediction_or_failure(tmp_path):
 
 
 def test_changed_file_is_a_recorded_failure(tmp_path):
-    table = make_table(tmp_path, 3)
+    table = fake_image_table(tmp_path, 3)
     Path(table.abs_path[1]).write_bytes(b"tampered")
     df = pd.read_parquet(_run(table, tmp_path / "run").predictions_path)
     assert "file changed since the manifest was built" in df.error[1]
 
 
 def test_rerun_recomputes_nothing(tmp_path):
-    table = make_table(tmp_path, 6)
+    table = fake_image_table(tmp_path, 6)
     first = _run(table, tmp_path / "run")
     second = _run(table, tmp_path / "run")
     assert second.n_resumed == 6 and second.n_ok == 6
@@ -97,7 +70,7 @@ def test_rerun_recomputes_nothing(tmp_path):
 def test_changed_image_is_rescored_and_the_rest_reused(tmp_path):
     # issue #11 item 8: three images swapped behind their case ids, manifest rebuilt, rerun into the
     # same folder; the old scores of those three must not be reused
-    table = make_table(tmp_path, 10)
+    table = fake_image_table(tmp_path, 10)
     first = pd.read_parquet(_run(table, tmp_path / "run").predictions_path).set_index("case_id")
     table2 = swap_images(table, [1, 4, 7])
     s = _run(table2, tmp_path / "run")
@@ -116,7 +89,7 @@ def test_changed_image_is_rescored_and_the_rest_reused(tmp_path):
 
 
 def test_changed_image_without_manifest_digest_is_rescored(tmp_path):
-    table = make_table(tmp_path, 4).drop(columns="sha256")  # a hand-made manifest with no sha256 column
+    table = fake_image_table(tmp_path, 4).drop(columns="sha256")  # a hand-made manifest with no sha256 column
     _run(table, tmp_path / "run")
     swap_images(table, [2], digests=False)
     s = _run(table.drop(columns="sha256", errors="ignore"), tmp_path / "run")
@@ -127,7 +100,7 @@ def test_changed_image_without_manifest_digest_is_rescored(tmp_path):
 
 @pytest.mark.parametrize("change", [{"preprocessing_sha256": "pre2"}, {"model_sha256": "other"}])
 def test_changed_model_or_preprocessing_rescores_everything(tmp_path, change):
-    table = make_table(tmp_path, 6)
+    table = fake_image_table(tmp_path, 6)
     _run(table, tmp_path / "run")
     s = _run(table, tmp_path / "run", **change)
     assert s.n_resumed == 0
@@ -140,7 +113,7 @@ def test_changed_model_or_preprocessing_rescores_everything(tmp_path, change):
 
 def test_predictions_saved_without_digests_are_rescored(tmp_path):
     # a run folder from before predictions recorded their image and preprocessing digests
-    table = make_table(tmp_path, 5)
+    table = fake_image_table(tmp_path, 5)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     pd.DataFrame({"case_id": table.case_id, "score": 0.123, "model_sha256": "abc", "status": "ok",
@@ -183,7 +156,7 @@ def _kill_mid_run(tmp_path, table, run_dir) -> pd.DataFrame:
 
 
 def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
-    table = make_table(tmp_path, 40, corrupt={3})
+    table = fake_image_table(tmp_path, 40, corrupt={3})
     run_dir = tmp_path / "run"
     before = _kill_mid_run(tmp_path, table, run_dir)
     assert 6 <= len(before) < 40, "the kill must land mid-run"
@@ -200,7 +173,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
 def test_rescoring_rerun_killed_midway_keeps_only_current_rows(tmp_path):
     # stale rows in predictions.parquet and fresh rows in the parts for the same case ids:
     # the resumed run keeps the fresh ones, scores the rest, and ends with one row per case
-    table = make_table(tmp_path, 40)
+    table = fake_image_table(tmp_path, 40)
     run_dir = tmp_path / "run"
     _run(table, run_dir)
     table2 = swap_images(table, range(40))
@@ -223,7 +196,7 @@ def _scores(tmp_path: Path, ids, scores) -> Path:
 
 
 def test_external_predictions_aligned_and_accounted(tmp_path):
-    table = make_table(tmp_path, 4)
+    table = fake_image_table(tmp_path, 4)
     f = _scores(tmp_path, ["C000", "C001", "C002", "C999"], [0.1, "nan", 0.75, 0.3])
     ext = external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d")
     df = ext.predictions
@@ -237,7 +210,7 @@ def test_external_predictions_aligned_and_accounted(tmp_path):
 
 def test_external_score_outside_01_is_an_input_error_naming_cases_value_and_fix(tmp_path):
     # issue #11 item 9: 1.5 was accepted and called positive
-    table = make_table(tmp_path, 5)
+    table = fake_image_table(tmp_path, 5)
     f = _scores(tmp_path, ["C000", "C001", "C002", "C003", "C004"], [0.1, 1.5, 0.2, -3, 70])
     with pytest.raises(InputError) as exc:
         external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d")
@@ -248,7 +221,7 @@ def test_external_score_outside_01_is_an_input_error_naming_cases_value_and_fix(
 
 
 def test_declared_score_range_is_accepted_and_enforced(tmp_path):
-    table = make_table(tmp_path, 3)
+    table = fake_image_table(tmp_path, 3)
     f = _scores(tmp_path, ["C000", "C001", "C002"], [0, 55.5, 100])
     ext = external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d",
                                score_range=(0, 100))
@@ -260,7 +233,7 @@ def test_declared_score_range_is_accepted_and_enforced(tmp_path):
 
 
 def test_non_numeric_score_is_a_failed_case_that_keeps_its_text(tmp_path):
-    table = make_table(tmp_path, 3)
+    table = fake_image_table(tmp_path, 3)
     f = _scores(tmp_path, ["C000", "C001", "C002"], [0.4, "n/a", ""])
     df = external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d").predictions
     assert list(df.status) == ["ok", "failed", "failed"]
@@ -269,7 +242,7 @@ def test_non_numeric_score_is_a_failed_case_that_keeps_its_text(tmp_path):
 
 
 def test_scores_for_unknown_case_ids_are_counted_and_listed(tmp_path):
-    table = make_table(tmp_path, 2)
+    table = fake_image_table(tmp_path, 2)
     f = _scores(tmp_path, ["C000", "X9", "C001", "X1", "X5"], [0.1, 0.2, 0.3, 0.4, 0.5])
     ext = external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d")
     acc = ext.accounting()
@@ -279,7 +252,7 @@ def test_scores_for_unknown_case_ids_are_counted_and_listed(tmp_path):
 
 
 def test_duplicate_case_ids_in_scores_file_are_refused(tmp_path):
-    table = make_table(tmp_path, 2)
+    table = fake_image_table(tmp_path, 2)
     f = _scores(tmp_path, ["C000", "C001", "C000"], [0.1, 0.2, 0.3])
     with pytest.raises(InputError, match="case id 'C000' has more than one score"):
         external_predictions(table, f, case_id_column="case_id", score_column="score", digest="d")

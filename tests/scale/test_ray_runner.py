@@ -5,8 +5,6 @@ extra is not installed (``pip install 'valkit[ray]'``; ``make test`` installs it
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,48 +14,11 @@ ray = pytest.importorskip("ray", reason="the [ray] extra is not installed")
 pytest.importorskip("ray.data")
 
 from valkit.runner import read_predictions, run_inference  # noqa: E402
-
-HERE = sys.modules[__name__]
-
-
-def fake_preprocess(path: str) -> np.ndarray:
-    """Stand-in for DICOM decoding: the file's bytes set the pixel values (as in tests/core/test_runner.py)."""
-    data = Path(path).read_bytes()
-    if data.startswith(b"CORRUPT"):
-        raise ValueError("cannot decode pixel data")
-    return np.full((1, 4, 4), (sum(data) % 997) / 997.0, dtype=np.float32)
-
-
-def fake_predict(x):
-    v = x.mean(dim=(1, 2, 3)).numpy()
-    return np.where(v > 0.99, np.nan, v)  # > 0.99 stands for a model that returns NaN
-
-
-def load_fake_predict():
-    return fake_predict
-
-
-def make_table(tmp_path: Path, n: int, corrupt=(), missing=(), nan=()) -> pd.DataFrame:
-    from valkit.digests import file_sha256
-
-    rows = []
-    for i in range(n):
-        p = tmp_path / f"img{i:03d}.bin"
-        if i in corrupt:
-            p.write_bytes(b"CORRUPT")
-        elif i in nan:
-            p.write_bytes(b"\x01" * 996)
-        elif i not in missing:
-            p.write_bytes(f"image {i}".encode())
-        rows.append({"case_id": f"C{i:03d}", "abs_path": str(p), "sha256": file_sha256(p) if p.exists() else ""})
-    return pd.DataFrame(rows)
+from valkit.testing import fake_image_table, fake_predict, fake_preprocess, load_fake_predict  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def local_ray():
-    import ray.cloudpickle
-
-    ray.cloudpickle.register_pickle_by_value(HERE)  # the fakes travel to the workers by value
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
@@ -80,7 +41,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_ray_predictions_equal_the_local_runner(local_ray, tmp_path):
-    table = make_table(tmp_path, 11, corrupt=(2,), missing=(5,), nan=(7,))
+    table = fake_image_table(tmp_path, 11, corrupt=(2,), missing=(5,), nan=(7,))
     s_ray = _ray(table, tmp_path / "ray")
     s_local = _local(table, tmp_path / "local")
     got = pd.read_parquet(tmp_path / "ray" / "predictions.parquet")
@@ -94,7 +55,7 @@ def test_ray_predictions_equal_the_local_runner(local_ray, tmp_path):
 
 
 def test_ray_resumes_from_saved_parts_without_duplicates(local_ray, tmp_path):
-    table = make_table(tmp_path, 9)
+    table = fake_image_table(tmp_path, 9)
     _local(table.iloc[:4], tmp_path / "run")  # an earlier run scored the first four cases
     summary = _ray(table, tmp_path / "run")
     assert summary.n_resumed == 4 and summary.n_ok == 9
