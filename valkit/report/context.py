@@ -148,10 +148,9 @@ def build_context(results: "Results | dict", *, results_sha256: str,
     from valkit.audit.signatures import signature_rows
 
     from valkit.results_schema import Results, validate_results
-    from valkit.results_schema.strict_view import strict_view
 
     typed = results if isinstance(results, Results) else validate_results(results, source="results given to the report")
-    raw = strict_view(typed, typed.raw)  # a section reading an undeclared key fails loudly
+    raw = typed.strict  # a section reading an undeclared key fails loudly
     doc = document_control(raw, results_sha256=results_sha256)
     doc["signatures"] = signature_rows(list(signatures), results_sha256)
     present = []

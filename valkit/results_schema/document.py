@@ -89,11 +89,22 @@ class Results(Block):
 
     # the JSON object this was validated from, unchanged (for report sections not yet reading typed fields)
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _strict: Any = PrivateAttr(default=None)
 
     @property
     def raw(self) -> dict[str, Any]:
         """The validated results.json as a plain dict, exactly as written (numbers unconverted)."""
         return self._raw
+
+    @property
+    def strict(self) -> dict[str, Any]:
+        """:attr:`raw` as a strict view (:func:`~valkit.results_schema.strict_view.strict_view`): reading a key
+        the schema does not declare raises. Pass this, never :attr:`raw`, to a report helper that takes a dict."""
+        if self._strict is None:
+            from valkit.results_schema.strict_view import strict_view
+
+            self._strict = strict_view(self, self._raw)
+        return self._strict
 
 
 __all__ = ["ModelBlock", "Results"]

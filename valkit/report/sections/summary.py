@@ -3,7 +3,7 @@
 These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
 :data:`valkit.report.context.SECTIONS`): every field they read is guaranteed by the schema, so
 there is no ``.get(key, default)`` that would print a blank for a renamed key. Helpers shared with
-sections not yet converted still take the plain dict (``results.raw``).
+sections not yet converted take the strict dict view (``results.strict``).
 """
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def endpoint_rows(results: "Results | dict") -> list[dict[str, Any]]:
         interval = e.estimate.interval
         rows.append({
             "id": e.id,
-            "label": metric_label(e.metric, results.raw),
-            "short": metric_label(e.metric, results.raw, short=True),
+            "label": metric_label(e.metric, results.strict),
+            "short": metric_label(e.metric, results.strict, short=True),
             "primary": e.primary,
             **cells,
             "ci_label": level_label(e.confidence_level),
@@ -85,7 +85,7 @@ def _weakest(results: Results, metric: str) -> dict | None:
     if best is None:
         return None
     cells = estimate_cells(best[3].model_dump())
-    return {**cells, "what": best[1], "group": best[2], "label": metric_label(metric, results.raw, short=True)}
+    return {**cells, "what": best[1], "group": best[2], "label": metric_label(metric, results.strict, short=True)}
 
 
 def _design(results: Results) -> str:
@@ -115,13 +115,13 @@ def executive_summary(results: Results, doc: dict) -> dict:
     """Reads the typed results (:class:`~valkit.results_schema.Results`): the pattern for the other sections."""
     flow = results.data.flow
     both = results.failures_counted_as_errors
-    rows = endpoint_rows(results) + reader_study.endpoint_rows(results.raw)  # the reader study: a secondary row
+    rows = endpoint_rows(results) + reader_study.endpoint_rows(results.strict)  # the reader study: a secondary row
     return {
         "design": _design(results),
         "intended_use": results.protocol.intended_use.strip(),
         "endpoints": rows,
         "ci_header": _ci_header(rows),
-        "method_note": method_note(results.raw),
+        "method_note": method_note(results.strict),
         "any_secondary": any(not r["primary"] for r in rows),
         "verdict": VERDICT_WORDS.get(doc["verdict"], doc["verdict"]),
         "verdict_class": doc["verdict_class"],
@@ -131,12 +131,12 @@ def executive_summary(results: Results, doc: dict) -> dict:
         "any_failed": bool(flow.failed),
         # acceptance criteria other than the endpoints above (fairness gaps, latency budget)
         "other_criteria": [
-            {**c.model_dump(), "verdict_class": verdict_class(c.verdict), "label": criterion_label(c.model_dump(), results.raw)}
+            {**c.model_dump(), "verdict_class": verdict_class(c.verdict), "label": criterion_label(c.model_dump(), results.strict)}
             for c in results.acceptance.criteria
             if c.kind in ("fairness", "latency", "tool_validation", "determinism")  # endpoints, reader study: rows above
         ],
         "both_ways": [
-            {"label": metric_label(m, results.raw), **estimate_cells(getattr(both, m).model_dump())}
+            {"label": metric_label(m, results.strict), **estimate_cells(getattr(both, m).model_dump())}
             for m in ("sensitivity", "specificity") if both is not None
         ],
     }
@@ -185,10 +185,10 @@ def objectives(results: Results, doc: dict) -> dict:
         goal = r["goal"]
         r["h0"] = f"{r['short']} ≤ {goal}" if r["has_goal"] else "no hypothesis (no goal set)"
         r["h1"] = f"{r['short']} > {goal}" if r["has_goal"] else "—"
-    rows += reader_study.endpoint_rows(results.raw)  # carries its own h0/h1
+    rows += reader_study.endpoint_rows(results.strict)  # carries its own h0/h1
     return {
         "title": results.protocol.title,
-        "clustering_text": clustering_text(results.raw["methods"]),
+        "clustering_text": clustering_text(results.strict["methods"]),
         "endpoints": rows,
         "n_primary": sum(r["primary"] for r in rows),
     }
