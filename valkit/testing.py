@@ -146,3 +146,13 @@ def fake_image_table(folder: Path, n: int, corrupt=(), missing=(), nan=()):
             p.write_bytes(f"image {i}".encode())
         rows.append({"case_id": f"C{i:03d}", "abs_path": str(p), "sha256": file_sha256(p) if p.exists() else ""})
     return pd.DataFrame(rows)
+
+
+def card_model_block(**fields) -> dict:
+    """A valid results.json ``model`` block of a model card (:class:`valkit.results_schema.run_info.ModelCardModel`),
+    for grafting onto a results.json written from external scores; ``fields`` replace or add keys."""
+    return {"kind": "model_card", "card_path": "models/tiny/model.yaml", "id": "tiny", "name": "Tiny DenseNet",
+            "version": "1.0", "finding": "nodule", "intended_use": "", "architecture": "DenseNet121",
+            "architecture_params": {}, "input_size": [32, 32], "window": "none", "weights_file": "weights.pt",
+            "weights_sha256": "0" * 64, "threshold": 0.5, "threshold_rule": "fixed", "threshold_tuning_set": None,
+            "limitations": [], "training": None, "explainability_target_layer": None, **fields}

@@ -288,6 +288,7 @@ def test_scores_for_unknown_case_ids_counted_in_results_and_report(scaled_run):
     assert acc == {"path": "scores.csv", "rows_in_file": 502, "matched": 499, "not_in_manifest": 3,
                    "not_in_manifest_examples": ["Z1", "Z2", "Z3"], "score_range": [0.0, 100.0]}
     from valkit.report.sections.data import data_summary
+    from valkit.results_schema import validate_results
 
-    line = data_summary(r, {})["external_scores"]
+    line = data_summary(validate_results(r), {})["external_scores"]
     assert "502 rows" in line and "499" in line and "3 case ids not in the manifest" in line and "Z1" in line

@@ -66,7 +66,13 @@ def _study(tmp_path: Path, *, protocol: dict, manifest=None):
     return merged, analyse(merged, loaded.protocol, OperatingPointChoice(0.5, "fixed", None, False, ""))
 
 
-def test_indeterminate_references_leave_the_primary_and_are_counted_both_ways(tmp_path):
+def _graft(fake_results: dict, out: dict, *, indeterminate: list[str]):
+    """The blocks ``analyse`` returned, in a complete results.json (the fake study's), typed as the report reads it."""
+    ref = {**fake_results["protocol"]["reference_standard"], "indeterminate": indeterminate}
+    return validate_results({**fake_results, **out, "protocol": {**fake_results["protocol"], "reference_standard": ref}})
+
+
+def test_indeterminate_references_leave_the_primary_and_are_counted_both_ways(tmp_path, fake_results):
     def mark(m):
         m.loc[m.index[:30], "label"] = "equivocal"
         return m
@@ -89,7 +95,7 @@ def test_indeterminate_references_leave_the_primary_and_are_counted_both_ways(tm
     assert sum(out["failures_counted_as_errors"]["confusion"].values()) == flow["analysed"] + flow["failed"] - \
         int(((merged["label"] == -1) & (merged["status"] == "failed")).sum())
     # the report prints both rows per metric
-    results = {**out, "protocol": {"reference_standard": {"indeterminate": ["equivocal"]}}}
+    results = _graft(fake_results, out, indeterminate=["equivocal"])
     ind = secondary_results(results)["indeterminate"]
     assert [r["label"] for r in ind["rows"]][:2] == ["Sensitivity, indeterminate counted as positive",
                                                      "Specificity, indeterminate counted as positive"]
@@ -157,7 +163,7 @@ def test_new_keys_are_declared_in_the_results_schema(fake_results):
         validate_results(doc)
 
 
-def test_flow_of_cases_has_a_box_for_the_indeterminate_reference_and_its_counts_add_up(tmp_path):
+def test_flow_of_cases_has_a_box_for_the_indeterminate_reference_and_its_counts_add_up(tmp_path, fake_results):
     """STARD 2015 item 19 (flow of participants, Cohen et al. BMJ 2016;352:i5337): cases with an indeterminate
     reference standard get their own box, and every box's counts add up to its total even when indeterminate
     cases also failed (the fake study's C0005 and C0017 have no score and are in the first 30 rows)."""
@@ -173,7 +179,7 @@ def test_flow_of_cases_has_a_box_for_the_indeterminate_reference_and_its_counts_
     failed_ind = int(((merged["label"] == -1) & (merged["status"] == "failed")).sum())
     assert failed_ind == 2 and flow["indeterminate_reference"] > 0
     assert flow["failed_positive"] + flow["failed_negative"] + failed_ind == flow["failed"]
-    results = {**out, "protocol": {"reference_standard": {"indeterminate": ["equivocal"]}}}
+    results = _graft(fake_results, out, indeterminate=["equivocal"])
     ctx = data_summary(results, {})
     assert ctx["flow"]["failed_indeterminate"] == "2"
     svg = str(ctx["flow_svg"])

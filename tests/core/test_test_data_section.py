@@ -18,7 +18,9 @@ from valkit.protocol import Protocol, load_protocol
 from valkit.report.sections.data import data_summary
 from valkit.report.sections.device import device_and_model
 from valkit.report.sections.missing_data import missing_demographics_statement
+from valkit.results_schema import Results, validate_results
 from valkit.study import load_study
+from valkit.testing import card_model_block
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE = ROOT / "tests" / "data" / "fake_study"
@@ -110,20 +112,22 @@ def test_manifest_build_records_the_acquisition_date(tmp_path):
     assert sorted(m["acquisition_date"]) == ["1997-04-30", "2004-08-26"]
 
 
-def _results(**protocol) -> dict:
-    training = {"data": "phantoms", "data_seeds": {"train": [1001], "tuning": [2001]},
-                "n_images": {"train": 900, "tuning": 800}, "excluded_seeds": [20261122], "tuning_auc": 0.88}
-    return {"protocol": protocol, "model": {"kind": "model_card", "training": training},
-            "operating_point": {"threshold": 0.5, "source": "model_card"},
-            "data": {"flow": {}, "table1": {}, "acquisition_dates": None}}
+TRAINING = {"data": "phantoms", "data_seeds": {"train": [1001], "tuning": [2001]},
+            "n_images": {"train": 900, "tuning": 800}, "excluded_seeds": [20261122], "tuning_auc": 0.88}
 
 
-def test_independence_is_stated_from_the_same_card_fields_as_the_training_table():
-    results = _results()
+def _results(fake_results: dict, *, training: dict | None = TRAINING, **protocol) -> Results:
+    """The fake study's results.json with a model card's ``model`` block and ``protocol`` keys grafted on."""
+    return validate_results({**fake_results, "model": card_model_block(training=training),
+                             "protocol": {**fake_results["protocol"], **protocol}})
+
+
+def test_independence_is_stated_from_the_same_card_fields_as_the_training_table(fake_results):
+    results = _results(fake_results)
     s = data_summary(results, {})
     assert "not recorded in results.json" not in s["independence"]
     assert "training seed 1001 (900 images)" in s["independence"] and "20261122" in s["independence"]
-    rows = {r["key"]: r["value"] for r in device_and_model(results, {"weights_label": "w", "exploratory_note": ""})
+    rows = {r["key"]: r["value"] for r in device_and_model(results.strict, {"weights_label": "w", "exploratory_note": ""})
             ["training"]}
     # the device section's table lists the same seeds (before: dict/list values were dropped)
     assert rows["Data seeds, by split"] == "training: 1001; tuning: 2001"
@@ -131,18 +135,18 @@ def test_independence_is_stated_from_the_same_card_fields_as_the_training_table(
     assert rows["AUC on the tuning split"] == "0.880"
 
 
-def test_without_training_block_independence_is_for_the_sponsor():
-    results = _results()
-    results["model"] = {"kind": "model_card"}
-    assert "to be supplied by the sponsor" in data_summary(results, {})["independence"]
+def test_without_training_block_independence_is_for_the_sponsor(fake_results):
+    assert "to be supplied by the sponsor" in data_summary(_results(fake_results, training=None), {})["independence"]
 
 
-def test_eligibility_printed_or_left_to_the_sponsor():
-    assert data_summary(_results(), {})["eligibility"]["missing"] == \
+def test_eligibility_printed_or_left_to_the_sponsor(fake_results):
+    assert data_summary(_results(fake_results), {})["eligibility"]["missing"] == \
         "Eligibility criteria: to be supplied by the sponsor."
-    e = data_summary(_results(eligibility={"inclusion": ["Adults"], "exclusion": ["Implants"]}), {})["eligibility"]
+    e = data_summary(_results(fake_results, eligibility={"inclusion": ["Adults"], "exclusion": ["Implants"]}),
+                     {})["eligibility"]
     assert (e["inclusion"], e["exclusion"], e["missing"]) == (["Adults"], ["Implants"], None)
-    assert data_summary(_results(), {})["dates"].startswith("Acquisition dates: not recorded")
+    no_dates = {**fake_results, "data": {**fake_results["data"], "acquisition_dates": None}}
+    assert data_summary(validate_results(no_dates), {})["dates"].startswith("Acquisition dates: not recorded")
 
 
 def test_demo_protocol_names_a_country_for_every_demo_site():

@@ -174,11 +174,16 @@ def test_analyses_leave_excluded_rows_out_of_every_estimate():
     assert sum(both.values()) == flow["analysed"] + flow["failed"]
 
 
-def test_report_shows_exclusions_where_the_card_was_applied():
+def test_report_shows_exclusions_where_the_card_was_applied(fake_results):
     from valkit.report.sections.data import data_summary
+    from valkit.results_schema import validate_results
+    from valkit.testing import card_model_block
 
-    flow = {"in_manifest": 5, "analysed": 5, "failed": 0, "excluded": 0, "exclusion_reasons": []}
-    card = data_summary({"data": {"flow": flow}, "model": {"kind": "model_card"}}, {})
+    flow = {**fake_results["data"]["flow"], "excluded": 0, "excluded_positive": 0, "excluded_negative": 0,
+            "exclusion_reasons": []}
+    data = {**fake_results["data"], "flow": flow}
+    card = data_summary(validate_results({**fake_results, "data": data, "model": card_model_block()}), {})
     assert card["flow"]["excluded"] == "0"  # the check ran and excluded nothing: say so
-    ext = data_summary({"data": {"flow": flow}, "model": {"kind": "external_predictions"}}, {})
+    assert fake_results["model"]["kind"] == "external_predictions"
+    ext = data_summary(validate_results({**fake_results, "data": data}), {})
     assert ext["flow"]["excluded"] is None  # no model card, no check: nothing to say

@@ -1,7 +1,7 @@
 """The truthers' agreement (``reference_agreement``): :mod:`valkit.analyses.truther_agreement`."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from valkit.results_schema.base import Block, Estimate, Num
 
@@ -16,7 +16,7 @@ class Kappa(Block):
     se: Num
     n_subjects: int
     n_raters: int
-    categories: list[Any]
+    categories: list[int]  # the labels seen: the truthers' 0/1 (truther columns must be binary)
     method: Literal["cohen", "fleiss"]
 
 

@@ -1,53 +1,64 @@
 """The missing-demographics statement: one wording for the test-data and the subgroup sections.
 
 Reads a ``missing_demographics`` block of results.json (``data.missing_demographics`` over the
-demographic columns, ``subgroups.missing_demographics`` over the subgroup columns); counts are
-printed, never computed.
+demographic columns, ``subgroups.missing_demographics`` over the subgroup columns) as its typed
+model (:class:`~valkit.results_schema.subgroups.MissingDemographics`); counts are printed, never
+computed.
 
->>> block = {"n_cases": 10, "n_patients": 6, "by_column": {
+>>> from valkit.results_schema.subgroups import MissingDemographics
+>>> block = MissingDemographics(n_cases=10, n_patients=6, statement="", by_column={
 ...     "sex": {"recorded": True, "n_missing": 2, "fraction_missing": 0.2, "n_missing_patients": 1},
-...     "ethnicity": {"recorded": False, "n_missing": 10, "fraction_missing": 1.0}}}
+...     "ethnicity": {"recorded": False, "n_missing": 10, "fraction_missing": 1.0}})
 >>> print(missing_demographics_statement(block, families=["sex"]))
 Sex is not recorded for 2 of 10 cases (20.0%; 1 of 6 patients); race / ethnicity is not recorded for any case. These cases are kept in the overall analysis and in every other subgroup family; in the family of the characteristic they lack (sex) they form a separate "not recorded" group, reported with its counts but left out of the fairness comparisons. The estimates for the recorded groups assume that whether a value was recorded is unrelated to the model's performance, which this study cannot verify.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from valkit.report.formatting import count, pct
 from valkit.report.sections.common import column_title
+from valkit.results_schema.subgroups import MissingDemographics
 
 __all__ = ["missing_demographics_statement"]
 
 
-def missing_demographics_statement(block: dict | None, *, families: list[str] | None = None,
+def missing_demographics_statement(block: MissingDemographics | dict[str, Any] | None, *,
+                                   families: list[str] | None = None,
                                    fairness_includes_missing: bool = False) -> str | None:
     """One paragraph: per column, the cases (and patients) without a value, and what the analysis does
     with them. ``families``: the columns that are subgroup families (``None``: every column listed);
     ``fairness_includes_missing``: the protocol's ``subgroups.fairness.include_missing``.
-    ``None`` when the block is absent (a run written before it)."""
-    if not block:
+    ``None`` when the block is absent (a run written before it).
+
+    ``block`` as a dict (a caller still reading results.json by key) is validated against the model
+    first, so a renamed or missing key is an error naming it, never a blank.
+    """
+    if block is None:
         return None
-    by_column = block.get("by_column") or {}
-    n_cases, n_patients = block.get("n_cases"), block.get("n_patients")
+    if not isinstance(block, MissingDemographics):
+        block = MissingDemographics.model_validate(dict(block))
+    n_cases, n_patients = block.n_cases, block.n_patients
     parts, lacking = [], []
-    for col, m in by_column.items():
+    for col, m in block.by_column.items():
         title = column_title(col).lower()
-        if not m.get("recorded", True):
+        if not m.recorded:
             parts.append(f"{title} is not recorded for any case")
             continue
-        if not m.get("n_missing"):
+        if not m.n_missing:
             continue
         of = f" of {count(n_cases)}" if n_cases is not None else ""
-        patients = (f"; {count(m['n_missing_patients'])} of {count(n_patients)} patients"
-                    if m.get("n_missing_patients") is not None and n_patients is not None else "")
-        parts.append(f"{title} is not recorded for {count(m['n_missing'])}{of} cases "
-                     f"({pct(m.get('fraction_missing'))}{patients})")
+        patients = (f"; {count(m.n_missing_patients)} of {count(n_patients)} patients"
+                    if m.n_missing_patients is not None and n_patients is not None else "")
+        parts.append(f"{title} is not recorded for {count(m.n_missing)}{of} cases "
+                     f"({pct(m.fraction_missing)}{patients})")
         if families is None or col in families:
             lacking.append(title)
     if not parts:
         return "Every analysed case has a recorded value for every demographic characteristic listed."
     text = "; ".join(parts) + ". "
     text = text[0].upper() + text[1:]
-    if any(m.get("recorded", True) and m.get("n_missing") for m in by_column.values()):
+    if any(m.recorded and m.n_missing for m in block.by_column.values()):
         text += "These cases are kept in the overall analysis"
         if lacking:
             text += (" and in every other subgroup family; in the family of the characteristic they lack ("

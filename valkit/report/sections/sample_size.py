@@ -1,51 +1,65 @@
 """The "Sample size and achieved power" sub-table of the Statistical methods section.
 
-Reads results.json ``sample_size`` (:mod:`valkit.analyses.sample_size`); computes nothing.
+Reads ``sample_size`` of the typed results (:class:`~valkit.results_schema.sample_size.SampleSize`,
+built by :mod:`valkit.analyses.sample_size`); computes nothing.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from valkit.report.formatting import count, num, pct
 from valkit.report.sections.common import METRIC_KIND, method_text, metric_label
 
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
+    from valkit.results_schema.sample_size import SampleSizeRow
 
-def _precision(row: dict) -> str:
-    if row.get("half_width") is None:
+
+def _precision(row: SampleSizeRow) -> str:
+    if row.half_width is None:
         return "no interval"
-    if METRIC_KIND.get(row["metric"], "proportion") == "proportion":
-        return f"±{row['half_width'] * 100:.1f} percentage points"
-    return f"±{num(row['half_width'])}"
+    if METRIC_KIND.get(row.metric, "proportion") == "proportion":
+        return f"±{row.half_width * 100:.1f} percentage points"
+    return f"±{num(row.half_width)}"
 
 
-def _goal(row: dict) -> str:
-    return pct(row["goal"], 0) if METRIC_KIND.get(row["metric"], "proportion") == "proportion" else num(row["goal"], 2)
+def _goal(row: SampleSizeRow) -> str:
+    return pct(row.goal, 0) if METRIC_KIND.get(row.metric, "proportion") == "proportion" else num(row.goal, 2)
 
 
-def sample_size_rows(results: dict) -> dict[str, Any] | None:
-    """The printed rows and notes, or None for a run written before results.json had ``sample_size``."""
-    block = results.get("sample_size")
-    if not block or not block.get("rows"):
+def _row(r: SampleSizeRow, results: Results) -> dict[str, Any]:
+    deff = r.design_effect
+    return {
+        "endpoint": metric_label(r.metric, results.strict),
+        "goal": _goal(r),
+        "n": count(r.n),
+        "n_effective": count(r.n_effective) if deff > 1 else "",
+        "design_effect": f"{deff:.2f}",
+        "precision": _precision(r),
+        "power_estimate": pct(r.power_at_estimate, 0) if r.power_at_estimate is not None else "—",
+        "power_planning": (f"{pct(r.power_at_planning_value, 0)} at {pct(r.planning_value, 0)}"
+                           if r.power_at_planning_value is not None else "not stated in the protocol"),
+        "power_method": method_text(r.power_method) if r.power_method else "",
+        "needed": count(r.n_needed) if r.n_needed is not None else "—",
+        "needed_total": count(r.n_needed_total) if r.n_needed_total is not None else "—",
+        "note": r.note,
+    }
+
+
+def sample_size_rows(results: Results | dict) -> dict[str, Any] | None:
+    """The printed rows and notes, or None for a run written before results.json had ``sample_size``.
+
+    ``results`` as a dict (a section not yet reading typed results) is validated first.
+    """
+    from valkit.results_schema import Results, validate_results
+
+    if not isinstance(results, Results):
+        results = validate_results(results, source="results given to the sample-size table")
+    block = results.sample_size
+    if block is None or not block.rows:
         return None
-    rows = []
-    for r in block["rows"]:
-        deff = r.get("design_effect") or 1.0
-        rows.append({
-            "endpoint": metric_label(r["metric"], results),
-            "goal": _goal(r),
-            "n": count(r.get("n")),
-            "n_effective": count(r.get("n_effective")) if deff > 1 else "",
-            "design_effect": f"{deff:.2f}",
-            "precision": _precision(r),
-            "power_estimate": pct(r.get("power_at_estimate"), 0) if r.get("power_at_estimate") is not None else "—",
-            "power_planning": (f"{pct(r['power_at_planning_value'], 0)} at {pct(r['planning_value'], 0)}"
-                               if r.get("power_at_planning_value") is not None else "not stated in the protocol"),
-            "power_method": method_text(r.get("power_method")) if r.get("power_method") else "",
-            "needed": count(r.get("n_needed")) if r.get("n_needed") is not None else "—",
-            "needed_total": count(r.get("n_needed_total")) if r.get("n_needed_total") is not None else "—",
-            "note": r.get("note"),
-        })
-    return {"rows": rows, "power_target": pct(block.get("power_target"), 0), "clustered": bool(block.get("clustered"))}
+    return {"rows": [_row(r, results) for r in block.rows], "power_target": pct(block.power_target, 0),
+            "clustered": block.clustered}
 
 
 __all__ = ["sample_size_rows"]
