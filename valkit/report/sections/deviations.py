@@ -65,7 +65,8 @@ def _accountability(results: Results) -> list[dict]:
     for a in accountability:
         i = int(a.dataset) if a.dataset.isdigit() else -1
         indeterminate = 0 if a.indeterminate is None else a.indeterminate
-        rows.append({**a.model_dump(), "manifest": file_name(manifests[i].path) if 0 <= i < len(manifests) else a.dataset,
+        manifest = file_name(manifests[i].path) if 0 <= i < len(manifests) else a.dataset
+        rows.append({**a.model_dump(), "manifest": manifest,
                      "balanced": a.analysed + a.excluded + a.failed + indeterminate == a.rows,
                      "reason_text": "; ".join([f"{r.status}: {r.reason} ({r.n})" for r in a.reasons]
                                               + ([f"scored, reference standard indeterminate ({a.indeterminate})"]

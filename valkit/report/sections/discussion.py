@@ -100,7 +100,8 @@ def limitations(results: "Results | dict", doc: dict) -> dict:
         else:
             prop = f"intervals for proportions resample whole {unit}s"
         items.append(f"Some {unit}s contributed more than one image: {prop}, and the AUC interval uses the "
-                     f"{CI_METHODS_SHORT.get(methods.auc_ci, methods.auc_ci)} method. Images of one {unit} are not independent evidence.")
+                     f"{CI_METHODS_SHORT.get(methods.auc_ci, methods.auc_ci)} method. Images of one {unit} are not "
+                     "independent evidence.")
     for col, column in results.data.table1.items():
         if column.missing:
             items.append(f"{col.replace('_', ' ').capitalize()} is missing for {plural(column.missing, 'case')}; "

@@ -96,13 +96,14 @@ def primary_results(results: Results, doc: dict) -> dict:
                  else f"AUC {auc['value']}")
     op = p.operating_point
     sens, spec = estimate_cells(sp["sensitivity"]), estimate_cells(sp["specificity"])
+    sens_label, spec_label = metric_label("sensitivity", results.strict), metric_label("specificity", results.strict)
     figure = None
     if p.roc.fpr:
         figure = Markup(roc_svg(p.roc.fpr, p.roc.tpr, op_fpr=op.fpr, op_tpr=op.tpr,
                                 threshold=op.threshold, auc_label=auc_label,
-                                op_text=f"At it, {_lower_first(metric_label('sensitivity', results.strict))} is "
-                                        f"{sens['value']} and {_lower_first(metric_label('specificity', results.strict))} "
-                                        f"is {spec['value']}.", axes=roc_axes(results.strict)))
+                                op_text=f"At it, {_lower_first(sens_label)} is {sens['value']} and "
+                                        f"{_lower_first(spec_label)} is {spec['value']}.",
+                                axes=roc_axes(results.strict)))
     return {
         "table": two_by_two(p),
         "rows": rows,
@@ -125,8 +126,8 @@ def primary_results(results: Results, doc: dict) -> dict:
             "failed_positive": count(flow.failed_positive),
             "failed_negative": count(flow.failed_negative),
         },
-        "sens_label": metric_label("sensitivity", results.strict),
-        "spec_label": metric_label("specificity", results.strict),
+        "sens_label": sens_label,
+        "spec_label": spec_label,
         **secondary_results(results.strict),  # score distributions, lesion size/type, indeterminate both ways
     }
 
