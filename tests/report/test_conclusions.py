@@ -63,13 +63,18 @@ def test_a_failing_primary_endpoint_is_named_as_such(fake_run):
 
 def test_limitations_name_heterogeneity_and_edge_focused_heatmaps(fake_run):
     from valkit.report.sections.discussion import limitations
+    from valkit.results_schema import validate_results
 
     results = json.loads((fake_run / "results.json").read_text())
-    results["sites_and_scanners"] = {"families": [{"name": "manufacturer", "tests": {"specificity": {
-        "verdict": "heterogeneous", "i2": 0.98, "flagged_summary": "departing: Cobalt (lower)"}}}]}
-    results["explainability"] = {"border": {"overall": {"flagged": True}, "by_category": [
-        {"group": "false_positive", "peak_on_border": {"value": 0.96}}]}}
-    points = limitations(results, {"exploratory": False})["points"]
+    manufacturer = next(f for f in results["sites_and_scanners"]["families"] if f["name"] == "manufacturer")
+    manufacturer["tests"]["specificity"].update(verdict="heterogeneous", i2=0.98,
+                                                flagged_summary="departing: Cobalt (lower)")
+    # the fake study has external scores, so no heatmaps: a minimal explainability block with the border check
+    results["explainability"] = {
+        "method": "gradcam", "seed": 0, "threshold": 0.5, "options": {}, "available": True,
+        "border": {"overall": {"flagged": True}, "by_category": [
+            {"group": "false_positive", "peak_on_border": {"value": 0.96}}]}}
+    points = limitations(validate_results(results), {"exploratory": False})["points"]
     assert any(p.startswith("Specificity differs between scanner manufacturers beyond chance (I² = 98%; "
                             "departing: Cobalt (lower))") for p in points)
     assert any("peak on the image border more often than chance (96% of false positives)" in p for p in points)

@@ -1,31 +1,39 @@
-"""Secondary results: calibration of the model's probabilities (from results.json ``calibration``)."""
+"""Secondary results: calibration of the model's probabilities (from results.json ``calibration``).
+
+Reads the typed results (:class:`~valkit.results_schema.Results`); intervals go to the shared
+formatter through the strict view.
+"""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from valkit.report.figures import reliability_svg
 from valkit.report.formatting import ci_text, num, p_text
 
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
-def build(results: dict, doc: dict) -> dict | None:
-    cal = results.get("calibration")
-    if not cal:
+
+def build(results: Results, doc: dict) -> dict | None:
+    cal = results.calibration
+    if cal is None:  # scores that are not probabilities, or one class only
         return None
-    c = cal["curve"]
-    citl, slope = cal["calibration_in_the_large"], cal["calibration_slope"]
-    hl = cal["hosmer_lemeshow"]
+    c = cal.curve
+    citl, slope, hl = cal.calibration_in_the_large, cal.calibration_slope, cal.hosmer_lemeshow
+    strict = results.strict["calibration"]
     return {
-        "figure": Markup(reliability_svg(c["mean_predicted"], c["observed"], c["observed_low"],
-                                         c["observed_high"], c["counts"])),
+        "figure": Markup(reliability_svg(c.mean_predicted, c.observed, c.observed_low, c.observed_high, c.counts)),
         "rows": [
             {"name": "Calibration-in-the-large (logistic intercept with the logit as offset; ideal 0)",
-             "value": num(citl["value"]), "ci": ci_text(citl.get("interval"), "ratio")},
+             "value": num(citl.value), "ci": ci_text(strict["calibration_in_the_large"]["interval"], "ratio")},
             {"name": "Calibration slope (logistic slope on the logit; ideal 1)",
-             "value": num(slope["value"]), "ci": ci_text(slope.get("interval"), "ratio")},
-            {"name": "Expected calibration error (10 equal-count bins)", "value": num(cal["ece"]["value"]), "ci": ""},
-            {"name": f"Hosmer–Lemeshow χ² ({num(hl.get('df'), 0)} df)",
-             "value": num(hl["statistic"], 2), "ci": p_text(hl["p_value"])},
+             "value": num(slope.value), "ci": ci_text(strict["calibration_slope"]["interval"], "ratio")},
+            {"name": "Expected calibration error (10 equal-count bins)", "value": num(cal.ece.value), "ci": ""},
+            {"name": f"Hosmer–Lemeshow χ² ({num(hl.df, 0)} df)",
+             "value": num(hl.statistic, 2), "ci": p_text(hl.p_value)},
         ],
-        "bins": list(zip(c["mean_predicted"], c["observed"], c["counts"])),
-        "note": cal.get("note", ""),
+        "bins": list(zip(c.mean_predicted, c.observed, c.counts)),
+        "note": cal.note,
     }

@@ -1,9 +1,16 @@
 """Deviations and data integrity: what this run did differently from the protocol, the accountability
-of every manifest row, the determinism check and the audit-trail summary."""
+of every manifest row, the determinism check and the audit-trail summary.
+
+Reads the typed results (:class:`~valkit.results_schema.Results`)."""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from valkit.report.formatting import file_name, plural
 from valkit.report.sections.common import CI_METHODS_SHORT
+
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
 #: audit-log entry kinds as counted nouns: (singular, plural)
 KIND_WORDS = {"lock": ("protocol lock", "protocol locks"),
@@ -48,48 +55,64 @@ def _kind_text(kind: str, n: int) -> str:
     return plural(n, one, plural_form=many)
 
 
-def _accountability(results: dict) -> list[dict]:
-    manifests = (results.get("provenance") or {}).get("manifests") or []
+def _accountability(results: Results) -> list[dict]:
+    """One row per manifest: its rows analysed, excluded, failed (and indeterminate), and whether they add up."""
+    accountability = results.data.accountability
+    if accountability is None:  # results.json written before issue #14
+        return []
+    manifests = results.provenance.manifests
     rows = []
-    for a in (results.get("data") or {}).get("accountability") or []:
-        i = int(a["dataset"]) if str(a["dataset"]).isdigit() else -1
-        path = file_name(manifests[i]["path"]) if 0 <= i < len(manifests) else a["dataset"]
-        rows.append({**a, "manifest": path, "balanced": a["analysed"] + a["excluded"] + a["failed"] + (a.get("indeterminate") or 0) == a["rows"],
-                     "reason_text": "; ".join([f"{r['status']}: {r['reason']} ({r['n']})" for r in a["reasons"]]
-                                              + ([f"scored, reference standard indeterminate ({a['indeterminate']})"]
-                                                 if a.get("indeterminate") else []))
+    for a in accountability:
+        i = int(a.dataset) if a.dataset.isdigit() else -1
+        indeterminate = 0 if a.indeterminate is None else a.indeterminate
+        manifest = file_name(manifests[i].path) if 0 <= i < len(manifests) else a.dataset
+        rows.append({**a.model_dump(), "manifest": manifest,
+                     "balanced": a.analysed + a.excluded + a.failed + indeterminate == a.rows,
+                     "reason_text": "; ".join([f"{r.status}: {r.reason} ({r.n})" for r in a.reasons]
+                                              + ([f"scored, reference standard indeterminate ({a.indeterminate})"]
+                                                 if indeterminate else []))
                      or "—"})
     return rows
 
 
-def build(results: dict, doc: dict) -> dict:
+def _determinism(results: Results) -> dict | None:
+    """The determinism check with block names in the report's words (None: not in this results.json)."""
+    if results.integrity is None:
+        return None
+    det = results.integrity.determinism
+    return {**det.model_dump(), "checked": [block_words(k) for k in det.checked],
+            "differing_blocks": [block_words(k) for k in det.differing_blocks],
+            "not_checked": {block_words(k): v for k, v in det.not_checked.items()}}
+
+
+def _audit(results: Results) -> dict | None:
+    """The audit-trail summary (None: results.json written before issue #14)."""
+    t = results.traceability
+    if t is None:
+        return None
+    return {"entries": t.audit.entries, "runs_without_end": t.audit.runs_without_end,
+            "by_kind": [_kind_text(k, n) for k, n in t.audit.by_kind.items()],
+            "head": t.audit_head.model_dump(), "log": t.audit_log}
+
+
+def build(results: Results, doc: dict) -> dict:
     """Rows of the deviations table (empty list: the section says there were none), and the integrity parts."""
-    m = results.get("methods") or {}
+    m = results.methods
     rows = [{
-        "what": d.get("what", ""),
-        "protocol": CI_METHODS_SHORT.get(d.get("protocol"), d.get("protocol") or ""),
-        "actual": CI_METHODS_SHORT.get(d.get("actual"), d.get("actual") or ""),
-        "reason": d.get("reason", ""),
-        "gating": bool(d.get("gating")),
-    } for d in results.get("deviations") or []]
-    rule = m.get("clustering_rule")
-    det = (results.get("integrity") or {}).get("determinism")
-    t = results.get("traceability") or {}
-    audit = t.get("audit")
+        "what": d.what,
+        "protocol": CI_METHODS_SHORT.get(d.protocol, d.protocol),
+        "actual": CI_METHODS_SHORT.get(d.actual, d.actual),
+        "reason": d.reason,
+        "gating": d.gating,
+    } for d in results.deviations]
     return {
         "rows": rows,
-        "clustering_rule": rule,
-        "clustering_stated": bool(m.get("clustering_rule_stated")),
-        "clustered": bool(m.get("clustered")),
+        "clustering_rule": m.clustering_rule,
+        "clustering_stated": m.clustering_rule_stated,
+        "clustered": m.clustered,
         "accountability": _accountability(results),
-        "determinism": None if not det else {
-            **det, "checked": [block_words(k) for k in det.get("checked") or []],
-            "differing_blocks": [block_words(k) for k in det.get("differing_blocks") or []],
-            "not_checked": {block_words(k): v for k, v in (det.get("not_checked") or {}).items()}},
-        "audit": None if not audit else {
-            "entries": audit["entries"], "runs_without_end": audit["runs_without_end"],
-            "by_kind": [_kind_text(k, n) for k, n in audit["by_kind"].items()],
-            "head": t["audit_head"], "log": t.get("audit_log")},
+        "determinism": _determinism(results),
+        "audit": _audit(results),
     }
 
 

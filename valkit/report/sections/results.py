@@ -1,7 +1,13 @@
-"""Statistical methods, primary results (2×2, estimates, ROC) and the site/scanner tables."""
+"""Statistical methods, primary results (2×2, estimates, ROC) and the site/scanner tables.
+
+These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+:data:`valkit.report.context.SECTIONS`): every field they read is declared by the schema. Helpers
+shared with other sections (``estimate_row``, ``estimate_cells``, ``metric_label``) still take dicts:
+they get the strict view (``results.strict``), whose reads of an undeclared key raise.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
@@ -12,178 +18,196 @@ from valkit.report.sections.sample_size import sample_size_rows
 from valkit.report.sections.secondary_results import secondary_results
 from valkit.report.sections.summary import endpoint_rows
 
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
+    from valkit.results_schema.accuracy import AccuracyBlock, FailuresCountedAsErrors, LevelAccuracy
+
 PRIMARY_METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "auc", "lr_positive", "lr_negative")
+#: (results.json key, table title, noun) of the per-level tables
 GROUPINGS = (("by_site", "Site", "site"), ("by_manufacturer", "Scanner manufacturer", "manufacturer"))
 
 
-def _denominator(block: dict, metric: str, count_key: str) -> Any:
-    """The estimate's denominator; else the block's own count, in the blocks that record one."""
-    d = (block.get(metric) or {}).get("denominator")
-    return d if d is not None or count_key not in block else block[count_key]
+def two_by_two(block: "AccuracyBlock | FailuresCountedAsErrors") -> dict[str, str]:
+    """The 2×2 table's cells and margins, all read from results.json (no sums taken here).
 
+    A margin is the estimate's denominator; where that is null (not estimable) an accuracy block's own
+    count stands in. ``failures_counted_as_errors`` has sensitivity and specificity only, so its
+    test-positive, test-negative and total margins are left blank.
+    """
+    from valkit.results_schema.accuracy import AccuracyBlock
 
-def two_by_two(block: dict) -> dict[str, str] | None:
-    """The 2×2 table's cells and margins, all read from results.json (no sums taken here)."""
-    conf = block.get("confusion")
-    if not conf:
-        return None
+    conf = block.confusion
+    full = isinstance(block, AccuracyBlock)
+    pos, neg = block.sensitivity.denominator, block.specificity.denominator
     return {
-        "tp": count(conf.get("tp")), "fp": count(conf.get("fp")),
-        "fn": count(conf.get("fn")), "tn": count(conf.get("tn")),
-        "pos": count(_denominator(block, "sensitivity", "n_positive")),
-        "neg": count(_denominator(block, "specificity", "n_negative")),
-        "test_pos": count((block.get("ppv") or {}).get("denominator")) if "ppv" in block else "",
-        "test_neg": count((block.get("npv") or {}).get("denominator")) if "npv" in block else "",
-        "n": count(_denominator(block, "accuracy", "n")) if "accuracy" in block else "",
+        "tp": count(conf.tp), "fp": count(conf.fp), "fn": count(conf.fn), "tn": count(conf.tn),
+        "pos": count(block.n_positive if pos is None and full else pos),
+        "neg": count(block.n_negative if neg is None and full else neg),
+        "test_pos": count(block.ppv.denominator) if full else "",
+        "test_neg": count(block.npv.denominator) if full else "",
+        "n": count(block.n if block.accuracy.denominator is None else block.accuracy.denominator) if full else "",
     }
 
 
-def statistical_methods(results: dict, doc: dict) -> dict:
-    m = results.get("methods") or {}
-    primary = results.get("primary") or {}
-    sg = (results.get("protocol") or {}).get("subgroups") or {}
-    packages = (results.get("provenance") or {}).get("packages") or {}
+def statistical_methods(results: Results, doc: dict) -> dict:
+    m = results.methods
+    sg = results.protocol.subgroups
+    prov = results.provenance
     used = []
     for metric in PRIMARY_METRICS:
-        est = primary.get(metric) or {}
-        method = (est.get("interval") or {}).get("method") or est.get("method")
+        est = getattr(results.primary, metric)
+        method = (est.interval.method if est.interval is not None else None) or est.method
         if method:
-            used.append({"label": metric_label(metric, results), "method": method_text(method)})
-    for e in results.get("endpoints") or []:
-        if e.get("ci_method"):
-            used.append({"label": f"Endpoint: {metric_label(e.get('metric', ''), results)}",
-                         "method": method_text(e["ci_method"])})
-    valkit = (results.get("provenance") or {}).get("valkit") or {}
+            used.append({"label": metric_label(metric, results.strict), "method": method_text(method)})
+    for e in results.endpoints:
+        if e.ci_method:
+            used.append({"label": f"Endpoint: {metric_label(e.metric, results.strict)}",
+                         "method": method_text(e.ci_method)})
     return {
-        "proportion_ci": method_text(m.get("proportion_ci")),
-        "auc_ci": method_text(m.get("auc_ci")),
-        "clustered": bool(m.get("clustered")),
-        "cluster_unit": m.get("cluster_unit") or "patient",
-        "clustering_rule": m.get("clustering_rule") or "auto",
-        "clustering_stated": bool(m.get("clustering_rule_stated", True)),
-        "evidence_unit": m.get("evidence_unit") or "cases",
-        "seed": m.get("seed"),
-        "bootstrap_resamples": count(m.get("bootstrap_resamples")),
-        "positive_rule": m.get("positive_rule") or "score at or above the threshold",
+        "proportion_ci": method_text(m.proportion_ci),
+        "auc_ci": method_text(m.auc_ci),
+        "clustered": m.clustered,
+        "cluster_unit": m.cluster_unit,
+        "clustering_rule": m.clustering_rule,
+        "clustering_stated": m.clustering_rule_stated,
+        "evidence_unit": m.evidence_unit,
+        "seed": m.seed,
+        "bootstrap_resamples": count(m.bootstrap_resamples),
+        "positive_rule": m.positive_rule,
         "used": used,
-        "min_positives": sg.get("min_positives"),
-        "min_negatives": sg.get("min_negatives"),
-        "prespecified": sg.get("prespecified", True),
-        "software": [f"valkit {valkit.get('version', '')}"] + [
-            f"{name} {packages[name]}" for name in ("numpy", "scipy", "statsmodels") if packages.get(name)],
-        "software_validation": (results.get("tool_validation") or {}).get("statement"),
-        "sample_size": sample_size_rows(results),
+        "min_positives": sg.min_positives,
+        "min_negatives": sg.min_negatives,
+        "prespecified": sg.prespecified,
+        # packages: a map by package name; a package not installed is recorded as null
+        "software": [f"valkit {prov.valkit.version}"] + [
+            f"{name} {prov.packages[name]}" for name in ("numpy", "scipy", "statsmodels") if prov.packages.get(name)],
+        "software_validation": results.tool_validation.statement,
+        "sample_size": sample_size_rows(results.strict),
     }
 
 
-def primary_results(results: dict, doc: dict) -> dict:
-    p = results.get("primary") or {}
-    both = results.get("failures_counted_as_errors") or {}
-    flow = (results.get("data") or {}).get("flow") or {}
-    rows = [estimate_row(metric, p.get(metric), results) for metric in PRIMARY_METRICS if metric in p]
-    auc = estimate_cells(p.get("auc"), "auc")
+def primary_results(results: Results, doc: dict) -> dict:
+    p, sp = results.primary, results.strict["primary"]
+    both = results.failures_counted_as_errors
+    flow = results.data.flow
+    rows = [estimate_row(metric, sp[metric], results.strict) for metric in PRIMARY_METRICS]
+    auc = estimate_cells(sp["auc"], "auc")
     auc_label = (f"AUC {auc['value']} ({auc['level']} CI {auc['ci']})" if auc["estimable"] and auc["ci"]
                  else f"AUC {auc['value']}")
-    roc = p.get("roc") or {}
-    op = p.get("operating_point") or {}
-    sens, spec = estimate_cells(p.get("sensitivity")), estimate_cells(p.get("specificity"))
+    op = p.operating_point
+    sens, spec = estimate_cells(sp["sensitivity"]), estimate_cells(sp["specificity"])
+    sens_label, spec_label = metric_label("sensitivity", results.strict), metric_label("specificity", results.strict)
     figure = None
-    if roc.get("fpr"):
-        figure = Markup(roc_svg(roc["fpr"], roc.get("tpr") or [], op_fpr=op.get("fpr"), op_tpr=op.get("tpr"),
-                                threshold=op.get("threshold"), auc_label=auc_label,
-                                op_text=f"At it, {_lower_first(metric_label('sensitivity', results))} is "
-                                        f"{sens['value']} and {_lower_first(metric_label('specificity', results))} "
-                                        f"is {spec['value']}.", axes=roc_axes(results)))
+    if p.roc.fpr:
+        figure = Markup(roc_svg(p.roc.fpr, p.roc.tpr, op_fpr=op.fpr, op_tpr=op.tpr,
+                                threshold=op.threshold, auc_label=auc_label,
+                                op_text=f"At it, {_lower_first(sens_label)} is {sens['value']} and "
+                                        f"{_lower_first(spec_label)} is {spec['value']}.",
+                                axes=roc_axes(results.strict)))
     return {
         "table": two_by_two(p),
         "rows": rows,
         "warnings": [(r["label"], w) for r in rows for w in r["warnings"]],
-        "n": count(p.get("n")),
-        "n_positive": count(p.get("n_positive")),
-        "n_negative": count(p.get("n_negative")),
-        "n_patients": count(p.get("n_patients")),
+        "n": count(p.n),
+        "n_positive": count(p.n_positive),
+        "n_negative": count(p.n_negative),
+        "n_patients": count(p.n_patients),
         "roc_svg": figure,
         "roc_missing_reason": None if figure else "the ROC curve needs both positive and negative cases",
         "auc_label": auc_label,
-        "threshold": op.get("threshold", (results.get("operating_point") or {}).get("threshold")),
+        "threshold": op.threshold,
         "endpoints": endpoint_rows(results),
-        "clustered": bool((results.get("methods") or {}).get("clustered")),
-        "both_ways": {
+        "clustered": results.methods.clustered,
+        "both_ways": None if both is None else {
             "table": two_by_two(both),
-            "rows": [estimate_row(m, both.get(m), results) for m in ("sensitivity", "specificity") if both.get(m)],
-            "failed": count(flow.get("failed")),
-            "failed_positive": count(flow.get("failed_positive")),
-            "failed_negative": count(flow.get("failed_negative")),
-        } if both else None,
-        "sens_label": metric_label("sensitivity", results),
-        "spec_label": metric_label("specificity", results),
-        **secondary_results(results),  # score distributions, lesion size/type, indeterminate both ways
+            "rows": [estimate_row(m, results.strict["failures_counted_as_errors"][m], results.strict)
+                     for m in ("sensitivity", "specificity")],
+            "failed": count(flow.failed),
+            "failed_positive": count(flow.failed_positive),
+            "failed_negative": count(flow.failed_negative),
+        },
+        "sens_label": sens_label,
+        "spec_label": spec_label,
+        **secondary_results(results.strict),  # score distributions, lesion size/type, indeterminate both ways
     }
 
 
-def _group_row(row: dict, results: dict) -> dict[str, Any]:
-    sufficient = bool(row.get("sufficient_evidence", True))
-    cells = {m: estimate_cells(row.get(m), METRIC_KIND.get(m, "proportion"))
+def _group_row(row: LevelAccuracy, strict_row: dict) -> dict[str, Any]:
+    """One level's printed row; ``strict_row``: the same row of the strict view, for the dict helpers."""
+    cells = {m: estimate_cells(strict_row[m], METRIC_KIND.get(m, "proportion"))
              for m in ("sensitivity", "specificity", "auc")}
     return {
-        "level": row.get("level", ""),
-        "n": count(row.get("n")),
-        "n_positive": count(row.get("n_positive")),
-        "n_negative": count(row.get("n_negative")),
+        "level": row.level,
+        "n": count(row.n),
+        "n_positive": count(row.n_positive),
+        "n_negative": count(row.n_negative),
         "table": two_by_two(row),
-        "sufficient": sufficient,
+        "sufficient": row.sufficient_evidence,
         "cells": cells,
         "warnings": [w for c in cells.values() for w in c["warnings"]],
     }
 
 
-def _goal(results: dict, metric: str) -> float | None:
-    for e in results.get("endpoints") or []:
-        if e.get("metric") == metric and e.get("primary") and e.get("goal") is not None:
-            return e["goal"]
+def _goal(results: Results, metric: str) -> float | None:
+    """The goal of the primary endpoint on ``metric``; None when there is none."""
+    for e in results.endpoints:
+        if e.metric == metric and e.primary and e.goal is not None:
+            return e.goal
     return None
 
 
-def _forest(rows: list[dict], title: str, results: dict) -> Markup:
+def _forest(rows: list[LevelAccuracy], title: str, results: Results) -> Markup:
     panels = []
     for metric in ("sensitivity", "specificity"):
         frows = []
-        for raw in rows:
-            est = raw.get(metric) or {}
-            interval = est.get("interval") or {}
+        for row in rows:
+            est = getattr(row, metric)
             frows.append(ForestRow(
-                label=str(raw.get("level", "")),
-                n_text=f"{count(raw.get('n_positive'))}/{count(raw.get('n_negative'))}",
-                value=est.get("value"), low=interval.get("low"), high=interval.get("high"),
-                note="" if raw.get("sufficient_evidence", True) else "insufficient evidence",
+                label=row.level,
+                n_text=f"{count(row.n_positive)}/{count(row.n_negative)}",
+                value=est.value,
+                low=None if est.interval is None else est.interval.low,
+                high=None if est.interval is None else est.interval.high,
+                note="" if row.sufficient_evidence else "insufficient evidence",
             ))
-        panels.append(ForestPanel(metric_label(metric, results, short=True), frows, _goal(results, metric)))
+        panels.append(ForestPanel(metric_label(metric, results.strict, short=True), frows, _goal(results, metric)))
     names = " and ".join(p.metric.lower() for p in panels)
     return Markup(forest_svg(panels, title=f"{names.capitalize()} by {title.lower()}"))
 
 
-def sites_and_scanners(results: dict, doc: dict) -> dict | None:
-    sg = (results.get("protocol") or {}).get("subgroups") or {}
+def sites_and_scanners(results: "Results | dict", doc: dict) -> dict | None:
+    """The per-level tables of ``by_site`` and ``by_manufacturer`` with their forest plots (None: no levels).
+
+    Takes the typed :class:`~valkit.results_schema.Results`; a caller still holding results.json as a
+    dict (the sites section in :mod:`valkit.report.context` until it reads typed blocks) has it
+    validated here.
+    """
+    from valkit.results_schema import Results, validate_results
+
+    if not isinstance(results, Results):
+        results = validate_results(results, source="results given to the sites and scanners section")
+    sg = results.protocol.subgroups
     groups = []
     for key, title, noun in GROUPINGS:
-        rows = results.get(key)
+        rows = getattr(results, key)
         if not rows:
             continue
         groups.append({
             "key": key, "title": title, "noun": noun,
-            "rows": [_group_row(r, results) for r in rows],
+            "rows": [_group_row(r, s) for r, s in zip(rows, results.strict[key], strict=True)],
             "forest": _forest(rows, title, results),
         })
     if not groups:
         return None
+    goal_sens = _goal(results, "sensitivity")
     return {
         "groups": groups,
-        "min_positives": sg.get("min_positives"),
-        "evidence_unit": (results.get("methods") or {}).get("evidence_unit") or "cases",
-        "min_negatives": sg.get("min_negatives"),
-        "sens_label": metric_label("sensitivity", results, short=True),
-        "spec_label": metric_label("specificity", results, short=True),
-        "goal_sens": pct(_goal(results, "sensitivity")) if _goal(results, "sensitivity") is not None else None,
+        "min_positives": sg.min_positives,
+        "evidence_unit": results.methods.evidence_unit,
+        "min_negatives": sg.min_negatives,
+        "sens_label": metric_label("sensitivity", results.strict, short=True),
+        "spec_label": metric_label("specificity", results.strict, short=True),
+        "goal_sens": None if goal_sens is None else pct(goal_sens),
     }
 
 
