@@ -16,8 +16,8 @@ from valkit.errors import InputError
 from valkit.manifest import build_manifest
 from valkit.protocol import Protocol, load_protocol
 from valkit.report.sections.data import data_summary
-from valkit.report.sections.device import device_and_model
 from valkit.report.sections.missing_data import missing_demographics_statement
+from valkit.report.sections.training_data import training_data
 from valkit.results_schema import Results, validate_results
 from valkit.study import load_study
 from valkit.testing import card_model_block
@@ -112,7 +112,7 @@ def test_manifest_build_records_the_acquisition_date(tmp_path):
     assert sorted(m["acquisition_date"]) == ["1997-04-30", "2004-08-26"]
 
 
-TRAINING = {"data": "phantoms", "data_seeds": {"train": [1001], "tuning": [2001]},
+TRAINING = {"script": "train.py", "seed": 7, "data": "phantoms", "data_seeds": {"train": [1001], "tuning": [2001]},
             "n_images": {"train": 900, "tuning": 800}, "excluded_seeds": [20261122], "tuning_auc": 0.88}
 
 
@@ -127,9 +127,9 @@ def test_independence_is_stated_from_the_same_card_fields_as_the_training_table(
     s = data_summary(results, {})
     assert "not recorded in results.json" not in s["independence"]
     assert "training seed 1001 (900 images)" in s["independence"] and "20261122" in s["independence"]
-    rows = {r["key"]: r["value"] for r in device_and_model(results.strict, {"weights_label": "w", "exploratory_note": ""})
-            ["training"]}
-    # the device section's table lists the same seeds (before: dict/list values were dropped)
+    rows = {r["key"]: r["value"] for r in training_data(results).rows}
+    # the device section's table (its training rows; tests/report/test_device_section.py) lists the same seeds
+    # (before: dict/list values were dropped)
     assert rows["Data seeds, by split"] == "training: 1001; tuning: 2001"
     assert rows["Data seeds kept out of development"] == "20261122"
     assert rows["AUC on the tuning split"] == "0.880"

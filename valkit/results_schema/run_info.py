@@ -2,10 +2,12 @@
 tool validation, the per-case listing."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Discriminator, JsonValue, Tag, model_validator
 
 from valkit.protocol import Protocol
-from valkit.results_schema.base import Block, Num, Untyped
+from valkit.results_schema.base import Block, Num
 
 
 class ProtocolEcho(Protocol):
@@ -43,6 +45,85 @@ class ModelAccepts(Block):
     views: list[str] | None = None
 
 
+class OnnxDetails(Block):
+    """``model.details`` of an ONNX graph (:mod:`valkit.models.onnx_graph`): how onnxruntime ran it."""
+
+    onnx_providers: list[str]  # the execution providers the session used, in order (CPUExecutionProvider, ...)
+    onnx_input: str  # the graph's one input
+    onnx_input_shape: list[int | str]  # a symbolic dimension (the batch) by its name
+
+
+class BundleDetails(Block):
+    """What every MONAI bundle records in ``model.details`` (:mod:`valkit.models.monai_bundle`)."""
+
+    bundle: str  # the bundle folder, as the card names it
+    bundle_name: str | None  # configs/metadata.json ``name`` and ``version``, when it has them
+    bundle_version: str | None
+
+
+class BundleNetworkDetails(BundleDetails):
+    """A bundle whose network valkit built from ``network_def`` of its config (weights ``models/model.pt``)."""
+
+    # the resolved network_def: ``_target_`` (a whitelisted MONAI network) and its constructor arguments.
+    # Free keys on purpose: they are the network's own parameter names, and their values are plain
+    # JSON data (valkit follows ``@`` references and refuses code), like ``architecture_params``.
+    network_def: dict[str, JsonValue]
+    config: str  # the config file, relative to the bundle
+    config_sha256: str
+
+
+class BundleTorchScriptDetails(BundleDetails):
+    """A bundle that ships TorchScript (``models/model.ts``): its config is not read."""
+
+    network: str
+
+
+_DETAILS_TAGS: dict[type[BaseModel], str] = {OnnxDetails: "onnx", BundleNetworkDetails: "bundle_network",
+                                              BundleTorchScriptDetails: "bundle_torchscript"}
+
+
+def _details_kind(value: Any) -> str | None:
+    """Which details model ``value`` is written as, told by its keys (the JSON has no tag of its own), so a
+    misspelt key is reported against that one model instead of against every format's."""
+    if isinstance(value, BaseModel):
+        return _DETAILS_TAGS.get(type(value))
+    if not isinstance(value, dict):
+        return None
+    if any(str(k).startswith("onnx") for k in value):
+        return "onnx"
+    return "bundle_torchscript" if "network" in value else "bundle_network"
+
+
+#: ``model.details``: the format's own record. One model per format that writes one; the
+#: others (monai, torchvision, torchscript) write ``null``.
+ModelDetails = Annotated[
+    Annotated[OnnxDetails, Tag("onnx")]
+    | Annotated[BundleNetworkDetails, Tag("bundle_network")]
+    | Annotated[BundleTorchScriptDetails, Tag("bundle_torchscript")],
+    Discriminator(_details_kind),
+]
+
+#: which details each format writes (checked by :class:`ModelCardModel`)
+DETAILS_BY_FORMAT: dict[str, tuple[type[Block], ...]] = {
+    "onnx": (OnnxDetails,),
+    "monai_bundle": (BundleNetworkDetails, BundleTorchScriptDetails),
+}
+
+
+class TrainingRecord(Block):
+    """The card's ``training`` block (:class:`valkit.model_card.Training`), as the pipeline copies it:
+    enough to rerun training and to show that the test data were not used."""
+
+    script: str
+    seed: int
+    data: str
+    data_seeds: dict[str, list[int]] = {}  # seeds by split name (train, tuning, ...): optional in the card
+    n_images: dict[str, int] = {}  # images by split name
+    tuning_auc: float | None = None
+    excluded_seeds: list[int] = []
+    notes: str | None = None
+
+
 class ModelCardModel(Block):
     """``model`` for a model run inside valkit from its card (``models/<id>/model.yaml``)."""
 
@@ -57,7 +138,9 @@ class ModelCardModel(Block):
     format: Literal["monai", "torchvision", "torchscript", "onnx", "monai_bundle"] = "monai"
     architecture_params: dict[str, Any]
     output: ModelOutput | None = None  # sigmoid logit, or softmax with the positive class
-    details: Untyped | None = None  # format specifics (ONNX providers, a MONAI bundle's network_def); run-time
+    # format specifics (ONNX providers, a MONAI bundle's network_def), added after inference; null for the
+    # formats that have none
+    details: ModelDetails | None = None
     input_size: list[int]
     window: str
     weights_file: str
@@ -66,12 +149,23 @@ class ModelCardModel(Block):
     threshold_rule: str
     threshold_tuning_set: str | None
     limitations: list[str]
-    training: Untyped | None
+    training: TrainingRecord | None
     explainability_target_layer: str | None
     # issue #15 (model card section); absent in runs written before it
     threshold_tuning: ThresholdTuning | None = None
     accepts: ModelAccepts | None = None
     card_sha256: str | None = None
+
+    @model_validator(mode="after")
+    def _details_match_format(self) -> "ModelCardModel":
+        allowed = DETAILS_BY_FORMAT.get(self.format, ())
+        if self.details is not None and not isinstance(self.details, allowed):
+            raise ValueError(
+                f"details: a '{self.format}' model records "
+                + (" or ".join(c.__name__ for c in allowed) if allowed else "no details (null)")
+                + f", found {type(self.details).__name__} ({', '.join(type(self.details).model_fields)}). "
+                "Fix: write the details of the model's own format (valkit.models).")
+        return self
 
 
 class ExternalPredictionsModel(Block):
@@ -209,6 +303,7 @@ class IdentifierKinds(Block):
     pseudonym_keys: list[str]
 
 
-__all__ = ["DecoderChoice", "ExternalPredictionsModel", "Hardware", "Inference", "ManifestDigest",
-           "ModelCardModel", "PerCaseListing", "ProtocolEcho", "Provenance", "ToolCheck", "ToolValidation",
-           "ValkitVersion"]
+__all__ = ["BundleDetails", "BundleNetworkDetails", "BundleTorchScriptDetails", "DETAILS_BY_FORMAT",
+           "DecoderChoice", "ExternalPredictionsModel", "Hardware", "Inference", "ManifestDigest", "ModelCardModel",
+           "ModelDetails", "OnnxDetails", "PerCaseListing", "ProtocolEcho", "Provenance", "ToolCheck",
+           "ToolValidation", "TrainingRecord", "ValkitVersion"]

@@ -1,10 +1,19 @@
-"""Device and model, regulatory basis, and index test execution."""
+"""Device and model, regulatory basis, and index test execution.
+
+These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+:data:`valkit.report.context.SECTIONS`). A model run from its card and a vendor's external scores are
+two kinds of ``model`` block: what only a card records is read from :class:`ModelCardModel` alone.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from valkit.report.formatting import count, file_name
 from valkit.report.sections.training_data import training_data
+from valkit.results_schema.run_info import Inference, ModelCardModel, ModelOutput
+
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
 OP_SOURCES = {
     "model_card": "taken from the model card, where it was fixed before the test data were opened",
@@ -64,17 +73,22 @@ _FORMAT_LABELS = {"monai": "MONAI network + state dict", "torchvision": "torchvi
                   "torchscript": "TorchScript graph", "onnx": "ONNX graph (onnxruntime)", "monai_bundle": "MONAI bundle"}
 
 
-def _output_text(output: dict | None) -> str | None:
-    """'sigmoid of one logit' or 'softmax over a, b; score = probability of b'."""
-    if not output:
+def card_model(results: "Results") -> ModelCardModel | None:
+    """The model block of a model run from its card; ``None`` for external predictions (they carry no card)."""
+    return results.model if isinstance(results.model, ModelCardModel) else None
+
+
+def output_text(output: ModelOutput | None) -> str | None:
+    """'sigmoid of one logit' or 'softmax over a, b; score = probability of b' (both sections print it).
+
+    >>> output_text(ModelOutput(activation="softmax", classes=["no nodule", "nodule"], positive_class="nodule"))
+    'softmax over no nodule, nodule; score = probability of nodule'
+    """
+    if output is None:
         return None
-    if output.get("activation") == "softmax":
-        return (f"softmax over {', '.join(output.get('classes') or [])}; score = probability of "
-                f"{output.get('positive_class')}")
+    if output.activation == "softmax":
+        return f"softmax over {', '.join(output.classes or [])}; score = probability of {output.positive_class}"
     return "sigmoid of one logit"
-
-
-output_text = _output_text  # shared with the model card section
 
 
 def params_text(params: dict, *, sep: str = ", ") -> str:
@@ -86,23 +100,17 @@ def params_text(params: dict, *, sep: str = ", ") -> str:
     return sep.join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(params.items()))
 
 
-def architecture_text(model: dict) -> str:
-    """'monai.networks.nets.DenseNet (MONAI network + state dict; init features 8, ...)' (both sections print it).
-
-    >>> architecture_text({"architecture": "X", "format": "onnx"})
-    'X (ONNX graph (onnxruntime))'
-    """
-    params = model.get("architecture_params") or {}
-    fmt = _FORMAT_LABELS.get(model.get("format"), model.get("format"))
-    inner = "; ".join(filter(None, [fmt, params_text(params)]))
-    return f"{model.get('architecture') or 'not recorded'}" + (f" ({inner})" if inner else "")
+def architecture_text(model: ModelCardModel) -> str:
+    """'monai.networks.nets.DenseNet (MONAI network + state dict; init features 8, ...)' (both sections print it)."""
+    fmt = _FORMAT_LABELS.get(model.format, model.format)
+    inner = "; ".join(filter(None, [fmt, params_text(model.architecture_params)]))
+    return f"{model.architecture or 'not recorded'}" + (f" ({inner})" if inner else "")
 
 
-def _op_source(results: dict) -> tuple[str, str | None]:
-    model = results.get("model") or {}
-    op = results.get("operating_point") or {}
-    source, rule = op.get("source", ""), op.get("rule")
-    if model.get("kind") == "external_predictions" and source == "model_card":  # the vendor's threshold
+def _op_source(results: "Results") -> tuple[str, str | None]:
+    op = results.operating_point
+    source, rule = op.source, op.rule
+    if card_model(results) is None and source == "model_card":  # the vendor's threshold
         source, rule = "external", None
     return source, rule
 
@@ -125,95 +133,102 @@ def rule_text(rule: str) -> str:
     return rule
 
 
-def operating_point_text(results: dict) -> str:
-    """One sentence: the threshold, the positive call and how the threshold was chosen (both sections).
+def _tuning_set(results: "Results", source: str) -> str | None:
+    """The card's tuning set, when the threshold came from the card."""
+    card = card_model(results)
+    return card.threshold_tuning_set if source == "model_card" and card is not None else None
 
-    >>> operating_point_text({"operating_point": {"threshold": 0.3, "source": "fixed"}})
-    'A case is called positive when its score is at least 0.3; the threshold was fixed in the protocol before the run.'
-    """
-    op = results.get("operating_point") or {}
-    model = results.get("model") or {}
+
+def operating_point_text(results: "Results") -> str:
+    """One sentence: the threshold, the positive call and how the threshold was chosen (both sections),
+    e.g. 'A case is called positive when its score is at least 0.3; the threshold was fixed in the protocol
+    before the run.'"""
     source, rule = _op_source(results)
-    text = (f"A case is called positive when its score is at least {op.get('threshold')}; the threshold was "
-            f"{OP_SOURCES.get(source, source)}")
+    text = (f"A case is called positive when its score is at least {results.operating_point.threshold}; the "
+            f"threshold was {OP_SOURCES.get(source, source)}")
     if rule:
         text += f" (rule: {rule_text(rule)})"
-    if source == "model_card" and model.get("threshold_tuning_set"):
-        text += f"; tuning set: {model['threshold_tuning_set']}"
+    tuning_set = _tuning_set(results, source)
+    if tuning_set:
+        text += f"; tuning set: {tuning_set}"
     return text + "."
 
 
-def device_and_model(results: dict, doc: dict) -> dict:
-    model = results.get("model") or {}
-    op = results.get("operating_point") or {}
-    external = model.get("kind") == "external_predictions"
-    params = model.get("architecture_params") or {}
-    size = model.get("input_size")
-    rows = _kv([
-        ("Name", model.get("name")),
-        ("Version", model.get("version")),
-        ("Identifier", model.get("id")),
-        ("Finding detected", model.get("finding")),
-        ("Architecture", model.get("architecture")),
-        ("Model format", _FORMAT_LABELS.get(model.get("format"), model.get("format"))),
+def _model_rows(results: "Results") -> list[dict[str, str]]:
+    model, card = results.model, card_model(results)
+    if card is None:  # external predictions: the file is all valkit knows of the model
+        return _kv([("Name", model.name), ("Version", model.version), ("Predictions file", model.predictions_path)])
+    size = card.input_size
+    return _kv([
+        ("Name", card.name),
+        ("Version", card.version),
+        ("Identifier", card.id),
+        ("Finding detected", card.finding),
+        ("Architecture", card.architecture),
+        ("Model format", _FORMAT_LABELS.get(card.format, card.format)),
         ("Architecture parameters (as given to the network's constructor)",
-         params_text(params, sep="; ")),
-        ("Output", _output_text(model.get("output"))),
+         params_text(card.architecture_params, sep="; ")),
+        ("Output", output_text(card.output)),
         ("Input size (pixels)", " × ".join(str(v) for v in size) if size else None),
-        ("Intensity window", WINDOW_WORDS.get(model.get("window"), model.get("window"))),
-        ("Weights file", model.get("weights_file")),
-        ("Explainability target layer", model.get("explainability_target_layer")),
-        ("Model card file", file_name(model.get("card_path"))),
-        ("Predictions file", model.get("predictions_path")),
+        ("Intensity window", WINDOW_WORDS.get(card.window, card.window)),
+        ("Weights file", card.weights_file),
+        ("Explainability target layer", card.explainability_target_layer),
+        ("Model card file", file_name(card.card_path)),
     ])
+
+
+def device_and_model(results: "Results", doc: dict) -> dict:
+    model, card = results.model, card_model(results)
+    op = results.operating_point
+    rows = _model_rows(results)
     source, rule = _op_source(results)
-    rows.append({"key": doc["weights_label"], "value": model.get("weights_sha256") or "not recorded", "cls": "hash"})
+    rows.append({"key": doc["weights_label"], "value": model.weights_sha256 or "not recorded", "cls": "hash"})
     training_rows = training_data(results).rows  # one source with the test-data independence statement
     return {
-        "external": external,
+        "external": card is None,
         "rows": rows,
         "training": training_rows,
-        "digest": model.get("weights_sha256") or "",
+        "digest": model.weights_sha256 or "",
         "digest_label": doc["weights_label"],
-        "threshold": op.get("threshold"),
+        "threshold": op.threshold,
         "op_text": operating_point_text(results),
         "op_source": OP_SOURCES.get(source, source),
         "op_rule": rule,
         "op_note": doc["exploratory_note"],
-        "tuning_set": model.get("threshold_tuning_set") if source == "model_card" else None,
-        "exploratory": bool(op.get("exploratory")),
-        "positive_rule": (results.get("methods") or {}).get("positive_rule", "score at or above the threshold"),
-        "limitations": list(model.get("limitations") or []),
+        "tuning_set": _tuning_set(results, source),
+        "exploratory": op.exploratory,
+        "positive_rule": results.methods.positive_rule,
+        "limitations": [] if card is None else list(card.limitations),
     }
 
 
-def regulatory_basis(results: dict, doc: dict) -> dict | None:
-    reg = (results.get("protocol") or {}).get("regulatory") or {}
-    targets = reg.get("targets") or []
+def regulatory_basis(results: "Results", doc: dict) -> dict | None:
+    reg = results.protocol.regulatory
+    targets = reg.targets
     if not targets:
         return None
-    fda = reg.get("fda") or {}
-    cdsco = reg.get("cdsco") or {}
-    reg_no = fda.get("regulation_number")
+    fda, cdsco = reg.fda, reg.cdsco
+    reg_no = None if fda is None else fda.regulation_number
     guidances = [g for t in targets for g in GUIDANCES.get(t, [])]
     # a reporting guideline is listed as followed only with its item-by-item appendix
     # (the appendices are built whenever the endpoints are, see valkit.report.context.SECTIONS)
-    appendices = results.get("endpoints") is not None
+    appendices = results.endpoints is not None
     reporting = [{"text": g, "anchor": next(a for k, a in REPORTING_APPENDIX.items() if g.startswith(k))
                   if appendices else None} for g in GUIDANCES["reporting"]]
     cross = {"FDA": "fda-cross-reference", "CDSCO": "cdsco-cross-reference"}
     return {
         "fda": "FDA" in targets,
         "cdsco": "CDSCO" in targets,
-        "fda_rows": _kv([
-            ("Submission type", fda.get("submission_type")),
-            ("Product code", fda.get("product_code")),
+        "fda_rows": [] if fda is None else _kv([
+            ("Submission type", fda.submission_type),
+            ("Product code", fda.product_code),
             ("Regulation", f"{reg_no} — {REGULATIONS[reg_no]}" if reg_no in REGULATIONS else reg_no),
         ]),
-        "cdsco_rows": _kv([
-            ("Device class", cdsco.get("device_class")),
-            ("Class rationale", cdsco.get("class_rationale") or SPONSOR_RATIONALE),
-            ("Application", cdsco.get("application")),
+        # without a cdsco block the class rationale is still the sponsor's to supply
+        "cdsco_rows": _kv([("Class rationale", SPONSOR_RATIONALE)]) if cdsco is None else _kv([
+            ("Device class", cdsco.device_class),
+            ("Class rationale", cdsco.class_rationale or SPONSOR_RATIONALE),
+            ("Application", cdsco.application),
         ]),
         "guidances": guidances,
         "reporting": reporting,
@@ -233,15 +248,15 @@ RESCORE_REASONS = {
 }
 
 
-def rescored_text(inf: dict) -> str | None:
+def rescored_text(inf: Inference) -> str | None:
     """One sentence on the saved predictions that were stale and scored again; None when there were none.
 
-    >>> rescored_text({"rescored": {"image_changed": 3, "model_or_preprocessing_changed": 0}})
+    >>> rescored_text(Inference(rescored={"image_changed": 3, "model_or_preprocessing_changed": 0}))
     '3 predictions from an earlier run were not reused because their image had changed; they were re-scored.'
-    >>> rescored_text({"rescored": {"image_changed": 0}}) is None
+    >>> rescored_text(Inference(rescored={"image_changed": 0})) is None
     True
     """
-    reasons = {k: int(n) for k, n in (inf.get("rescored") or {}).items() if n}
+    reasons = {k: int(n) for k, n in (inf.rescored or {}).items() if n}
     if not reasons:
         return None
     clause = {k: RESCORE_REASONS.get(k, (f"of '{k}'",) * 2) for k in reasons}
@@ -256,58 +271,56 @@ def rescored_text(inf: dict) -> str | None:
     return f"{count(total)} predictions from an earlier run were not reused and were re-scored: {parts}."
 
 
-def _decoders_text(inf: dict) -> str | None:
+def _decoders_text(inf: Inference) -> str | None:
     """'JPEG 2000 (lossless): pylibjpeg; Explicit VR Little Endian: native' or pydicom's default."""
-    if inf.get("pixel_decoder") == "pydicom_default":
+    if inf.pixel_decoder == "pydicom_default":
         return "pydicom's default plugin order"
-    used = inf.get("decoders_used")
-    if used:  # recorded with each prediction: right for reused predictions too
-        return "; ".join(f"{u.get('transfer_syntax') or 'unknown syntax'}: {u.get('decoder')} ({count(u.get('n'))})"
-                         for u in used) + " (decoder per prediction; the fastest installed plugin with identical "\
-                                         "output, timed on sample files, when valkit chose it)"
-    dec = inf.get("decoders")
-    if dec is None and inf.get("pixel_decoder") == "fastest":
+    if inf.decoders_used:  # recorded with each prediction: right for reused predictions too
+        return "; ".join(f"{u.transfer_syntax or 'unknown syntax'}: {u.decoder} ({count(u.n)})"
+                         for u in inf.decoders_used) + " (decoder per prediction; the fastest installed plugin "\
+                                                       "with identical output, timed on sample files, when valkit "\
+                                                       "chose it)"
+    if inf.decoders is None and inf.pixel_decoder == "fastest":
         return "not chosen: every prediction was reused from an earlier run"
-    if not dec:
+    if not inf.decoders:
         return None
-    return "; ".join(f"{c.get('name') or uid}: {c.get('chosen') or 'none installed'}" for uid, c in dec.items()) + \
+    return "; ".join(f"{c.name or uid}: {c.chosen or 'none installed'}" for uid, c in inf.decoders.items()) + \
         " (fastest installed plugin with identical output, timed on sample files)"
 
 
-def index_test(results: dict, doc: dict) -> dict:
-    inf = results.get("inference") or {}
-    model = results.get("model") or {}
-    prov = results.get("provenance") or {}
-    hw = prov.get("hardware") or {}
-    flow = (results.get("data") or {}).get("flow") or {}
-    op = results.get("operating_point") or {}
+def index_test(results: "Results", doc: dict) -> dict:
+    inf = results.inference
+    prov = results.provenance
+    hw = prov.hardware
+    flow = results.data.flow
     run_rows = _kv([
-        ("Run started (UTC)", prov.get("started_utc")),
-        ("Run finished (UTC)", prov.get("finished_utc")),
-        ("Whole run, seconds", prov.get("seconds")),
-        ("Inference device", inf.get("device")),
-        ("Inference time, seconds", inf.get("seconds")),
-        ("Batch size", inf.get("batch_size")),
-        ("Data-loading workers", inf.get("num_workers")),
-        ("Predictions reused from an earlier run (resume)", count(inf["resumed_rows"]) if "resumed_rows" in inf else None),
+        ("Run started (UTC)", prov.started_utc),
+        ("Run finished (UTC)", prov.finished_utc),
+        ("Whole run, seconds", prov.seconds),
+        ("Inference device", inf.device),
+        ("Inference time, seconds", inf.seconds),
+        ("Batch size", inf.batch_size),
+        ("Data-loading workers", inf.num_workers),
+        ("Predictions reused from an earlier run (resume)",
+         count(inf.resumed_rows) if inf.resumed_rows is not None else None),
         ("Pixel decoders", _decoders_text(inf)),
-        ("Threshold", op.get("threshold")),
-        ("Positive call", (results.get("methods") or {}).get("positive_rule")),
+        ("Threshold", results.operating_point.threshold),
+        ("Positive call", results.methods.positive_rule),
     ])
     hw_rows = _kv([
-        ("Operating system", hw.get("os")),
-        ("Python", hw.get("python")),
-        ("CPU", f"{hw.get('cpu')} ({hw.get('cpu_count')} logical cores)" if hw.get("cpu") else None),
-        ("GPU", hw.get("gpu") or "none used"),
-        ("CUDA", hw.get("cuda")),
-        ("GPU driver", hw.get("driver")),
+        ("Operating system", hw.os),
+        ("Python", hw.python),
+        ("CPU", f"{hw.cpu} ({hw.cpu_count} logical cores)" if hw.cpu else None),
+        ("GPU", hw.gpu or "none used"),
+        ("CUDA", hw.cuda),
+        ("GPU driver", hw.driver),
     ])
     return {
-        "external": model.get("kind") == "external_predictions",
+        "external": card_model(results) is None,
         "run_rows": run_rows,
         "hw_rows": hw_rows,
-        "failed": count(flow.get("failed")),
-        "reasons": [{"reason": r.get("reason", ""), "n": count(r.get("n"))} for r in flow.get("failure_reasons") or []],
-        "resumed": inf.get("resumed_rows"),
+        "failed": count(flow.failed),
+        "reasons": [{"reason": r.reason, "n": count(r.n)} for r in flow.failure_reasons],
+        "resumed": inf.resumed_rows,
         "rescored": rescored_text(inf),
     }

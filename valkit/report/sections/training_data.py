@@ -1,26 +1,30 @@
 """The model's development data, as its card records them: the one source of the report's training-data
 table (device section) and of its statement on the independence of the test data (test-data section).
 
-Both read ``model.training`` of results.json (the card's ``training`` block, copied by the pipeline);
-neither claims more than the card declares.
+Both read ``model.training`` of results.json (the card's ``training`` block, copied by the pipeline,
+typed as :class:`~valkit.results_schema.run_info.TrainingRecord`); neither claims more than the card declares.
 
->>> card = {"kind": "model_card", "training": {"data": "phantoms", "data_seeds": {"train": [1001], "tuning": [2001]},
-...         "n_images": {"train": 900, "tuning": 800}, "excluded_seeds": [20261122]}}
->>> print(training_data({"model": card}).independence)
+>>> record = TrainingRecord(script="train.py", seed=7, data="phantoms", data_seeds={"train": [1001], "tuning": [2001]},
+...                         n_images={"train": 900, "tuning": 800}, excluded_seeds=[20261122])
+>>> print(development_data(record, external=False).independence)
 The model card records the data the model was developed on (phantoms): training seed 1001 (900 images); tuning seed 2001 (800 images). It declares data seed 20261122 kept out of training and tuning. That the test images are not among the development data is the manufacturer's declaration; valkit cannot check it from the images.
->>> training_data({"model": {"kind": "model_card"}}).independence.startswith("The model card does not record")
+>>> development_data(None, external=False).independence.startswith("The model card does not record")
 True
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from valkit.report.formatting import count, file_name
+from valkit.results_schema.run_info import ModelCardModel, TrainingRecord
 
-__all__ = ["TrainingData", "training_data"]
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
-#: the card's ``training`` keys in words (a key not listed is shown with its underscores as spaces)
+__all__ = ["TrainingData", "development_data", "training_data"]
+
+#: each :class:`TrainingRecord` field in words (rows follow the record's field order; a test checks every field has one)
 LABELS = {
     "script": "Training script",
     "seed": "Training random seed",
@@ -67,35 +71,50 @@ def _value(key: str, value: Any) -> str:
     return str(value)
 
 
-def _independence(training: dict) -> str:
-    seeds = training.get("data_seeds") or {}
-    n_images = training.get("n_images") or {}
-    if not seeds and not training.get("excluded_seeds"):
+def _independence(training: TrainingRecord) -> str:
+    seeds, n_images = training.data_seeds, training.n_images
+    if not seeds and not training.excluded_seeds:
         return ("The model card does not identify the data the model was trained and tuned on, so the "
                 f"independence of the test data from them is {SPONSOR}.")
     parts = [f"{_split(k)} {_seeds(v)}" + (f" ({count(n_images[k])} images)" if k in n_images else "")
              for k, v in seeds.items()]
-    data = f" ({training['data']})" if training.get("data") else ""
+    data = f" ({training.data})" if training.data else ""
     text = f"The model card records the data the model was developed on{data}: " + "; ".join(parts) + "."
     if not parts:
         text = f"The model card describes the data the model was developed on{data}."
-    excluded = training.get("excluded_seeds") or []
-    if excluded:
-        text += f" It declares data {_seeds(excluded)} kept out of training and tuning."
+    if training.excluded_seeds:
+        text += f" It declares data {_seeds(training.excluded_seeds)} kept out of training and tuning."
     return (text + " That the test images are not among the development data is the manufacturer's declaration; "
             "valkit cannot check it from the images.")
 
 
-def training_data(results: dict) -> TrainingData:
-    """The training-data rows and the independence statement, from results.json ``model``."""
-    model = results.get("model") or {}
-    if model.get("kind") == "external_predictions":
+def development_data(training: TrainingRecord | None, *, external: bool) -> TrainingData:
+    """The training-data rows and the independence statement from the card's ``training`` record
+    (``None``: the card has none; ``external``: scores supplied without a card)."""
+    if external:
         return TrainingData([], "The scores were supplied without a model card, so the independence of the test data "
                                 f"from the model's training and tuning data is {SPONSOR}.")
-    training = model.get("training") or {}
-    if not training:
+    if training is None:
         return TrainingData([], "The model card does not record the training data, so the independence of the test "
                                 f"data from the model's training and tuning data is {SPONSOR}.")
-    rows = [{"key": LABELS.get(k, k.replace("_", " ").capitalize()), "value": _value(k, v)}
-            for k, v in training.items() if v not in (None, "", [], {})]
+    values = {name: getattr(training, name) for name in TrainingRecord.model_fields}
+    rows = [{"key": LABELS[k], "value": _value(k, v)} for k, v in values.items() if v not in (None, "", [], {})]
     return TrainingData(rows, _independence(training))
+
+
+def training_data(results: "Results | dict") -> TrainingData:
+    """The training-data rows and the independence statement, from results.json ``model``.
+
+    ``results``: the typed :class:`~valkit.results_schema.Results`, or (for a section that still reads
+    results.json as a dict) its strict view, whose ``model.training`` is validated here.
+    """
+    from valkit.results_schema import Results
+
+    if isinstance(results, Results):
+        model = results.model
+        return development_data(model.training if isinstance(model, ModelCardModel) else None,
+                                external=not isinstance(model, ModelCardModel))
+    model = results["model"]
+    external = model["kind"] == "external_predictions"
+    raw = None if external else model.get("training")  # an optional key: absent in a card without training
+    return development_data(None if raw is None else TrainingRecord.model_validate(raw), external=external)
