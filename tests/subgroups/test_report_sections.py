@@ -159,8 +159,8 @@ IV = {"low": 0.216, "high": 0.454, "confidence_level": 0.95, "method": "bootstra
 def _pair(**over):
     from valkit.results_schema.fairness import PairGap
 
-    return PairGap.model_validate({"rate": "fpr", "higher": "60–79", "lower": "18–39", "value": 0.334, "interval": IV,
-                                   "adjusted_interval": {**IV, "confidence_level": 0.975}, "n_resamples_used": 300,
+    return PairGap.model_validate({"rate": "fpr", "higher": "60–79", "lower": "18–39", "value": 0.334,
+                                   "interval": IV, "adjusted_interval": {**IV, "confidence_level": 0.975}, "n_resamples_used": 300,
                                    "warnings": [], "boundary": [], **over})
 
 

@@ -227,7 +227,8 @@ def subgroups_and_fairness(results: "Results", doc: dict) -> dict | None:
             "pairs": _pair_tables(f.disparities, f.criteria, labels),
             "not_judged": [_not_judged(title, f.groups, level) for level in f.not_judged],
             "boundary": _boundary_notes(f.disparities, labels),
-            "criteria": [{**c.model_dump(), "limit": f"≤ {pct(c.max)}" if c.max is not None else f"≥ {num(c.min, 2)}",
+            "criteria": [{**c.model_dump(),
+                          "limit": f"≤ {pct(c.max)}" if c.max is not None else f"≥ {num(c.min, 2)}",
                           "label": labels.get(c.metric, c.metric),
                           "cls": {"PASS": "pass", "FAIL": "fail"}.get(c.verdict, "neutral")}
                          for c in f.criteria],
