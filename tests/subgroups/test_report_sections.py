@@ -153,22 +153,102 @@ def test_every_pair_is_tabulated_under_its_gap_with_both_intervals(results):
     assert "Pairwise gaps by sex" in sub
 
 
+IV = {"low": 0.216, "high": 0.454, "confidence_level": 0.95, "method": "bootstrap_percentile"}
+
+
+def _pair(**over):
+    from valkit.results_schema.fairness import PairGap
+
+    return PairGap.model_validate({"rate": "fpr", "higher": "60–79", "lower": "18–39", "value": 0.334,
+                                   "interval": IV, "adjusted_interval": {**IV, "confidence_level": 0.975}, "n_resamples_used": 300,
+                                   "warnings": [], "boundary": [], **over})
+
+
+def _disparity(**over):
+    from valkit.results_schema.fairness import Disparity
+
+    return Disparity.model_validate({
+        "metric": "fpr_difference", "value": 0.334, "interval": IV, "highest": "60–79", "lowest": "18–39",
+        "groups": ["18–39", "60–79"], "n_resamples_used": 300, "warnings": [], "boundary": [], "rate": "fpr",
+        "n_comparisons": 1, "adjusted_confidence_level": 0.95, "pairs": [_pair()], **over})
+
+
+def _group(level: str, n_positive: int, n_negative: int, status: str):
+    from valkit.results_schema.fairness import FairnessGroup
+
+    return FairnessGroup.model_validate({
+        "level": level, "n": n_positive + n_negative, "n_positive": n_positive, "n_negative": n_negative,
+        "confusion": {"tp": 0, "fp": 0, "fn": n_positive, "tn": n_negative}, "sufficient_evidence": False,
+        "status": status, "tpr": None, "fpr": None, "selection_rate": None})
+
+
 def test_deciding_pair_and_groups_not_judged_are_shown():
-    """A hand-made fairness block: the FAIL's deciding pair is marked in the pair table, the small
+    """Hand-made fairness models: the FAIL's deciding pair is marked in the pair table, the small
     group is 'not judged' with its counts, and equalized odds is labelled with the pair and the rate
     that give it (Table 28 had named the TPR extremes for an FPR gap)."""
     from valkit.report.sections.subgroups import _gap_row, _not_judged, _pair_tables
+    from valkit.results_schema.fairness import FairnessCriterionResult
 
-    iv = {"low": 0.216, "high": 0.454, "confidence_level": 0.95, "method": "bootstrap_percentile"}
-    pair = {"rate": "fpr", "higher": "60–79", "lower": "18–39", "value": 0.334, "interval": iv,
-            "adjusted_interval": {**iv, "confidence_level": 0.975}}
-    fam = {"disparities": {"fpr_difference": {"pairs": [pair], "n_comparisons": 1, "adjusted_confidence_level": 0.95}},
-           "criteria": [{"metric": "fpr_difference", "verdict": "FAIL", "deciding_pairs": [pair]}]}
-    [table] = _pair_tables(fam)
+    crit = FairnessCriterionResult.model_validate({
+        "metric": "fpr_difference", "max": 0.1, "min": None, "n_pairs": 1,
+        "adjustment": {"method": "bonferroni", "n_comparisons": 1, "confidence_level": 0.95}, "not_judged": [],
+        "verdict": "FAIL", "basis": "Bonferroni interval beyond the limit", "deciding_pairs": [_pair()],
+        "exploratory": False})
+    [table] = _pair_tables({"fpr_difference": _disparity()}, [crit])
     assert table["rows"][0]["pair"] == "60–79 vs 18–39" and table["rows"][0]["decides"].startswith("FAIL")
-    eo = _gap_row("equalized_odds_difference", {"value": 0.334, "interval": iv, "highest": "60–79",
-                                                 "lowest": "18–39", "rate": "fpr"})
+    eo = _gap_row("equalized_odds_difference", _disparity(metric="equalized_odds_difference", pairs=[]))
     assert eo["between"] == "60–79 vs 18–39 (FPR)"
-    groups = [{"level": "O", "n_positive": 2, "n_negative": 3, "status": "insufficient_evidence"},
-              {"level": "X", "n_positive": 0, "n_negative": 0, "status": "empty"}]
-    assert [_not_judged({"groups": groups}, g) for g in ("O", "X")] == ["O (2/3 pos/neg)", "X (empty)"]
+    groups = [_group("O", 2, 3, "insufficient_evidence"), _group("X", 0, 0, "empty")]
+    assert [_not_judged("Sex", groups, g) for g in ("O", "X")] == ["O (2/3 pos/neg)", "X (empty)"]
+
+
+def test_a_group_not_judged_must_be_one_of_the_family_groups():
+    """A level listed as not judged but missing from the family's groups has no counts to print: an
+    error naming it (the report used to print '—/— pos/neg')."""
+    from valkit.report.sections.subgroups import _not_judged
+
+    with pytest.raises(ValueError, match=r"'Nowhere'.*not judged.*groups: O\b"):
+        _not_judged("Sex", [_group("O", 2, 3, "insufficient_evidence")], "Nowhere")
+
+
+def test_boundary_rates_name_the_gaps_without_an_interval():
+    from valkit.report.sections.subgroups import _boundary_notes
+
+    d = _disparity(metric="fpr_ratio", interval={**IV, "low": None, "high": None},
+                   boundary=[{"rate": "fpr", "value": 0.0, "group": "Black"}])
+    assert _boundary_notes({"fpr_ratio": d}) == [
+        "false-positive rate = 0 in Black: resampled as exactly that, so the intervals of the gaps involving it are "
+        "too narrow (False-positive rate ratio: no interval given)."]
+
+
+def test_both_sections_read_the_typed_results(results):
+    """subgroups-and-fairness and sites-and-scanners are built from the typed Results (issue #12 item 4)."""
+    from valkit.report.context import SECTIONS, _sites_and_scanners
+    from valkit.report.sections.subgroups import subgroups_and_fairness
+    from valkit.results_schema import Results, validate_results
+
+    typed = {s.id: s.typed for s in SECTIONS}
+    assert typed["subgroups-and-fairness"] and typed["sites-and-scanners"]
+    r = validate_results(results)
+    sub = subgroups_and_fairness(r, {})
+    assert [f["name"] for f in sub["families"]] == [f["name"] for f in results["subgroups"]["families"]]
+    assert sub["fairness_verdict"] == results["fairness"]["verdict"]
+    sites = _sites_and_scanners(r, {})
+    assert sites["mode"] == "heterogeneity" and sites["min_positives"] == r.protocol.subgroups.min_positives
+    # without the heterogeneity block: the per-level tables, from the same typed Results
+    levels = _sites_and_scanners(validate_results({**results, "sites_and_scanners": None}), {})
+    assert levels["mode"] == "levels" and [g["key"] for g in levels["groups"]] == ["by_site", "by_manufacturer"]
+    assert isinstance(r, Results)
+
+
+@pytest.mark.parametrize("block, key", [("subgroups", "difference_tests"), ("sites_and_scanners", "tests")])
+def test_a_family_without_both_metric_tests_is_rejected(results, block, key):
+    """The report reads each family's sensitivity and specificity tests: a renamed one is a schema error
+    naming the family's key path, not a test silently left out of the report."""
+    from valkit.results_schema import ResultsSchemaError, validate_results
+
+    r = copy.deepcopy(results)
+    tests = r[block]["families"][0][key]
+    tests["specifity"] = tests.pop("specificity")
+    with pytest.raises(ResultsSchemaError, match=rf"{block}\.families\[0\]\.{key}: .*sensitivity and specificity"):
+        validate_results(r)

@@ -59,18 +59,17 @@ class Section:
     typed: bool = False  # build() takes the typed Results (else results.json as a dict, being phased out)
 
 
-def _sites_and_scanners(results: dict, doc: dict) -> dict | None:
+def _sites_and_scanners(results: "Results", doc: dict) -> dict | None:
     """One section for sites and scanners: with the heterogeneity analysis (per-level 2x2 tables,
     random-effects pooling, leave-one-out, forest plots) when results.json has it, else the
     per-level tables of ``by_site`` / ``by_manufacturer`` alone."""
-    if results.get("sites_and_scanners") is not None:
+    if results.sites_and_scanners is not None:
         ctx = subgroup_sections.site_heterogeneity(results, doc)
         if ctx is not None:
-            sg = (results.get("protocol") or {}).get("subgroups") or {}
-            return {"mode": "heterogeneity", "min_positives": sg.get("min_positives"),
-                    "evidence_unit": (results.get("methods") or {}).get("evidence_unit") or "cases",
-                    "min_negatives": sg.get("min_negatives"), **ctx}
-    ctx = results_sections.sites_and_scanners(results, doc)
+            sg = results.protocol.subgroups
+            return {"mode": "heterogeneity", "min_positives": sg.min_positives,
+                    "evidence_unit": results.methods.evidence_unit, "min_negatives": sg.min_negatives, **ctx}
+    ctx = results_sections.sites_and_scanners(results.strict, doc)  # the per-level tables: a dict helper still
     return None if ctx is None else {"mode": "levels", **ctx}
 
 
@@ -100,8 +99,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("calibration", "Calibration", "sections/calibration.html.j2", calibration.build,
             requires=("calibration",), typed=True),
     Section("subgroups-and-fairness", "Subgroups and fairness", "sections/subgroups.html.j2",
-            subgroup_sections.subgroups_and_fairness, requires=("subgroups",)),
-    Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2", _sites_and_scanners),
+            subgroup_sections.subgroups_and_fairness, requires=("subgroups",), typed=True),
+    Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2", _sites_and_scanners,
+            typed=True),
     Section("comparison-with-cleared-version", "Comparison with the cleared version", "sections/baseline.html.j2",
             baseline.build, requires=("baseline",)),
     Section("reader-study", "Reader study", "sections/reader_study.html.j2", reader_study.build,

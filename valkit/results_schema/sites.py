@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from valkit.results_schema.base import Block, Estimate, Interval, Num
 from valkit.results_schema.fairness import ExcludedLevel
-from valkit.results_schema.subgroups import Cell, FamilyBootstrap
+from valkit.results_schema.subgroups import Cell, FamilyBootstrap, PerMetric
 
 
 class RangeEnd(Block):
@@ -101,7 +101,7 @@ class SiteFamily(Block):
     n_sum: int
     cells: list[Cell]
     bootstrap: FamilyBootstrap
-    tests: dict[str, PoolingTest]  # sensitivity, specificity
+    tests: PerMetric[PoolingTest]  # sensitivity, specificity
     verdict: str
     flagged_levels: list[str]
 

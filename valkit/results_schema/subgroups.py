@@ -5,9 +5,28 @@ shared with ``sites_and_scanners`` (:mod:`valkit.results_schema.sites`).
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AfterValidator
 
 from valkit.results_schema.base import Block, Confusion, Estimate, Interval, Num
+
+#: the metrics every family is tested on (``difference_tests`` here, ``tests`` in ``sites_and_scanners``)
+TESTED_METRICS = ("sensitivity", "specificity")
+
+_T = TypeVar("_T")
+
+
+def _both_metrics(tests: dict[str, _T]) -> dict[str, _T]:
+    """A family's tests: one per metric of :data:`TESTED_METRICS`, keyed by the metric (the report reads both)."""
+    if sorted(tests) != sorted(TESTED_METRICS):
+        raise ValueError(f"expected one test each for sensitivity and specificity, found "
+                         f"{', '.join(sorted(tests)) or 'none'}; results.json written by valkit has both")
+    return tests
+
+
+#: ``{metric: test}`` for each metric of :data:`TESTED_METRICS`, neither missing nor renamed
+PerMetric = Annotated[dict[str, _T], AfterValidator(_both_metrics)]
 
 
 class EvidenceRule(Block):
@@ -78,7 +97,7 @@ class SubgroupFamily(Block):
     n_insufficient: int
     n_empty: int
     margins_consistent: bool | None
-    difference_tests: dict[str, DifferenceTest]  # sensitivity, specificity
+    difference_tests: PerMetric[DifferenceTest]  # sensitivity, specificity
     bootstrap: FamilyBootstrap
     cells: list[Cell]
 
@@ -142,5 +161,5 @@ class Subgroups(Block):
     methods: SubgroupMethods
 
 
-__all__ = ["Cell", "ColumnMissingness", "DifferenceTest", "EvidenceRule", "FamilyBootstrap", "MissingDemographics",
-           "OverallEstimates", "SubgroupFamily", "SubgroupMethods", "Subgroups", "WorstCell"]
+__all__ = ["TESTED_METRICS", "Cell", "ColumnMissingness", "DifferenceTest", "EvidenceRule", "FamilyBootstrap", "MissingDemographics",
+           "OverallEstimates", "PerMetric", "SubgroupFamily", "SubgroupMethods", "Subgroups", "WorstCell"]
