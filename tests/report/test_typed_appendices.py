@@ -80,3 +80,10 @@ def test_a_renamed_tool_validation_key_is_an_error_naming_it(fake_run):
         build_context(results, results_sha256="0" * 64)
     assert "tool_validation.checks[0].obtained: missing" in str(err.value)
     assert "tool_validation.checks[0].obtaned: unknown key" in str(err.value)
+
+
+def test_every_hardware_field_has_a_label():
+    # the provenance appendix prints each recorded hardware field under its label (a new field needs one)
+    from valkit.results_schema.run_info import Hardware
+
+    assert set(Hardware.model_fields) == set(appendix.HARDWARE_LABELS)
