@@ -83,3 +83,27 @@ def test_report_section_and_conclusions(two_runs):
     assert "Comparison with the cleared version" in text and "Vendor X 2.1 (cleared)" in text
     assert "Against the cleared version" in text and "Sex: F" in text
     assert "Intersection-union test" in text and "flips.csv" in text
+
+
+def test_the_section_reads_the_typed_baseline_block(two_runs):
+    """Issue #12 item 4: the comparison section and its conclusion read the typed ``baseline`` block; a renamed
+    key of it is an error naming the key, never a blank in the report."""
+    from valkit.report.context import build_context
+    from valkit.report.sections import baseline
+    from valkit.results_schema import ResultsSchemaError, validate_results
+
+    _, _, runs = two_runs
+    data = json.loads((runs / "fake-v2" / "results.json").read_text())
+    typed = validate_results(data)
+    ctx = baseline.build(typed, {})
+    assert ctx["label"] == "Vendor X 2.1 (cleared)" and ctx["flips"]["became_wrong"] == MADE_WORSE
+    assert [r["label"] for r in ctx["overall"]][:2] == ["Sensitivity", "Specificity"]
+    assert ctx["ni"]["verdict"] == "FAIL" and "Sex: F" in ctx["ni"]["criteria"][0]["not_passed"]
+    # the conclusion is shared with the Conclusions section: the same from the typed results and the strict view
+    assert baseline.conclusion(typed) == baseline.conclusion(typed.strict)
+    assert baseline.conclusion(typed)["verdict"] == "FAIL"
+    assert baseline.build(typed.model_copy(update={"baseline": None}), {}) is None
+    data["baseline"]["drift"]["psi"]["bnd"] = data["baseline"]["drift"]["psi"].pop("band")
+    with pytest.raises(ResultsSchemaError) as err:
+        build_context(data, results_sha256="0" * 64)
+    assert "baseline.drift.psi.band: missing" in str(err.value)

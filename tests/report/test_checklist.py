@@ -10,6 +10,7 @@ from valkit.report.context import SECTIONS, build_context
 from valkit.report.checklists import MISSING, NOT_APPLICABLE, PARTLY, REPORTED
 from valkit.report.checklists import cdsco, claim, fda, stard, tripod_ai
 from valkit.report.sections.checklist import ITEMS, build
+from valkit.results_schema import Results, validate_results
 
 STARD_2015 = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10a", "10b", "11", "12a", "12b", "13a", "13b", "14",
               "15", "16", "17", "18", "19", "20", "21a", "21b", "22", "23", "24", "25", "26", "27", "28", "29", "30"]
@@ -25,15 +26,24 @@ def test_every_stard_item_once_in_order_and_linked_to_a_section_that_exists():
     assert all(i.anchor in ids for i in fda.GUIDANCE)
 
 
+def typed(results: dict) -> Results:
+    """The checklists read the typed results (as the report gives them: validated)."""
+    return validate_results(results)
+
+
+def without(results: dict, block: str) -> Results:
+    """The typed results with ``block`` absent (a required block too: the conditions must follow the data)."""
+    return typed(results).model_copy(update={block: None})
+
+
 def test_statuses_follow_the_results(fake_run):
     results = json.loads((fake_run / "results.json").read_text())
-    rows = {r["number"]: r for r in build(results, {})["rows"]}
+    rows = {r["number"]: r for r in build(typed(results), {})["rows"]}
     assert rows["23"]["status"] == REPORTED and rows["23"]["anchor"] == "primary-results"
     assert rows["28"]["status"] == MISSING and rows["28"]["anchor"] is None and "sponsor" in rows["28"]["note"]
     # the fake study uses external predictions: valkit cannot say what the vendor's model saw
     assert results["model"]["kind"] == "external_predictions" and rows["13a"]["status"] == MISSING
-    del results["primary"]
-    assert {r["number"]: r for r in build(results, {})["rows"]}["24"]["status"] != REPORTED
+    assert {r["number"]: r for r in build(without(results, "primary"), {})["rows"]}["24"]["status"] != REPORTED
 
 
 def test_the_appendix_links_render_with_page_numbers(fake_run):
@@ -116,12 +126,11 @@ def test_an_item_flips_to_missing_when_its_data_is_absent(fake_run):
 
     results = json.loads((fake_run / "results.json").read_text())
     doc = {}
-    before = {r["number"]: r for r in build_checklist(claim.CHECKLIST, results, doc)["rows"]}
+    before = {r["number"]: r for r in build_checklist(claim.CHECKLIST, typed(results), doc)["rows"]}
     assert before["36"]["status"] == REPORTED and before["36"]["anchor"] == "primary-results"
-    del results["primary"]
-    after = {r["number"]: r for r in build_checklist(claim.CHECKLIST, results, doc)["rows"]}
+    after = {r["number"]: r for r in build_checklist(claim.CHECKLIST, without(results, "primary"), doc)["rows"]}
     assert after["36"]["status"] == MISSING and after["36"]["anchor"] is None
-    tripod = {r["number"]: r for r in build_checklist(tripod_ai.CHECKLIST, results, doc)["rows"]}
+    tripod = {r["number"]: r for r in build_checklist(tripod_ai.CHECKLIST, without(results, "primary"), doc)["rows"]}
     assert tripod["23a"]["status"] == MISSING
 
 
@@ -129,7 +138,7 @@ def test_a_link_to_a_section_missing_from_the_report_is_dropped(fake_run):
     from valkit.report.checklists import build as build_checklist
 
     results = json.loads((fake_run / "results.json").read_text())
-    rows = build_checklist(claim.CHECKLIST, results, {"sections_present": ["executive-summary"]})["rows"]
+    rows = build_checklist(claim.CHECKLIST, typed(results), {"sections_present": ["executive-summary"]})["rows"]
     assert {r["anchor"] for r in rows} <= {None, "executive-summary"}
 
 
@@ -138,10 +147,10 @@ def test_fda_and_cdsco_appendices_follow_the_protocol_targets(fake_run):
 
     results = json.loads((fake_run / "results.json").read_text())
     results["protocol"]["regulatory"]["targets"] = ["CDSCO"]
-    assert build_checklist(fda.CHECKLIST, results, {}) is None
-    assert build_checklist(cdsco.CHECKLIST, results, {}) is not None
+    assert build_checklist(fda.CHECKLIST, typed(results), {}) is None
+    assert build_checklist(cdsco.CHECKLIST, typed(results), {}) is not None
     unknown = _with_regulation(json.loads((fake_run / "results.json").read_text()), "21 CFR 892.1000")
-    rows = build_checklist(fda.CHECKLIST, unknown, {})["rows"]
+    rows = build_checklist(fda.CHECKLIST, typed(unknown), {})["rows"]
     assert rows[-1]["status"] == MISSING and "no table" in rows[-1]["note"]
 
 
@@ -168,12 +177,12 @@ def test_sample_size_rows_are_reported_partly_from_the_sample_size_block(fake_ru
     assert results.get("sample_size") is not None
     number = {"stard": "18", "claim": "19", "tripod": "10"}
     for name, checklist in (("stard", stard.CHECKLIST), ("claim", claim.CHECKLIST), ("tripod", tripod_ai.CHECKLIST)):
-        row = {r["number"]: r for r in build_checklist(checklist, results, {})["rows"]}[number[name]]
+        row = {r["number"]: r for r in build_checklist(checklist, typed(results), {})["rows"]}[number[name]]
         assert row["status"] == PARTLY and row["anchor"] == "statistical-methods", (name, row)
         assert "Sample size and achieved power" in row["note"] and "to be supplied by the sponsor" in row["note"]
     del results["sample_size"]
     for name, checklist in (("stard", stard.CHECKLIST), ("claim", claim.CHECKLIST), ("tripod", tripod_ai.CHECKLIST)):
-        row = {r["number"]: r for r in build_checklist(checklist, results, {})["rows"]}[number[name]]
+        row = {r["number"]: r for r in build_checklist(checklist, typed(results), {})["rows"]}[number[name]]
         assert row["status"] == MISSING and row["anchor"] is None
 
 

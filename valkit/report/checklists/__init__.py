@@ -2,10 +2,11 @@
 
 Each checklist module (:mod:`~valkit.report.checklists.stard`, ``claim``, ``tripod_ai``, ``fda``,
 ``cdsco``) declares its items as :class:`Item` rows and a :class:`Checklist`. :func:`build_rows`
-turns the items into the rows of the appendix for one results.json: the status of an item depends on
-what results.json contains (``when``), so an item flips from "reported" to its fallback status when
-its data is absent. Where valkit cannot know the answer, the fallback says so and names what the
-sponsor must add ("to be supplied by the sponsor"), instead of claiming it.
+turns the items into the rows of the appendix for one run: the status of an item depends on
+what results.json contains (``when``, a condition on the typed :class:`~valkit.results_schema.Results`),
+so an item flips from "reported" to its fallback status when its data is absent. Where valkit cannot
+know the answer, the fallback says so and names what the sponsor must add ("to be supplied by the
+sponsor"), instead of claiming it.
 
 The renderer (``reports/templates/sections/checklist.html.j2``) is the same for every checklist;
 a row's ``anchor`` is the id of the report section that answers it, printed as a page reference.
@@ -13,13 +14,19 @@ a row's ``anchor`` is the id of the report section that answers it, printed as a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+
+from valkit.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from valkit.protocol import Regulatory
+    from valkit.results_schema import Results
 
 REPORTED, PARTLY, MISSING, NOT_APPLICABLE = "reported", "partly", "not in this report", "not applicable"
 STATUSES = (REPORTED, PARTLY, NOT_APPLICABLE, MISSING)
 SPONSOR = "to be supplied by the sponsor"
 
-Condition = Callable[[dict], bool]
+Condition = Callable[["Results"], bool]
 
 #: what the report gives on sample size when results.json has a ``sample_size`` block (every checklist's
 #: sample-size row says the same, status PARTLY: the protocol's own justification is the sponsor's)
@@ -28,26 +35,42 @@ SAMPLE_SIZE_NOTE = ("achieved precision, power and the cases the pre-set goals n
 
 
 def has(*keys: str) -> Condition:
-    """Reported when every top-level results.json key is present (not None)."""
-    return lambda r: all(r.get(k) is not None for k in keys)
+    """Reported when every named top-level block of results.json is present (not None).
+
+    A name that is not a block of :class:`~valkit.results_schema.Results` is an error here, where the
+    checklist is defined, instead of an item that silently never counts as reported.
+    """
+    from valkit.results_schema import Results
+
+    unknown = [k for k in keys if k not in Results.model_fields]
+    if unknown:
+        raise ValueError(f"checklist condition has({', '.join(map(repr, keys))}): '{unknown[0]}' is not a block of "
+                         f"results.json.{did_you_mean(unknown[0], Results.model_fields)} Fix: name a field of "
+                         "valkit.results_schema.Results.")
+    return lambda r: all(getattr(r, k) is not None for k in keys)
 
 
-def always(r: dict) -> bool:
+def always(r: Results) -> bool:
     return True
 
 
-def never(r: dict) -> bool:
+def never(r: Results) -> bool:
     return False
 
 
-def regulatory(r: dict) -> dict:
-    """The protocol's ``regulatory`` block as echoed in results.json (empty when absent)."""
-    return (r.get("protocol") or {}).get("regulatory") or {}
+def model_card(r: Results) -> bool:
+    """The model under test ran inside valkit from its card (not a vendor's scores read from a file)."""
+    return r.model.kind == "model_card"
+
+
+def regulatory(r: Results) -> Regulatory:
+    """The protocol's ``regulatory`` block as echoed in results.json."""
+    return r.protocol.regulatory
 
 
 def targeted(authority: str) -> Condition:
     """A checklist's ``applies``: the protocol names ``authority`` (FDA, CDSCO) among its targets."""
-    return lambda r: authority in (regulatory(r).get("targets") or [])
+    return lambda r: authority in regulatory(r).targets
 
 
 class Item(NamedTuple):
@@ -69,7 +92,7 @@ class Item(NamedTuple):
 
 @dataclass(frozen=True)
 class Checklist:
-    """A cross-reference appendix: its items (a tuple, or a function of results.json for checklists
+    """A cross-reference appendix: its items (a tuple, or a function of the results for checklists
     that depend on the protocol, such as the regulation's special controls), the citation, and the
     sentences printed before the table. ``applies(results)`` false leaves the appendix out."""
 
@@ -77,15 +100,15 @@ class Checklist:
     title: str
     citation: str
     intro: str
-    items: tuple[Item, ...] | Callable[[dict], tuple[Item, ...]]
+    items: tuple[Item, ...] | Callable[[Results], tuple[Item, ...]]
     closing: str = ""
     applies: Condition = field(default=always)
 
-    def items_for(self, results: dict) -> tuple[Item, ...]:
+    def items_for(self, results: Results) -> tuple[Item, ...]:
         return self.items(results) if callable(self.items) else self.items
 
 
-def build_rows(items: tuple[Item, ...], results: dict, present: set[str] | None = None) -> list[dict[str, Any]]:
+def build_rows(items: tuple[Item, ...], results: Results, present: set[str] | None = None) -> list[dict[str, Any]]:
     """The rows of a checklist for ``results``; ``present``: ids of the sections in this report (a
     link to a section that is not there is dropped, never printed as a dangling page reference)."""
     rows = []
@@ -104,7 +127,7 @@ def counts(rows: list[dict]) -> dict[str, int]:
     return {s: sum(r["status"] == s for r in rows) for s in STATUSES}
 
 
-def build(checklist: Checklist, results: dict, doc: dict) -> dict[str, Any] | None:
+def build(checklist: Checklist, results: Results, doc: dict) -> dict[str, Any] | None:
     """Template context of one checklist appendix; None when it does not apply to this study."""
     if not checklist.applies(results):
         return None
@@ -117,4 +140,4 @@ def build(checklist: Checklist, results: dict, doc: dict) -> dict[str, Any] | No
 
 
 __all__ = ["MISSING", "NOT_APPLICABLE", "PARTLY", "REPORTED", "SAMPLE_SIZE_NOTE", "SPONSOR", "STATUSES", "Checklist", "Item",
-           "always", "build", "build_rows", "counts", "has", "never", "regulatory", "targeted"]
+           "always", "build", "build_rows", "counts", "has", "model_card", "never", "regulatory", "targeted"]

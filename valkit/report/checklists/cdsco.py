@@ -14,11 +14,7 @@ Only the parts that concern performance evaluation map to this report; the rest 
 """
 from __future__ import annotations
 
-from valkit.report.checklists import MISSING, PARTLY, SPONSOR, Checklist, Item, has, never, targeted
-
-
-def _card(r: dict) -> bool:
-    return (r.get("model") or {}).get("kind") == "model_card"
+from valkit.report.checklists import MISSING, PARTLY, SPONSOR, Checklist, Item, has, model_card, never, targeted
 
 
 DMF = "Device Master File (Fourth Schedule, Appendix II)"
@@ -29,7 +25,7 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
      has("endpoints"), "the summary of the performance evaluation; the DMF executive summary is " + SPONSOR,
      MISSING, SPONSOR, DMF, PARTLY),
     ("DMF", "Device description", "Device description and product specification, including software and its "
-     "inputs and outputs", "device-and-model", _card, "model, inputs, outputs and operating point; the full "
+     "inputs and outputs", "device-and-model", model_card, "model, inputs, outputs and operating point; the full "
      "product specification is " + SPONSOR, MISSING, SPONSOR, DMF, PARTLY),
     ("DMF", "Labelling", "Labels, instructions for use and their performance claims", "conclusions",
      has("endpoints"), "the performance claims this report supports and their scope; the labelling is "

@@ -16,16 +16,18 @@ with the model card's development summary pointed to where the run recorded one.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from valkit.report.checklists import (MISSING, NOT_APPLICABLE, PARTLY, SAMPLE_SIZE_NOTE, SPONSOR, Checklist, Item,
-                                      always, has, never)
+                                      always, has, model_card, never)
+
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
 
-def _card(r: dict) -> bool:
-    return (r.get("model") or {}).get("kind") == "model_card"
-
-
-def _training(r: dict) -> bool:
-    return _card(r) and bool((r.get("model") or {}).get("training"))
+def _training(r: Results) -> bool:
+    """The model card records how the model was trained (its development partitions)."""
+    return r.model.kind == "model_card" and r.model.training is not None
 
 
 _DEV = ("development of the model is not part of this validation (the model was locked before the test data "
@@ -47,7 +49,7 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
     ("7", "Data", "Data sources", "test-data", has("data"), "manifests, sites and scanners", MISSING, ""),
     ("8", "Data", "Eligibility criteria", "test-data", never, "", PARTLY,
      "the case flow accounts for every manifest row; the clinical eligibility criteria are " + SPONSOR),
-    ("9", "Data", "Data preprocessing steps", "device-and-model", _card, "input size, intensity window and "
+    ("9", "Data", "Data preprocessing steps", "device-and-model", model_card, "input size, intensity window and "
      "output mapping from the model card", MISSING, "external predictions: the vendor's preprocessing is " + SPONSOR),
     ("10", "Data", "Selection of data subsets, if applicable", "test-data", has("data"),
      "every manifest row analysed or excluded, with the reason", MISSING, ""),
@@ -76,7 +78,7 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
      PARTLY, "the test set is described under Test data; its independence from the development data at the "
      "patient level is " + SPONSOR),
     ("22", "Model", "Detailed description of the model: inputs, outputs, layers and connections",
-     "device-and-model", _card, "architecture, its parameters, input and output from the model card", MISSING,
+     "device-and-model", model_card, "architecture, its parameters, input and output from the model card", MISSING,
      "external predictions: the vendor's model description is " + SPONSOR),
     ("23", "Model", "Software libraries, frameworks and packages", "provenance", has("provenance"),
      "package versions and hardware of the run", MISSING, ""),

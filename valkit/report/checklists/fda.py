@@ -21,12 +21,14 @@ this report is the performance-validation part of a submission, not the whole of
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from valkit.regulatory.product_codes import regulation_section
-from valkit.report.checklists import MISSING, PARTLY, REPORTED, SPONSOR, Checklist, Item, has, never, regulatory, targeted
+from valkit.report.checklists import (MISSING, PARTLY, REPORTED, SPONSOR, Checklist, Item, has, model_card, never,
+                                      regulatory, targeted)
 
-
-def _card(r: dict) -> bool:
-    return (r.get("model") or {}).get("kind") == "model_card"
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
 
 def _all(*conds):
@@ -37,8 +39,8 @@ G = "AI-enabled device software functions guidance (draft, January 2025)"
 
 GUIDANCE: tuple[Item, ...] = tuple(Item(*row[:8], group=G, best=row[8] if len(row) > 8 else REPORTED) for row in (
     ("Device description", "Device", "Statement that AI is used; inputs and outputs; how AI achieves the intended "
-     "use; intended users and setting", "device-and-model", _card, "inputs, outputs and model from the model card; "
-     "intended use in its section; the full device description (non-AI functions, workflow) is " + SPONSOR,
+     "use; intended users and setting", "device-and-model", model_card, "inputs, outputs and model from the model "
+     "card; intended use in its section; the full device description (non-AI functions, workflow) is " + SPONSOR,
      MISSING, SPONSOR, PARTLY),
     ("User interface", "Device", "How the user interacts with the device and sees its output", "device-and-model",
      never, "", MISSING, SPONSOR),
@@ -52,7 +54,7 @@ GUIDANCE: tuple[Item, ...] = tuple(Item(*row[:8], group=G, best=row[8] if len(ro
      "the test data from development data", "test-data", has("data"), "test data, sites, scanners, "
      "demographics and case flow; data collection and storage practices are " + SPONSOR, MISSING, SPONSOR, PARTLY),
     ("Model description and development", "Model", "Model architecture, inputs, outputs, training and tuning",
-     "device-and-model", _card, "architecture and the model card's development summary; the full development "
+     "device-and-model", model_card, "architecture and the model card's development summary; the full development "
      "record is " + SPONSOR, MISSING, "external predictions: " + SPONSOR, PARTLY),
     ("Validation: performance", "Validation", "Pre-specified standalone performance with 95% CIs against "
      "performance goals", "primary-results", has("primary"), "", MISSING, ""),
@@ -72,15 +74,15 @@ GUIDANCE: tuple[Item, ...] = tuple(Item(*row[:8], group=G, best=row[8] if len(ro
      has("endpoints"), "the executive summary gives the results with 95% CIs; the public summary is " + SPONSOR,
      MISSING, SPONSOR, PARTLY),
     ("Appendix E model card", "Summary", "Model card: intended use, inputs, outputs, architecture, performance "
-     "with 95% CIs, limitations, data characterisation", "device-and-model", _card,
+     "with 95% CIs, limitations, data characterisation", "device-and-model", model_card,
      "model card content under Device and model, with results in their sections", MISSING,
      "external predictions: the vendor's model card is " + SPONSOR, PARTLY),
 ))
 
 # special-control rows: key -> (section id, condition, status when it holds, note, status otherwise, note)
 _MAP = {
-    "algorithm": ("device-and-model", _card, PARTLY, "inputs, outputs, architecture and limitations from the model "
-                  "card; each major component is " + SPONSOR, MISSING, SPONSOR),
+    "algorithm": ("device-and-model", model_card, PARTLY, "inputs, outputs, architecture and limitations from the "
+                  "model card; each major component is " + SPONSOR, MISSING, SPONSOR),
     "protocol": ("objectives", has("endpoints"), REPORTED, "endpoints, goals and methods fixed in the locked "
                  "protocol; test data in their section", MISSING, SPONSOR),
     "standalone": ("primary-results", has("primary"), REPORTED, "standalone accuracy with 95% CIs (ROC, "
@@ -95,7 +97,7 @@ _MAP = {
                  "and design, traceability, verification and cybersecurity are " + SPONSOR),
     "population": ("intended-use", has("data"), PARTLY, "intended use and the tested population; the labeling "
                    "is " + SPONSOR, MISSING, SPONSOR),
-    "io": ("device-and-model", _card, PARTLY, "inputs and outputs from the model card; the labeling is "
+    "io": ("device-and-model", model_card, PARTLY, "inputs and outputs from the model card; the labeling is "
            + SPONSOR, MISSING, SPONSOR),
     "hardware": ("test-data", has("data"), PARTLY, "scanners of the test data; the compatible hardware and "
                  "imaging protocols in the labeling are " + SPONSOR, MISSING, SPONSOR),
@@ -188,12 +190,13 @@ SPECIAL_CONTROLS: dict[str, tuple[str, tuple[tuple[str, str, str, str], ...]]] =
 }
 
 
-def special_control_items(results: dict) -> tuple[Item, ...]:
+def special_control_items(results: Results) -> tuple[Item, ...]:
     """The rows of the special controls of the protocol's regulation; none when valkit has no table for it."""
-    named = (regulatory(results).get("fda") or {}).get("regulation_number")
-    section = regulation_section(named)
+    target = regulatory(results).fda
+    named = None if target is None else target.regulation_number
     if not named:
         return ()
+    section = regulation_section(named)
     if section not in SPECIAL_CONTROLS:
         return (Item("—", "Special controls", f"Special controls of {named}", "regulatory-basis", never, "",
                      MISSING, "valkit has no table of this regulation's special controls; the mapping is " + SPONSOR,
@@ -207,7 +210,7 @@ def special_control_items(results: dict) -> tuple[Item, ...]:
     return tuple(items)
 
 
-def items(results: dict) -> tuple[Item, ...]:
+def items(results: Results) -> tuple[Item, ...]:
     return GUIDANCE + special_control_items(results)
 
 

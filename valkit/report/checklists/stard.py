@@ -17,6 +17,7 @@ from valkit.report.checklists import (
     Item,
     always,
     has,
+    model_card,
 )
 
 # number, topic, item (paraphrased), section id, condition for REPORTED, note when reported,
@@ -54,8 +55,7 @@ _ROWS = (
     ("12b", "Test methods", "Positivity cut-offs or categories of the reference standard", "reference-standard",
      always, "binary reference standard from the manifest column", MISSING, ""),
     ("13a", "Test methods", "Whether clinical information and reference standard results were available to the "
-     "index test", "index-test", lambda r: (r.get("model") or {}).get("kind") not in (None, "external_predictions"),
-     "the model scores pixel data only; no clinical information or "
+     "index test", "index-test", model_card, "the model scores pixel data only; no clinical information or "
      "reference result reaches it", MISSING, "external predictions: the sponsor must state what the "
      "vendor's model saw"),
     ("13b", "Test methods", "Whether clinical information and index test results were available to the assessors "

@@ -12,11 +12,7 @@ studies are mapped to the section that answers them.
 from __future__ import annotations
 
 from valkit.report.checklists import (MISSING, NOT_APPLICABLE, PARTLY, SAMPLE_SIZE_NOTE, SPONSOR, Checklist, Item,
-                                      always, has, never)
-
-
-def _card(r: dict) -> bool:
-    return (r.get("model") or {}).get("kind") == "model_card"
+                                      always, has, model_card, never)
 
 
 _DEV = "development only: this report evaluates a model that was locked before the test data were opened"
@@ -46,7 +42,7 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
     ("6c", "Participants", "Details of any treatments received, if relevant", "test-data", never, "",
      NOT_APPLICABLE, "the model reads images taken before any treatment decision; " + SPONSOR + " if relevant"),
     ("7", "Data preparation", "Data preprocessing and quality checking, and whether it was similar across "
-     "sociodemographic groups", "device-and-model", _card, "preprocessing from the model card, identical for "
+     "sociodemographic groups", "device-and-model", model_card, "preprocessing from the model card, identical for "
      "every case; cases the model could not score are counted with their reason", MISSING,
      "external predictions: the vendor's preprocessing is " + SPONSOR),
     ("8a", "Outcome", "Outcome being predicted, and how and when it was assessed", "reference-standard", always,
@@ -58,7 +54,7 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
     ("9a", "Predictors", "Choice of initial predictors and any pre-selection", "device-and-model", never, "",
      NOT_APPLICABLE, "the input is the image; " + _DEV),
     ("9b", "Predictors", "Definition of the predictors, how and when they were measured", "device-and-model",
-     _card, "the image input, its size and intensity window", MISSING, SPONSOR),
+     model_card, "the image input, its size and intensity window", MISSING, SPONSOR),
     ("9c", "Predictors", "Qualifications and demographics of the predictor assessors", "device-and-model", never,
      "", NOT_APPLICABLE, "the predictors are pixel data read by software, not assessed by people"),
     ("10", "Sample size", "Study size and how it was determined, including the sample size calculation",
@@ -117,7 +113,7 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
      "", MISSING, SPONSOR),
     ("21", "Model development", "Number of participants and outcome events in each analysis", "primary-results",
      has("primary"), "2×2 counts with every estimate", MISSING, ""),
-    ("22", "Model specification", "Details of the full model, or how to access it", "device-and-model", _card,
+    ("22", "Model specification", "Details of the full model, or how to access it", "device-and-model", model_card,
      "model card and weights digest; access to the model is " + SPONSOR, MISSING, SPONSOR, "", PARTLY),
     ("23a", "Model performance", "Performance estimates with confidence intervals, including for key subgroups",
      "primary-results", has("primary"), "every estimate with its 95% CI; subgroups in their section", MISSING, ""),
