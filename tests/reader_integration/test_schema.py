@@ -76,3 +76,19 @@ def test_the_row_from_the_typed_results_and_from_its_strict_view_agree(reader_re
     rows = reader_study.endpoint_rows(typed)
     assert rows == reader_study.endpoint_rows(typed.strict)
     assert rows[0]["verdict"] == reader_results["reader_study"]["endpoint"]["verdict"]
+
+
+def test_a_superiority_study_without_a_margin_writes_and_reports(tmp_path, make_study):
+    """Superiority takes no margin (valkit.reader_study.config): the null margin is valid and not printed."""
+    import json
+
+    from valkit.cli import main
+
+    p = make_study(tmp_path, {"ratings": "ratings.csv", "hypothesis": "superiority", "model_scores": "none"})
+    assert main(["run", str(p), "--runs-dir", str(tmp_path / "runs"), "--no-report", "--quiet"]) in (0, 1, 4)
+    results = json.loads((tmp_path / "runs" / "fake" / "results.json").read_text())
+    rs = results["reader_study"]
+    assert rs["endpoint"]["margin"] is None and rs["protocol"]["margin"] is None and rs["endpoint"]["bound"] == 0
+    html = render_html(results, results_sha256="0" * 64)
+    section = html[html.index('<section id="reader-study"'):]
+    assert "Hypothesis (superiority)" in section and "margin" not in section.split("</table>")[0]

@@ -281,7 +281,7 @@ class ReaderStudyEndpoint(Block):
     hypothesis: str
     test: str
     reference: str
-    margin: float
+    margin: float | None  # null for superiority (judged against 0)
     bound: float
     confidence_level: float
     difference: ReaderDifference
@@ -306,7 +306,7 @@ class ReaderStudyInputs(Block):
 
 class ReaderStudyProtocolEcho(Block):
     hypothesis: str
-    margin: float
+    margin: float | None  # null for superiority
     confidence_level: float
     threshold: Num
     washout_days: int | None

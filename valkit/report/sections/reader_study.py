@@ -250,7 +250,7 @@ def _verdict(ep: ReaderStudyEndpoint, kind: str, label: str) -> dict[str, Any]:
     word = VERDICT_WORDS.get(ep.verdict, ep.verdict)
     return {
         "hypothesis": HYPOTHESIS_WORDS.get(ep.hypothesis, ep.hypothesis),
-        "margin": num(ep.margin, 3) if kind == "auc" else f"{ep.margin * 100:.1f} pp",
+        "margin": "" if ep.margin is None else num(ep.margin, 3) if kind == "auc" else f"{ep.margin * 100:.1f} pp",
         "delta": f"Δ{label} ({ep.test} − {ep.reference})",
         "h0": f"Δ{label} ≤ {signed(bound, kind) if bound else '0'}",
         "h1": f"Δ{label} > {signed(bound, kind) if bound else '0'}",
