@@ -105,7 +105,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("comparison-with-cleared-version", "Comparison with the cleared version", "sections/baseline.html.j2",
             baseline.build, requires=("baseline",), typed=True),
     Section("reader-study", "Reader study", "sections/reader_study.html.j2", reader_study.build,
-            requires=("reader_study",)),
+            requires=("reader_study",), typed=True),
     Section("computational-performance", "Computational performance", "sections/performance.html.j2",
             performance.computational_performance, requires=("latency",)),
     Section("failure-analysis", "Failure analysis", "sections/failure_analysis.html.j2", failure_analysis.build,

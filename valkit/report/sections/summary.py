@@ -115,7 +115,7 @@ def executive_summary(results: Results, doc: dict) -> dict:
     """Reads the typed results (:class:`~valkit.results_schema.Results`): the pattern for the other sections."""
     flow = results.data.flow
     both = results.failures_counted_as_errors
-    rows = endpoint_rows(results) + reader_study.endpoint_rows(results.strict)  # the reader study: a secondary row
+    rows = endpoint_rows(results) + reader_study.endpoint_rows(results)  # the reader study: a secondary row
     return {
         "design": _design(results),
         "intended_use": results.protocol.intended_use.strip(),
@@ -185,7 +185,7 @@ def objectives(results: Results, doc: dict) -> dict:
         goal = r["goal"]
         r["h0"] = f"{r['short']} ≤ {goal}" if r["has_goal"] else "no hypothesis (no goal set)"
         r["h1"] = f"{r['short']} > {goal}" if r["has_goal"] else "—"
-    rows += reader_study.endpoint_rows(results.strict)  # carries its own h0/h1
+    rows += reader_study.endpoint_rows(results)  # carries its own h0/h1
     return {
         "title": results.protocol.title,
         "clustering_text": clustering_text(results.strict["methods"]),
