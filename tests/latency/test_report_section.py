@@ -112,3 +112,43 @@ def test_the_dict_view_of_latency_tables_refuses_an_undeclared_key(bench_run, fa
     assert env["cpu_model"] == lat["environment"]["cpu_model"]
     with pytest.raises(UndeclaredKeyError, match=r"latency\.environment\.gpu"):
         env.get("gpu")
+
+
+def _as_on_a_gpu(lat: dict) -> dict:
+    """The CPU bench block with what a CUDA run writes instead (valkit.latency.environment, model_bench):
+    GPU fields filled, CUDA-event timer, peak GPU memory, one batch size failed (out of memory), one
+    skipped, a decoder plugin that failed. No GPU is needed to check that the schema and section take it."""
+    lat = copy.deepcopy(lat)
+    lat["device"], lat["measured_on_cpu"] = "cuda:0", False
+    lat["environment"].update(device="cuda:0", device_type="cuda", cuda="12.4", cudnn=90100, gpu_name="NVIDIA H200",
+                              gpu_driver="550.54.15", gpu_memory_bytes=150_000_000_000, gpu_compute_capability="9.0")
+    measured = lat["model_only"]["batches"][0]
+    measured.update(timer="cuda_events", peak_gpu_memory_bytes=2 * 2**30, host_rss_scope="process_lifetime")
+    lat["model_only"]["batches"] += [
+        {"batch_size": 512, "status": "failed", "reason": "OutOfMemoryError: CUDA out of memory"},
+        {"batch_size": 1024, "status": "skipped", "reason": "one call would take about 12.0 s"},
+    ]
+    lat["decoders"]["1.2.840.10008.1.2.5"]["plugins"]["gdcm"] = {"median_ms": None, "identical": False,
+                                                                 "error": "RuntimeError: cannot decode"}
+    return lat
+
+
+def test_a_cuda_run_validates_and_prints_the_gpu_and_the_batches_not_measured(bench_run, fake_results):
+    _, lat = bench_run
+    gpu = _as_on_a_gpu(lat)
+    typed = validate_results({**fake_results, "latency": gpu}).latency
+    assert typed.environment.cudnn == 90100 and typed.model_only.batches[0].peak_gpu_memory_bytes == 2 * 2**30
+    html = _render(gpu, fake_results)
+    assert "NVIDIA H200" in html and "550.54.15 / 12.4 / 90100" in html and "2048 MiB" in html
+    assert "failed: OutOfMemoryError: CUDA out of memory" in html and "skipped: one call would take" in html
+    assert "gdcm not estimable ms (output differs: not used)" in html
+    assert "Measured on CPU." not in html
+
+
+def test_a_cuda_only_field_given_a_wrong_type_is_refused(bench_run, fake_results):
+    """CUDA-only fields are Optional, not free: a GPU memory size must be a number of bytes."""
+    _, lat = bench_run
+    gpu = _as_on_a_gpu(lat)
+    gpu["environment"]["gpu_memory_bytes"] = "141 GB"
+    with pytest.raises(ResultsSchemaError, match=r"latency\.environment\.gpu_memory_bytes"):
+        validate_results({**fake_results, "latency": gpu})
