@@ -107,7 +107,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("reader-study", "Reader study", "sections/reader_study.html.j2", reader_study.build,
             requires=("reader_study",), typed=True),
     Section("computational-performance", "Computational performance", "sections/performance.html.j2",
-            performance.computational_performance, requires=("latency",)),
+            performance.computational_performance, requires=("latency",), typed=True),
     Section("failure-analysis", "Failure analysis", "sections/failure_analysis.html.j2", failure_analysis.build,
             requires=("explainability",)),
     Section("limitations", "Limitations", "sections/limitations.html.j2", discussion.limitations, typed=True),

@@ -1,5 +1,9 @@
 """Report section "Computational performance" (outline §17), from results.json ``latency``.
 
+Reads the typed block (:class:`~valkit.results_schema.latency.Latency`, ``typed=True`` in
+:data:`valkit.report.context.SECTIONS`): every field read is declared by the schema, so a renamed
+key fails where results.json is read instead of printing a blank.
+
 Formats what :mod:`valkit.latency` measured: the per-study latency percentiles with their
 confidence intervals, the latency histogram, where the time goes (stages), model-only
 latency and throughput against batch size with the knee, the variants, the pipeline
@@ -13,13 +17,27 @@ True
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from markupsafe import Markup
 
 from valkit.latency.config import VARIANT_WORDS, variant_name
 from valkit.report.formatting import NOT_ESTIMABLE, count, warning_text
 from valkit.report.svg import ACCENT, INK, RULE, open_svg, text
+from valkit.results_schema.latency import (
+    Knee,
+    Latency,
+    LatencyBudgetResult,
+    LatencyDecoderChoice,
+    MeasuredBatch,
+    ModelOnlyCurve,
+    Pipeline,
+    TimingEstimate,
+    TimingSummary,
+)
+
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
 
 STAGE_LABELS = {"read": "File read + header parse", "decode": "Pixel decode", "preprocess": "Preprocessing",
                 "host_to_device": "Host-to-device copy", "forward": "Model forward", "postprocess": "Post-processing"}
@@ -57,9 +75,8 @@ def mib(x: Any) -> str:
     return f"{x / 2**20:.0f} MiB"
 
 
-def _ci(est: dict | None) -> str:
-    est = est or {}
-    low, high = est.get("ci_low"), est.get("ci_high")
+def _ci(est: TimingEstimate) -> str:
+    low, high = est.ci_low, est.ci_high
     if _ok(low) and _ok(high):
         return f"{ms(low)}–{ms(high)}"
     if _ok(low):
@@ -67,144 +84,166 @@ def _ci(est: dict | None) -> str:
     return "not estimable"
 
 
-def _pct_rows(summary: dict) -> list[dict[str, str]]:
+def _text(x: Any, missing: str) -> str:
+    """``x`` as printed, or ``missing`` where results.json holds ``null`` for it."""
+    return missing if x is None else str(x)
+
+
+def _pct_rows(summary: TimingSummary) -> list[dict[str, str]]:
     rows = []
-    for p in (50, 90, 95, 99):
-        est = summary.get(f"p{p}") or {}
-        rows.append({"stat": f"p{p}", "value": ms(est.get("value")), "ci": _ci(est),
-                     "note": "; ".join(warning_text(w) for w in est.get("warnings") or [])})
-    mean = summary.get("mean") or {}
-    rows.append({"stat": "mean", "value": ms(mean.get("value")), "ci": _ci(mean), "note": ""})
-    rows.append({"stat": "max", "value": ms(summary.get("max")), "ci": "", "note": ""})
+    for stat, est in (("p50", summary.p50), ("p90", summary.p90), ("p95", summary.p95), ("p99", summary.p99)):
+        rows.append({"stat": stat, "value": ms(est.value), "ci": _ci(est),
+                     "note": "; ".join(warning_text(w) for w in est.warnings)})
+    rows.append({"stat": "mean", "value": ms(summary.mean.value), "ci": _ci(summary.mean), "note": ""})
+    rows.append({"stat": "max", "value": ms(summary.max), "ci": "", "note": ""})
     return rows
 
 
-def _hardware(lat: dict) -> list[dict[str, str]]:
-    env = lat.get("environment") or {}
-    gpu = env.get("gpu_name") or "not available on this device"
+def _hardware(lat: Latency) -> list[dict[str, str]]:
+    env = lat.environment
     rows = [
-        ("Device used", lat.get("device", "")),
-        ("GPU", gpu),
-        ("GPU driver / CUDA / cuDNN", f"{env.get('gpu_driver') or '—'} / {env.get('cuda') or '—'} / "
-                                      f"{env.get('cudnn') or '—'}"),
-        ("GPU memory", mib(env.get("gpu_memory_bytes"))),
-        ("CPU", f"{env.get('cpu_model', '')} ({count(env.get('cpu_affinity'))} usable of "
-                f"{count(env.get('cpu_count'))} logical cores)"),
-        ("Host memory", mib(env.get("host_memory_bytes"))),
-        ("Operating system / Python", f"{env.get('os', '')} / {env.get('python', '')}"),
-        ("torch / MONAI / pydicom", f"{env.get('torch', '')} / {env.get('monai', '')} / {env.get('pydicom', '')}"),
-        ("torch threads (intra-op / inter-op)", f"{env.get('torch_num_threads')} / "
-                                                f"{env.get('torch_num_interop_threads')}"),
-        ("Load average (1 min) at start / end", f"{env.get('load_average_1m')} / {lat.get('load_average_1m_after')}"),
-        ("Measured (UTC)", f"{lat.get('started_utc', '')} → {lat.get('finished_utc', '')}"),
+        ("Device used", lat.device),
+        ("GPU", env.gpu_name),
+        ("GPU driver / CUDA / cuDNN", f"{_text(env.gpu_driver, '—')} / {_text(env.cuda, '—')} / "
+                                      f"{_text(env.cudnn, '—')}"),
+        ("GPU memory", mib(env.gpu_memory_bytes)),
+        ("CPU", f"{env.cpu_model} ({count(env.cpu_affinity)} usable of {count(env.cpu_count)} logical cores)"),
+        ("Host memory", mib(env.host_memory_bytes)),
+        ("Operating system / Python", f"{env.os} / {env.python}"),
+        ("torch / MONAI / pydicom", f"{env.torch} / {_text(env.monai, 'not installed')} / "
+                                    f"{_text(env.pydicom, 'not installed')}"),
+        ("torch threads (intra-op / inter-op)", f"{env.torch_num_threads} / {env.torch_num_interop_threads}"),
+        ("Load average (1 min) at start / end", f"{_text(env.load_average_1m, 'not available')} / "
+                                                f"{_text(lat.load_average_1m_after, 'not available')}"),
+        ("Measured (UTC)", f"{lat.started_utc} → {lat.finished_utc}"),
     ]
     return [{"key": k, "value": v} for k, v in rows]
 
 
-def _batch_rows(curve: dict) -> list[dict[str, Any]]:
+def _batch_rows(curve: ModelOnlyCurve) -> list[dict[str, Any]]:
     out = []
-    for b in curve.get("batches") or []:
-        if b.get("status") != "measured":
-            out.append({"batch": b.get("batch_size"), "measured": False, "reason": f"{b.get('status')}: "
-                                                                                      f"{b.get('reason', '')}"})
+    for b in curve.batches:
+        if not isinstance(b, MeasuredBatch):
+            out.append({"batch": b.batch_size, "measured": False, "reason": f"{b.status}: {b.reason}"})
             continue
-        lat = b.get("latency_ms") or {}
+        lat = b.latency_ms
         out.append({
-            "batch": b.get("batch_size"), "measured": True, "n": count(b.get("iterations")),
-            "p50": ms((lat.get("p50") or {}).get("value")), "p95": ms((lat.get("p95") or {}).get("value")),
-            "p95_ci": _ci(lat.get("p95")), "p99": ms((lat.get("p99") or {}).get("value")),
-            "per_image": ms(b.get("per_image_ms")), "throughput": rate(b.get("throughput_images_per_s")),
-            "gpu_mem": mib(b.get("peak_gpu_memory_bytes")), "rss": mib(b.get("peak_host_rss_bytes")),
-            "stopped_by": b.get("stopped_by", ""),
+            "batch": b.batch_size, "measured": True, "n": count(b.iterations),
+            "p50": ms(lat.p50.value), "p95": ms(lat.p95.value), "p95_ci": _ci(lat.p95), "p99": ms(lat.p99.value),
+            "per_image": ms(b.per_image_ms), "throughput": rate(b.throughput_images_per_s),
+            "gpu_mem": mib(b.peak_gpu_memory_bytes), "rss": mib(b.peak_host_rss_bytes),
+            "stopped_by": b.stopped_by,
         })
     return out
 
 
-def _variant_rows(variants: list[dict]) -> list[dict[str, Any]]:
+def _variant_rows(variants: list[ModelOnlyCurve]) -> list[dict[str, Any]]:
     rows = []
     for v in variants:
-        cfg = v.get("config") or {}
-        desc = ", ".join([VARIANT_WORDS.get(cfg.get("dtype", "fp32"), cfg.get("dtype")) + (" with autocast" if cfg.get("autocast") else "")]
-                         + [VARIANT_WORDS[k] for k in ("channels_last", "compile", "cuda_graphs") if cfg.get(k)])
-        if not v.get("available"):
-            rows.append({"name": variant_name(v.get("variant")), "config": desc, "measured": False, "reason": v.get("reason", "")})
+        cfg = v.config
+        features = (("channels_last", cfg.channels_last), ("compile", cfg.compile), ("cuda_graphs", cfg.cuda_graphs))
+        desc = ", ".join([VARIANT_WORDS[cfg.dtype] + (" with autocast" if cfg.autocast else "")]
+                         + [VARIANT_WORDS[k] for k, on in features if on])
+        if not v.available:
+            rows.append({"name": variant_name(v.variant), "config": desc, "measured": False,
+                         "reason": _text(v.reason, "")})
             continue
         for r in _batch_rows(v):
-            rows.append({"name": variant_name(v.get("variant")), "config": desc, **r})
+            rows.append({"name": variant_name(v.variant), "config": desc, **r})
     return rows
 
 
-def computational_performance(results: dict, doc: dict) -> dict | None:
-    lat = results.get("latency")
-    if not lat:
+def _stage_label(name: str) -> str:
+    return STAGE_LABELS.get(name, name)
+
+
+def _budget(budget: LatencyBudgetResult | None) -> dict[str, str] | None:
+    if budget is None:
         return None
-    e2e = lat.get("end_to_end") or {}
-    summary = e2e.get("latency_ms") or {}
-    curve = lat.get("model_only") or {}
-    pipe = lat.get("pipeline") or {}
-    budget = lat.get("budget")
-    measured = [b for b in curve.get("batches") or [] if b.get("status") == "measured"]
-    knee = curve.get("knee") or {}
-    hist = e2e.get("histogram_ms") or {}
-    stages = e2e.get("stages") or []
-    model = lat.get("model") or {}
+    basis = "upper confidence bound" if budget.judged_on == "ci_upper" else "point estimate"
+    return {"statement": budget.statement, "verdict": budget.verdict,
+            "verdict_class": {"PASS": "pass", "FAIL": "fail"}[budget.verdict],
+            "rule": f"p{budget.percentile} {budget.measured} ≤ {budget.max_ms:g} ms, judged on the {basis}"}
+
+
+def _knee(knee: Knee) -> dict[str, Any] | None:
+    if knee.batch_size is None:
+        return None
+    return {"batch": knee.batch_size, "rate": rate(knee.throughput), "peak_batch": knee.peak_batch_size,
+            "peak_rate": rate(knee.peak_throughput),
+            "fraction": f"{knee.fraction * 100:.0f}%" if _ok(knee.fraction) else "most"}
+
+
+def _pipeline(pipe: Pipeline) -> dict[str, Any]:
+    repeated = pipe.repeats > 1
     return {
-        "device": lat.get("device", ""),
-        "on_cpu": bool(lat.get("measured_on_cpu")),
-        "caveats": list(lat.get("caveats") or []),
-        "model": f"{model.get('name', '')}, input {' × '.join(map(str, model.get('input_shape') or []))}, "
-                 f"{count(model.get('parameters'))} parameters, executed as {model.get('deployed_variant', '')}",
-        "budget": None if not budget else {
-            "statement": budget.get("statement", ""), "verdict": budget.get("verdict", ""),
-            "verdict_class": {"PASS": "pass", "FAIL": "fail"}.get(budget.get("verdict"), "neutral"),
-            "rule": f"p{budget.get('percentile')} {budget.get('measured', '')} ≤ {budget.get('max_ms'):g} ms, judged "
-                    f"on the {'upper confidence bound' if budget.get('judged_on') == 'ci_upper' else 'point estimate'}",
-        },
+        "batch": pipe.batch_size, "workers": pipe.num_workers, "threads": pipe.torch_threads,
+        "e2e": rate(pipe.end_to_end_images_per_s), "decode": rate(pipe.decode_only_images_per_s),
+        "model": rate(pipe.model_only_images_per_s),
+        "efficiency": f"{pipe.pipeline_efficiency:.2f}" if _ok(pipe.pipeline_efficiency) else "—",
+        "bound_by": pipe.bound_by, "serial": rate(pipe.serial_bound_images_per_s),
+        "rule": pipe.parallelism_rule,
+        "statistic": f"{pipe.statistic} of {pipe.repeats}" if repeated else "a single run",
+        "median_efficiency": f"{pipe.pipeline_efficiency_median:.2f}"
+        if repeated and _ok(pipe.pipeline_efficiency_median) else "",
+    }
+
+
+def _decoders(decoders: dict[str, LatencyDecoderChoice] | None) -> list[dict[str, str]]:
+    if decoders is None:
+        return []
+    return [{"syntax": d.name, "chosen": _text(d.chosen, "none available"),
+             "timings": ", ".join(f"{k} {ms(v.median_ms)} ms" + ("" if v.identical else " (output differs: not used)")
+                                  for k, v in d.plugins.items()) or d.reason}
+            for d in decoders.values()]
+
+
+def computational_performance(results: Results, doc: dict) -> dict | None:
+    """The section's context from the typed ``latency`` block (:class:`~valkit.results_schema.latency.Latency`)."""
+    lat = results.latency
+    if lat is None:
+        return None
+    e2e = lat.end_to_end
+    summary = e2e.latency_ms
+    curve = lat.model_only
+    measured = [b for b in curve.batches if isinstance(b, MeasuredBatch)]
+    hist = e2e.histogram_ms
+    stages = e2e.stages
+    model = lat.model
+    method = summary.p50.method
+    return {
+        "device": lat.device,
+        "on_cpu": lat.measured_on_cpu,
+        "caveats": list(lat.caveats),
+        "model": f"{model.name}, input {' × '.join(map(str, model.input_shape))}, "
+                 f"{count(model.parameters)} parameters, executed as {model.deployed_variant}",
+        "budget": _budget(lat.budget),
         "e2e_rows": _pct_rows(summary),
-        "e2e_n": count(e2e.get("n_studies")),
-        "e2e_warmup": count(e2e.get("warmup_studies")),
-        "e2e_failed": count(e2e.get("n_failed")),
-        "ci_method": ((summary.get("p50") or {}).get("method") or "").replace("_", "-"),
-        "e2e_rate": rate(e2e.get("studies_per_s_serial")),
-        "histogram": _svg(histogram_svg(hist.get("edges") or [], hist.get("counts") or [],
-                                   title="End-to-end latency per study", unit="ms")) if hist.get("counts") else None,
-        "stage_rows": [{"name": STAGE_LABELS.get(s.get("name"), s.get("name")), "mean": ms(s.get("mean_ms")),
-                        "p50": ms(s.get("p50_ms")), "p95": ms(s.get("p95_ms")),
-                        "share": f"{s['share_of_total'] * 100:.1f}%" if _ok(s.get("share_of_total")) else "—"}
+        "e2e_n": count(e2e.n_studies),
+        "e2e_warmup": count(e2e.warmup_studies),
+        "e2e_failed": count(e2e.n_failed),
+        "ci_method": "" if method is None else method.replace("_", "-"),
+        "e2e_rate": rate(e2e.studies_per_s_serial),
+        "histogram": _svg(histogram_svg(hist.edges, hist.counts, title="End-to-end latency per study", unit="ms"))
+        if hist.counts else None,
+        "stage_rows": [{"name": _stage_label(s.name), "mean": ms(s.mean_ms), "p50": ms(s.p50_ms), "p95": ms(s.p95_ms),
+                        "share": f"{s.share_of_total * 100:.1f}%" if _ok(s.share_of_total) else "—"}
                        for s in stages],
-        "stage_svg": _svg(stage_svg([STAGE_LABELS.get(s.get("name"), s.get("name")) for s in stages],
-                                    [s.get("mean_ms") for s in stages])) if stages else None,
-        "unattributed": ms((e2e.get("unattributed_ms") or {}).get("mean")),
-        "slowest_stage": STAGE_LABELS.get(e2e.get("slowest_stage"), e2e.get("slowest_stage") or "—"),
+        "stage_svg": _svg(stage_svg([_stage_label(s.name) for s in stages], [s.mean_ms for s in stages]))
+        if stages else None,
+        "unattributed": ms(e2e.unattributed_ms.mean),
+        "slowest_stage": "—" if e2e.slowest_stage is None else _stage_label(e2e.slowest_stage),
         "batch_rows": _batch_rows(curve),
-        "variant": curve.get("variant", ""),
-        "throughput_svg": _svg(throughput_svg([b["batch_size"] for b in measured],
-                                              [b.get("throughput_images_per_s") for b in measured],
-                                              knee=knee.get("batch_size"))) if measured else None,
-        "knee": None if knee.get("batch_size") is None else {
-            "batch": knee.get("batch_size"), "rate": rate(knee.get("throughput")),
-            "peak_batch": knee.get("peak_batch_size"), "peak_rate": rate(knee.get("peak_throughput")),
-            "fraction": f"{knee['fraction'] * 100:.0f}%" if _ok(knee.get("fraction")) else "most"},
-        "variant_rows": _variant_rows(lat.get("variants") or []),
-        "pipeline": None if not pipe else {
-            "batch": pipe.get("batch_size"), "workers": pipe.get("num_workers"), "threads": pipe.get("torch_threads"),
-            "e2e": rate(pipe.get("end_to_end_images_per_s")), "decode": rate(pipe.get("decode_only_images_per_s")),
-            "model": rate(pipe.get("model_only_images_per_s")),
-            "efficiency": f"{pipe['pipeline_efficiency']:.2f}" if _ok(pipe.get("pipeline_efficiency")) else "—",
-            "bound_by": pipe.get("bound_by", ""), "serial": rate(pipe.get("serial_bound_images_per_s")),
-            "rule": pipe.get("parallelism_rule", ""),
-            "statistic": f"{pipe.get('statistic', 'single run')} of {pipe.get('repeats', 1)}"
-            if (pipe.get("repeats") or 1) > 1 else "a single run",
-            "median_efficiency": f"{pipe['pipeline_efficiency_median']:.2f}"
-            if (pipe.get("repeats") or 1) > 1 and _ok(pipe.get("pipeline_efficiency_median")) else "",
-        },
-        "decoders": [{"syntax": d.get("name", uid), "chosen": d.get("chosen") or "none available",
-                      "timings": ", ".join(f"{k} {ms(v.get('median_ms'))} ms" + ("" if v.get("identical") else
-                                                                                  " (output differs: not used)")
-                                           for k, v in (d.get("plugins") or {}).items()) or d.get("reason", "")}
-                     for uid, d in (lat.get("decoders") or {}).items()],
+        "variant": curve.variant,
+        "throughput_svg": _svg(throughput_svg([b.batch_size for b in measured],
+                                              [b.throughput_images_per_s for b in measured],
+                                              knee=curve.knee.batch_size)) if measured else None,
+        "knee": _knee(curve.knee),
+        "variant_rows": _variant_rows(lat.variants),
+        "pipeline": _pipeline(lat.pipeline),
+        "decoders": _decoders(lat.decoders),
         "hardware": _hardware(lat),
-        "settings": lat.get("settings", ""),
+        "settings": _text(lat.settings, ""),
     }
 
 
