@@ -108,7 +108,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("computational-performance", "Computational performance", "sections/performance.html.j2",
             performance.computational_performance, requires=("latency",)),
     Section("failure-analysis", "Failure analysis", "sections/failure_analysis.html.j2", failure_analysis.build,
-            requires=("explainability",)),
+            requires=("explainability",), typed=True),
     Section("limitations", "Limitations", "sections/limitations.html.j2", discussion.limitations),
     Section("conclusions", "Conclusions", "sections/conclusions.html.j2", discussion.conclusions,
             requires=("endpoints",)),
