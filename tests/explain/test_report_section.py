@@ -12,6 +12,8 @@ from valkit.explain.config import ExplainabilityOptions
 from valkit.explain.section import explainability_section
 from valkit.report.context import SECTIONS
 from valkit.report.sections.failure_analysis import build, similarity_svg
+from valkit.results_schema import ResultsSchemaError, validate_results
+from valkit.results_schema.explainability import SanityStage
 
 OPTIONS = ExplainabilityOptions.model_validate({
     "gallery": {"true_positive": 2, "false_positive": 1, "false_negative": 1, "true_negative": 1},
@@ -27,13 +29,16 @@ def run_with_explainability(tmp_path, blob_study, blob_predictor, fake_results):
     return run, {**copy.deepcopy(fake_results), "explainability": ex}  # grafted onto a complete, valid results
 
 
-def test_section_is_registered_and_optional():
+def test_section_is_registered_typed_and_optional(fake_results):
     sec = next(s for s in SECTIONS if s.id == "failure-analysis")
-    assert sec.requires == ("explainability",) and sec.title == "Failure analysis"
+    assert sec.requires == ("explainability",) and sec.title == "Failure analysis" and sec.typed
     ids = [s.id for s in SECTIONS]
     assert ids.index("sites-and-scanners") < ids.index("failure-analysis") < ids.index("limitations")
-    assert build({}, {}) is None
-    assert build({"explainability": {"available": False, "reason": "external predictions"}}, {})["available"] is False
+    assert build(validate_results(fake_results), {}) is None
+    unavailable = {"method": "gradcam", "seed": 1, "threshold": 0.5, "options": OPTIONS.model_dump(mode="json"),
+                   "available": False, "reason": "external predictions"}
+    ctx = build(validate_results({**fake_results, "explainability": unavailable}), {})
+    assert ctx == {"available": False, "reason": "external predictions"}
 
 
 def test_html_shows_gallery_metrics_and_sanity(run_with_explainability):
@@ -63,9 +68,18 @@ def test_older_results_without_the_border_block_still_render(run_with_explainabi
     assert "Where the heatmaps peak" in html and "Not assessed: not in results.json (older run)." in html
 
 
+def _stage(k: int, spearman: tuple, ssim: tuple) -> SanityStage:
+    def summary(mean, low, high):
+        return {"n": 2, "n_not_estimable": 0 if mean is not None else 2, "mean": mean, "ci_low": low, "ci_high": high,
+                "min": mean, "max": mean}
+    return SanityStage.model_validate({
+        "stage": k, "layers_randomised": k, "first_layer": "out", "last_layer": f"layer{k}",
+        "fraction_of_parameters": 0.5 * k, "target_layer_randomised": k > 1,
+        "spearman": summary(*spearman), "ssim": summary(*ssim), "spearman_per_image": [], "ssim_per_image": []})
+
+
 def test_similarity_chart_has_alt_text_and_escapes():
-    stages = [{"stage": 1, "spearman": {"mean": 0.4, "ci_low": 0.3, "ci_high": 0.5}, "ssim": {"mean": 0.7}},
-              {"stage": 2, "spearman": {"mean": None}, "ssim": {"mean": 0.2}}]
+    stages = [_stage(1, (0.4, 0.3, 0.5), (0.7, None, None)), _stage(2, (None, None, None), (0.2, None, None))]
     svg = similarity_svg(stages, threshold=0.5, mode="cascading")
     assert svg.startswith("<svg") and "<title>" in svg and "stage 1: 0.40" in svg and "not estimable" in svg
 
@@ -96,3 +110,63 @@ def test_the_html_twin_embeds_every_heatmap_and_the_pdf_source_refers_to_the_fil
     assert len(files) == 6 and all((run / f).is_file() for f in files)
     assert [base64.b64decode(e) for e in embedded] == [(run / f).read_bytes() for f in files]
     assert not re.search(r'<img src="(?!data:)', docs.interactive)
+
+
+@pytest.mark.parametrize(("path", "problem"), [
+    (("localisation", "overall", "pointing_game"), "missing (required key)"),
+    (("sanity", "flagged"), "missing (required key)"),
+    (("border", "overall", "peak_on_border"), "missing (required key)"),
+    (("gallery", "false_negative"), "missing (required key)"),
+])
+def test_a_missing_field_of_a_part_fails_at_render_naming_its_path(run_with_explainability, path, problem):
+    """The section reads typed attributes: a field the writer forgot is an error naming where, never a blank."""
+    from valkit.report.render import render_html
+
+    _, results = run_with_explainability
+    parent = results["explainability"]
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    with pytest.raises(ResultsSchemaError) as err:
+        render_html(results, results_sha256="0" * 64)
+    where = "explainability.(available: true)." + ".".join(
+        f"{k}.(available: true)" if k in ("localisation", "border", "sanity") and k != path[-1] else k for k in path)
+    assert err.value.problems == [(where, problem)]
+
+
+def test_a_misspelt_key_in_a_gallery_case_is_refused(run_with_explainability):
+    _, results = run_with_explainability
+    case = results["explainability"]["gallery"]["true_positive"]["cases"][0]
+    case["scaner"] = case.pop("scanner")
+    with pytest.raises(ResultsSchemaError) as err:
+        validate_results(results)
+    assert sorted(err.value.problems) == [
+        ("explainability.(available: true).gallery.true_positive.cases[0].scaner",
+         "unknown key (misspelt, or written by a different valkit version)"),
+        ("explainability.(available: true).gallery.true_positive.cases[0].scanner", "missing (required key)"),
+    ]
+
+
+def test_a_part_that_did_not_run_has_its_own_shape_and_renders_its_reason(tmp_path, blob_study, blob_predictor,
+                                                                           fake_results):
+    """Localisation, border and sanity switched off: each part is 'available: false' with a reason."""
+    from valkit.report.render import render_html
+
+    off = OPTIONS.model_copy(update={
+        "localisation": OPTIONS.localisation.model_copy(update={"enabled": False}),
+        "border": OPTIONS.border.model_copy(update={"enabled": False}),
+        "sanity": OPTIONS.sanity.model_copy(update={"enabled": False}),
+    })
+    ex = explainability_section(tmp_path / "run", blob_study, blob_predictor, off, threshold=0.5, seed=4)
+    typed = validate_results({**copy.deepcopy(fake_results), "explainability": ex}).explainability
+    assert [(p.available, p.reason) for p in (typed.localisation, typed.border, typed.sanity)] == [
+        (False, "localisation disabled in the protocol (explainability.localisation.enabled: false)"),
+        (False, "disabled in the protocol"), (False, "disabled in the protocol")]
+    html = render_html({**copy.deepcopy(fake_results), "explainability": ex}, results_sha256="0" * 64)
+    assert "localisation disabled in the protocol" in html and "Failure analysis" in html
+    broken = copy.deepcopy(ex)
+    broken["sanity"]["stages"] = []  # a field of the shape that ran, on a part that did not run
+    with pytest.raises(ResultsSchemaError) as err:
+        validate_results({**copy.deepcopy(fake_results), "explainability": broken})
+    assert err.value.problems == [("explainability.(available: true).sanity.(available: false).stages",
+                                   "unknown key (misspelt, or written by a different valkit version)")]

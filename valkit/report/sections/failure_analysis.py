@@ -1,6 +1,7 @@
 """Failure analysis: heatmap galleries, localisation validity and the explanation sanity check.
 
-Reads ``results["explainability"]`` (written by :func:`valkit.explain.explainability_section`);
+Reads the typed ``explainability`` block (:mod:`valkit.results_schema.explainability`, written by
+:func:`valkit.explain.explainability_section`; ``typed=True`` in :data:`valkit.report.context.SECTIONS`);
 prints and draws only numbers found there. Overlay images are PNG files in the run
 directory, referenced by their relative paths (the HTML and the PDF are rendered with the
 run directory as base URL).
@@ -9,13 +10,35 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from markupsafe import Markup
 
 from valkit.report.figures import ForestPanel, ForestRow, forest_svg
 from valkit.report.formatting import count, estimate_cells, num, pct
 from valkit.report.sections.common import column_title, method_text
+from valkit.results_schema.explainability import (
+    BorderNotAvailable,
+    ExplainabilityNotAvailable,
+    LocalisationNotAvailable,
+    SanityNotAvailable,
+)
+
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
+    from valkit.results_schema.base import Estimate
+    from valkit.results_schema.explainability import (
+        Border,
+        BorderGroup,
+        Gallery,
+        GalleryCategory,
+        Localisation,
+        LocalisationEstimates,
+        LocalisationGroup,
+        Sanity,
+        SanityStage,
+        SimilaritySummary,
+    )
 
 CATEGORY_TITLES = {
     "true_positive": "True positives",
@@ -41,37 +64,37 @@ def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _gallery(block: dict) -> list[dict]:
+def _gallery(gallery: Gallery) -> list[dict]:
     out = []
     for cat, title in CATEGORY_TITLES.items():
-        g = block.get(cat) or {}
+        g: GalleryCategory = getattr(gallery, cat)
         cases = []
-        for e in g.get("cases") or []:
+        for e in g.cases:
             loc = ""
-            if e.get("pointing_game_hit") is not None:
-                loc = (f"peak {'in' if e['pointing_game_hit'] else 'outside'} lesion box; "
-                       f"energy in box {pct(e.get('energy_fraction'))}")
-            if e.get("pointing_game_cell_hit") is not None and e.get("pointing_game_hit") is False:
-                loc += f" ({'in' if e['pointing_game_cell_hit'] else 'outside'} at the heatmap's resolution)"
-            truth = {1: "reference positive", 0: "reference negative"}.get(e.get("label"), "reference not recorded")
+            if e.pointing_game_hit is not None:
+                loc = (f"peak {'in' if e.pointing_game_hit else 'outside'} lesion box; "
+                       f"energy in box {pct(e.energy_fraction)}")
+            if e.pointing_game_cell_hit is not None and e.pointing_game_hit is False:
+                loc += f" ({'in' if e.pointing_game_cell_hit else 'outside'} at the heatmap's resolution)"
+            truth = {1: "reference positive", 0: "reference negative"}.get(e.label, "reference not recorded")
             cases.append({
-                "src": e.get("overlay", ""),
+                "src": e.overlay,
                 "truth": truth,
-                "case_id": e.get("case_id", ""),
-                "site": e.get("site", ""),
-                "scanner": e.get("scanner", ""),
-                "score": num(e.get("score"), 3),
+                "case_id": e.case_id,
+                "site": e.site,
+                "scanner": e.scanner,
+                "score": num(e.score, 3),
                 "localisation": loc,
-                "alt": f"{title[:-1]} {e.get('case_id', '')}, {truth}: heatmap over the image, "
-                       f"score {num(e.get('score'), 3)}"
+                "alt": f"{title[:-1]} {e.case_id}, {truth}: heatmap over the image, "
+                       f"score {num(e.score, 3)}"
                        + (f", {loc}" if loc else ""),
             })
-        out.append({"key": cat, "title": title, "available": count(g.get("available")),
-                    "requested": count(g.get("requested")), "cases": cases})
+        out.append({"key": cat, "title": title, "available": count(g.available),
+                    "requested": count(g.requested), "cases": cases})
     return out
 
 
-ROWS = (  # key, label, short label (table column)
+ROWS = (  # field, label, short label (table column)
     ("pointing_game", "Pointing-game hit rate", "Pointing game"),
     ("pointing_game_feature_cell", "Pointing game at the heatmap's resolution (peak cell overlaps the box)",
      "Peak cell on lesion"),
@@ -83,101 +106,105 @@ BOOTSTRAP_METHODS = {
 }
 
 
-def _estimate_rows(group: dict) -> list[dict]:
+def _estimate_rows(group: LocalisationEstimates) -> list[dict]:
     rows = []
-    for key, label, short in ROWS:
-        if key not in group:
-            continue
-        cells = estimate_cells(group.get(key), "proportion")
+    for field, label, short in ROWS:
+        est: Estimate = getattr(group, field)
+        cells = estimate_cells(est.model_dump(), "proportion")
         method = BOOTSTRAP_METHODS.get(cells["method"]) or method_text(cells["method"])
         rows.append({"label": label, "short": short, **cells, "method_text": method})
     return rows
 
 
-def _forest(groups: Sequence[dict], title: str) -> Markup:
-    """One panel per pointing-game measure present in results.json."""
+def _forest(groups: Sequence[LocalisationGroup], title: str) -> Markup:
+    """One panel per pointing-game measure."""
     panels = []
-    for key, metric in FOREST:
-        if not groups or key not in groups[0]:
+    for field, metric in FOREST:
+        if not groups:
             continue
         rows = []
         for g in groups:
-            est = g.get(key) or {}
-            iv = est.get("interval") or {}
-            rows.append(ForestRow(label=str(g.get("group", "")), n_text=f"{count(g.get('n'))} TP", value=est.get("value"),
-                                  low=iv.get("low"), high=iv.get("high"),
-                                  note="insufficient evidence" if g.get("insufficient") else ""))
+            est: Estimate = getattr(g, field)
+            iv = est.interval
+            rows.append(ForestRow(label=g.group, n_text=f"{count(g.n)} TP", value=est.value,
+                                  low=None if iv is None else iv.low, high=None if iv is None else iv.high,
+                                  note="insufficient evidence" if g.insufficient else ""))
         panels.append(ForestPanel(metric, rows))
     return Markup(forest_svg(panels, title=f"Localisation of true positives by {title.lower()}"))
 
 
-def _localisation(loc: dict) -> dict:
+def _localisation(loc: Localisation | LocalisationNotAvailable) -> dict:
     out: dict[str, Any] = {
-        "available": bool(loc.get("available")),
-        "reason": loc.get("reason"),
-        "n_true_positives": count(loc.get("n_true_positives")),
-        "n_with_box": count(loc.get("n_with_box")),
-        "n_scored": count(loc.get("n_scored")),
-        "n_without_box": count(loc.get("n_without_box")),
-        "n_invalid_box": count(loc.get("n_invalid_box")),
-        "n_empty": count(loc.get("n_empty_heatmaps")),
-        "tolerance": loc.get("pointing_tolerance_px") or 0,
-        "box_columns": ", ".join(loc.get("box_columns") or []),
-        "geometry": loc.get("geometry", ""),
-        "cases_csv": loc.get("cases_csv"),
-        "min_group_size": loc.get("min_group_size"),
+        "available": loc.available,
+        "reason": loc.reason if isinstance(loc, LocalisationNotAvailable) else None,
+        "n_true_positives": count(loc.n_true_positives),
+        "n_with_box": count(loc.n_with_box),
+        "n_scored": count(loc.n_scored),
+        "n_without_box": count(loc.n_without_box),
+        "n_invalid_box": count(loc.n_invalid_box),
+        "n_empty": count(loc.n_empty_heatmaps),
+        "tolerance": loc.pointing_tolerance_px or 0,
+        "box_columns": ", ".join(loc.box_columns),
+        "geometry": loc.geometry,
+        "cases_csv": None,
+        "min_group_size": None,
+        "groups": [],
     }
-    overall = loc.get("overall")
-    if overall:
-        out["rows"] = _estimate_rows(overall)
-        out["n_patients"] = count(overall.get("n_patients"))
-        out["chance"] = pct(overall.get("mean_box_area_fraction"))
-        out["cell_chance"] = pct(overall.get("mean_cell_chance"))
-    out["groups"] = []
-    for col, groups in (loc.get("by") or {}).items():
+    if isinstance(loc, LocalisationNotAvailable):
+        return out
+    overall = loc.overall
+    out.update({
+        "cases_csv": loc.cases_csv,
+        "min_group_size": loc.min_group_size,
+        "rows": _estimate_rows(overall),
+        "n_patients": count(overall.n_patients),
+        "chance": pct(overall.mean_box_area_fraction),
+        "cell_chance": pct(overall.mean_cell_chance),
+    })
+    for col, groups in loc.by.items():
         if not groups:
             continue
         out["groups"].append({
             "title": column_title(col),
             "columns": [r["short"] for r in _estimate_rows(groups[0])],
-            "rows": [{"level": g.get("group", ""), "n": count(g.get("n")), "insufficient": bool(g.get("insufficient")),
+            "rows": [{"level": g.group, "n": count(g.n), "insufficient": g.insufficient,
                       "cells": _estimate_rows(g)} for g in groups],
             "forest": _forest(groups, column_title(col)),
         })
     return out
 
 
-def _border_row(label: str, g: dict) -> dict:
-    return {"level": label, "n": count(g.get("n")), "insufficient": bool(g.get("insufficient")),
-            "flagged": bool(g.get("flagged")),
-            "rate": estimate_cells(g.get("peak_on_border"), "proportion"),
-            "energy": estimate_cells(g.get("border_energy_fraction"), "proportion")}
+def _border_row(label: str, g: BorderGroup) -> dict:
+    return {"level": label, "n": count(g.n), "insufficient": g.insufficient, "flagged": g.flagged,
+            "rate": estimate_cells(g.peak_on_border.model_dump(), "proportion"),
+            "energy": estimate_cells(g.border_energy_fraction.model_dump(), "proportion")}
 
 
-def _border(b: dict) -> dict:
+def _border(b: Border | BorderNotAvailable | None) -> dict:
     """Where the heatmaps peak: the border-peak rate by outcome and by site / scanner."""
-    if not b.get("available"):
-        return {"available": False, "reason": b.get("reason", "not run")}
-    by_cat = b.get("by_category") or []
-    tables = [{"title": "Outcome", "rows": [_border_row("All explained cases", b.get("overall") or {})]
-               + [_border_row(CATEGORY_TITLES.get(g.get("group"), g.get("group", "")), g) for g in by_cat]}]
-    for col, groups in (b.get("by") or {}).items():
+    if b is None:
+        return {"available": False, "reason": "not in results.json (older run)"}
+    if isinstance(b, BorderNotAvailable):
+        return {"available": False, "reason": b.reason}
+    tables = [{"title": "Outcome", "rows": [_border_row("All explained cases", b.overall)]
+               + [_border_row(CATEGORY_TITLES.get(g.group, g.group), g) for g in b.by_category]}]
+    for col, groups in b.by.items():
         if groups:
-            tables.append({"title": column_title(col), "rows": [_border_row(g.get("group", ""), g) for g in groups]})
-    rate = {g.get("group"): (g.get("peak_on_border") or {}).get("value") for g in by_cat}
+            tables.append({"title": column_title(col), "rows": [_border_row(g.group, g) for g in groups]})
+    rate = {g.group: g.peak_on_border.value for g in b.by_category}
+    fp, tp = rate.get("false_positive"), rate.get("true_positive")  # categories with no case are absent
     return {
         "available": True,
-        "chance": pct(b.get("chance")),
-        "band_area": pct(b.get("band_area_fraction")),
-        "n": count(b.get("n")),
-        "per_category": count(b.get("max_cases_per_category")),
-        "min_group_size": b.get("min_group_size"),
+        "chance": pct(b.chance),
+        "band_area": pct(b.band_area_fraction),
+        "n": count(b.n),
+        "per_category": count(b.max_cases_per_category),
+        "min_group_size": b.min_group_size,
         "tables": tables,
-        "flagged": b.get("flagged") or [],
-        "overall_flagged": bool((b.get("overall") or {}).get("flagged")),
-        "fp_vs_tp": (pct(rate["false_positive"]), pct(rate["true_positive"]))
-        if _finite(rate.get("false_positive")) and _finite(rate.get("true_positive")) else None,
-        "cases_csv": b.get("cases_csv"),
+        "flagged": list(b.flagged),
+        "overall_flagged": b.overall.flagged,
+        "fp_vs_tp": (pct(fp), pct(tp)) if _finite(fp) and _finite(tp) else None,
+        "cases_csv": b.cases_csv,
     }
 
 
@@ -191,7 +218,7 @@ def _without_verdict_word(text: str) -> str:
     return rest if sep and head in ("Passed", "FLAGGED", "Not estimable") else text
 
 
-def similarity_svg(stages: Sequence[dict], *, threshold: float | None, mode: str, width: int = 520) -> str:
+def similarity_svg(stages: Sequence[SanityStage], *, threshold: float | None, mode: str, width: int = 520) -> str:
     """Mean Spearman correlation and SSIM (with CIs) against randomisation stage; stage 0 is the trained model."""
     height, left, right, top, bottom = 230, 46, 140, 20, 40
     pw, ph = width - left - right, height - top - bottom
@@ -206,7 +233,7 @@ def similarity_svg(stages: Sequence[dict], *, threshold: float | None, mode: str
     series = (("spearman", "Spearman correlation", "#1f4e79", ""), ("ssim", "SSIM", "#b35900", "5 3"))
     desc_parts = []
     for key, label, _, _ in series:
-        vals = "; ".join(f"stage {s.get('stage')}: {num((s.get(key) or {}).get('mean'), 2)}" for s in stages)
+        vals = "; ".join(f"stage {s.stage}: {num(getattr(s, key).mean, 2)}" for s in stages)
         desc_parts.append(f"{label} by stage ({vals})")
     title = f"Similarity of heatmaps before and after {mode} randomisation of the model's weights"
     desc = title + ". Stage 0 is the trained model (similarity 1). " + ". ".join(desc_parts) + "."
@@ -228,13 +255,13 @@ def similarity_svg(stages: Sequence[dict], *, threshold: float | None, mode: str
     for j, (key, label, colour, dash) in enumerate(series):
         pts = [(0.0, 1.0)]
         for s in stages:
-            summ = s.get(key) or {}
-            if _finite(summ.get("mean")):
-                pts.append((float(s["stage"]), float(summ["mean"])))
-                if _finite(summ.get("ci_low")) and _finite(summ.get("ci_high")):
-                    x = px(s["stage"]) + (j * 4 - 2)
-                    out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{py(summ["ci_low"]):.1f}" '
-                               f'y2="{py(summ["ci_high"]):.1f}" stroke="{colour}"/>')
+            summ: SimilaritySummary = getattr(s, key)
+            if _finite(summ.mean):
+                pts.append((float(s.stage), float(summ.mean)))
+                if _finite(summ.ci_low) and _finite(summ.ci_high):
+                    x = px(s.stage) + (j * 4 - 2)
+                    out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{py(summ.ci_low):.1f}" '
+                               f'y2="{py(summ.ci_high):.1f}" stroke="{colour}"/>')
         path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
         out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.6"'
                    + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
@@ -247,72 +274,70 @@ def similarity_svg(stages: Sequence[dict], *, threshold: float | None, mode: str
     return "".join(out)
 
 
-def _sanity(s: dict) -> dict:
-    if not s or not s.get("available"):
-        return {"available": False, "reason": (s or {}).get("reason", "not run")}
-    stages = []
-    for st in s.get("stages") or []:
-        sp, ss = st.get("spearman") or {}, st.get("ssim") or {}
-        stages.append({
-            "stage": st.get("stage"),
-            "layers": count(st.get("layers_randomised")),
-            "range": st.get("last_layer", "") if s.get("mode") == "cascading"
-            else f"{st.get('first_layer', '')} … {st.get('last_layer', '')}",
-            "fraction": pct(st.get("fraction_of_parameters")),
-            "spearman": num(sp.get("mean"), 2),
-            "spearman_ci": f"{num(sp.get('ci_low'), 2)} to {num(sp.get('ci_high'), 2)}" if _finite(sp.get("ci_low")) else "",
-            "ssim": num(ss.get("mean"), 2),
-            "ssim_ci": f"{num(ss.get('ci_low'), 2)} to {num(ss.get('ci_high'), 2)}" if _finite(ss.get("ci_low")) else "",
-            "not_estimable": count(sp.get("n_not_estimable")),
-        })
-    flagged = s.get("flagged")
+def _ci(summ: SimilaritySummary) -> str:
+    return f"{num(summ.ci_low, 2)} to {num(summ.ci_high, 2)}" if _finite(summ.ci_low) else ""
+
+
+def _sanity(s: Sanity | SanityNotAvailable) -> dict:
+    if isinstance(s, SanityNotAvailable):
+        return {"available": False, "reason": s.reason}
+    stages = [{
+        "stage": st.stage,
+        "layers": count(st.layers_randomised),
+        "range": st.last_layer if s.mode == "cascading" else f"{st.first_layer} … {st.last_layer}",
+        "fraction": pct(st.fraction_of_parameters),
+        "spearman": num(st.spearman.mean, 2),
+        "spearman_ci": _ci(st.spearman),
+        "ssim": num(st.ssim.mean, 2),
+        "ssim_ci": _ci(st.ssim),
+        "not_estimable": count(st.spearman.n_not_estimable),
+    } for st in s.stages]
+    flagged = s.flagged
     return {
         "available": True,
-        "mode": s.get("mode"),
-        "n_images": count(s.get("n_images")),
-        "n_layers": count(s.get("n_parameterised_layers")),
-        "seed": s.get("seed"),
+        "mode": s.mode,
+        "n_images": count(s.n_images),
+        "n_layers": count(s.n_parameterised_layers),
+        "seed": s.seed,
         "stages": stages,
         "flagged": flagged,
         "verdict": "FLAGGED" if flagged else ("PASSED" if flagged is False else "NOT ESTIMABLE"),
         "verdict_class": "fail" if flagged else ("pass" if flagged is False else "neutral"),
-        "rule": s.get("rule", ""),
+        "rule": s.rule,
         # the verdict badge says PASSED / FLAGGED already: drop the same word leading the sentence
-        "interpretation": _without_verdict_word(s.get("interpretation", "")),
-        "chart": Markup(similarity_svg(s.get("stages") or [], threshold=s.get("flag_threshold"),
-                                       mode=s.get("mode", "cascading"))),
-        "figure": s.get("figure"),
-        "figure_caption": s.get("figure_caption", ""),
+        "interpretation": _without_verdict_word(s.interpretation),
+        "chart": Markup(similarity_svg(s.stages, threshold=s.flag_threshold, mode=s.mode)),
+        "figure": s.figure,
+        "figure_caption": s.figure_caption,
     }
 
 
-def build(results: dict, doc: dict) -> dict | None:
+def build(results: Results, doc: dict) -> dict | None:
     """Context for sections/failure_analysis.html.j2; ``None`` when results.json has no explainability block."""
-    ex = results.get("explainability")
-    if not ex:
+    ex = results.explainability
+    if ex is None:
         return None
-    if not ex.get("available"):
-        return {"available": False, "reason": ex.get("reason", "")}
-    hm = ex.get("heatmaps") or {}
+    if isinstance(ex, ExplainabilityNotAvailable):
+        return {"available": False, "reason": ex.reason}
     from valkit.report.heatmap_legend import heatmap_legend_svg
     from valkit.report.sections.appendix import identifiers_sentence
 
     return {
         "available": True,
-        "identifiers": identifiers_sentence(results),
-        "method": METHOD_NAMES.get(ex.get("method"), ex.get("method")),
-        "target_layer": ex.get("target_layer", ""),
-        "grid": " × ".join(str(v) for v in ex.get("heatmap_grid") or []),
-        "feature_grid": " × ".join(str(v) for v in ex.get("feature_grid") or []),
-        "cell_px": " × ".join(f"{v:g}" for v in ex.get("feature_cell_px") or []),
-        "seed": ex.get("seed"),
-        "threshold": num(ex.get("threshold"), 3),
-        "n_maps": count(hm.get("n")),
-        "device": hm.get("device", ""),
-        "unreadable": ex.get("unreadable") or [],
-        "gallery": _gallery(ex.get("gallery") or {}),
+        "identifiers": identifiers_sentence(results.strict),
+        "method": METHOD_NAMES.get(ex.method, ex.method),
+        "target_layer": ex.target_layer,
+        "grid": " × ".join(str(v) for v in ex.heatmap_grid),
+        "feature_grid": " × ".join(str(v) for v in ex.feature_grid),
+        "cell_px": " × ".join(f"{v:g}" for v in ex.feature_cell_px),
+        "seed": ex.seed,
+        "threshold": num(ex.threshold, 3),
+        "n_maps": count(ex.heatmaps.n),
+        "device": ex.heatmaps.device,
+        "unreadable": [u.model_dump() for u in ex.unreadable],
+        "gallery": _gallery(ex.gallery),
         "gallery_legend": Markup(heatmap_legend_svg()),
-        "localisation": _localisation(ex.get("localisation") or {}),
-        "border": _border(ex.get("border") or {"available": False, "reason": "not in results.json (older run)"}),
-        "sanity": _sanity(ex.get("sanity") or {}),
+        "localisation": _localisation(ex.localisation),
+        "border": _border(ex.border),
+        "sanity": _sanity(ex.sanity),
     }
