@@ -69,7 +69,7 @@ def _sites_and_scanners(results: "Results", doc: dict) -> dict | None:
             sg = results.protocol.subgroups
             return {"mode": "heterogeneity", "min_positives": sg.min_positives,
                     "evidence_unit": results.methods.evidence_unit, "min_negatives": sg.min_negatives, **ctx}
-    ctx = results_sections.sites_and_scanners(results.strict, doc)  # the per-level tables: a dict helper still
+    ctx = results_sections.sites_and_scanners(results, doc)  # the per-level tables
     return None if ctx is None else {"mode": "levels", **ctx}
 
 
@@ -109,7 +109,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("computational-performance", "Computational performance", "sections/performance.html.j2",
             performance.computational_performance, requires=("latency",), typed=True),
     Section("failure-analysis", "Failure analysis", "sections/failure_analysis.html.j2", failure_analysis.build,
-            requires=("explainability",)),
+            requires=("explainability",), typed=True),
     Section("limitations", "Limitations", "sections/limitations.html.j2", discussion.limitations, typed=True),
     Section("conclusions", "Conclusions", "sections/conclusions.html.j2", discussion.conclusions,
             requires=("endpoints",), typed=True),

@@ -8,16 +8,11 @@ never a blank in the report. A number that was NaN or infinite is written as ``n
 """
 from __future__ import annotations
 
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 #: A statistical number: ``null`` in results.json when it was NaN (not estimable).
 Num = float | None
-
-#: A nested part of a block that this version of the schema does not model yet: any JSON object.
-#: Replace it by a model in the block's module when you touch it (see docs/results-schema.md).
-Untyped = dict[str, Any]
 
 
 class Block(BaseModel):
@@ -75,4 +70,4 @@ class Confusion(Block):
     tn: int
 
 
-__all__ = ["Block", "Confusion", "Estimate", "Interval", "Num", "TestResult", "Untyped"]
+__all__ = ["Block", "Confusion", "Estimate", "Interval", "Num", "TestResult"]
