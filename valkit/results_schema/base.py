@@ -8,7 +8,6 @@ never a blank in the report. A number that was NaN or infinite is written as ``n
 """
 from __future__ import annotations
 
-
 from pydantic import BaseModel, ConfigDict
 
 #: A statistical number: ``null`` in results.json when it was NaN (not estimable).
