@@ -1,8 +1,10 @@
 """The STARD 2015 cross-reference appendix: every item once, honest statuses, links to real sections."""
 from __future__ import annotations
 
+import csv
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -66,8 +68,8 @@ CHECKLISTS = {"claim-checklist": claim.CHECKLIST, "tripod-ai-checklist": tripod_
 
 
 def test_claim_and_tripod_ai_item_numbering():
-    # CLAIM: Mongan et al. (2020) Radiol Artif Intell 2:e200029, 42 items (numbering of that table)
-    assert [i.number for i in claim.ITEMS] == [str(n) for n in range(1, 43)]
+    # CLAIM 2024: Tejani et al. (2024) Radiol Artif Intell 6(4):e240300, 44 items (test_claim_2024_* below)
+    assert [i.number for i in claim.ITEMS] == [str(n) for n in range(1, 45)]
     # TRIPOD+AI: Collins et al. (2024) BMJ 385:e078378, 27 items, several in parts
     numbers = [i.number for i in tripod_ai.ITEMS]
     assert len(numbers) == len(set(numbers)) == 52
@@ -127,9 +129,9 @@ def test_an_item_flips_to_missing_when_its_data_is_absent(fake_run):
     results = json.loads((fake_run / "results.json").read_text())
     doc = {}
     before = {r["number"]: r for r in build_checklist(claim.CHECKLIST, typed(results), doc)["rows"]}
-    assert before["36"]["status"] == REPORTED and before["36"]["anchor"] == "primary-results"
+    assert before["38"]["status"] == REPORTED and before["38"]["anchor"] == "primary-results"
     after = {r["number"]: r for r in build_checklist(claim.CHECKLIST, without(results, "primary"), doc)["rows"]}
-    assert after["36"]["status"] == MISSING and after["36"]["anchor"] is None
+    assert after["38"]["status"] == MISSING and after["38"]["anchor"] is None
     tripod = {r["number"]: r for r in build_checklist(tripod_ai.CHECKLIST, without(results, "primary"), doc)["rows"]}
     assert tripod["23a"]["status"] == MISSING
 
@@ -175,7 +177,7 @@ def test_sample_size_rows_are_reported_partly_from_the_sample_size_block(fake_ru
 
     results = json.loads((fake_run / "results.json").read_text())
     assert results.get("sample_size") is not None
-    number = {"stard": "18", "claim": "19", "tripod": "10"}
+    number = {"stard": "18", "claim": "21", "tripod": "10"}
     for name, checklist in (("stard", stard.CHECKLIST), ("claim", claim.CHECKLIST), ("tripod", tripod_ai.CHECKLIST)):
         row = {r["number"]: r for r in build_checklist(checklist, typed(results), {})["rows"]}[number[name]]
         assert row["status"] == PARTLY and row["anchor"] == "statistical-methods", (name, row)
@@ -186,11 +188,57 @@ def test_sample_size_rows_are_reported_partly_from_the_sample_size_block(fake_ru
         assert row["status"] == MISSING and row["anchor"] is None
 
 
-def test_claim_appendix_says_which_numbering_it_uses():
-    """The table follows CLAIM 2020's 42 items (Mongan et al. 2020); the 2024 update (Tejani et al., Radiol
-    Artif Intell 2024;6(4):e240300) renumbered them and was not checked: the appendix must say so, never
-    claim the 2024 numbering."""
-    text = claim.CHECKLIST.title + " " + claim.CHECKLIST.intro
-    assert "numbered as in CLAIM 2020" in text and "Mongan" in text
-    assert "2024" in claim.CHECKLIST.intro and "not been checked" in claim.CHECKLIST.intro
-    assert len(claim.ITEMS) >= 42
+CLAIM_2024 = Path(__file__).resolve().parents[1] / "data" / "checklists" / "claim_2024_items.csv"
+
+
+def _claim_2024_reference() -> list[dict[str, str]]:
+    """The 44 items of CLAIM 2024 (Tejani et al., Radiol Artif Intell 2024;6(4):e240300), transcribed from the
+    official RSNA checklist with its provenance in tests/data/checklists/PROVENANCE.md."""
+    with CLAIM_2024.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_claim_2024_numbering_and_headings_match_the_published_checklist():
+    ref = _claim_2024_reference()
+    assert [r["number"] for r in ref] == [str(n) for n in range(1, 45)]
+    assert [i.number for i in claim.ITEMS] == [r["number"] for r in ref]
+    for item, r in zip(claim.ITEMS, ref):
+        # methods rows are listed under their subsection (Data, Reference standard ...), results rows as
+        # "Results: <subsection>", the others under their section
+        heading = r["topic"] if r["section"] == "Methods" else (
+            f"{r['section']}: {r['topic']}" if r["topic"] else r["section"])
+        assert item.topic.lower() == heading.lower(), (item.number, item.topic, heading)
+    # spot checks of items whose number moved from CLAIM 2020 (Mongan et al. 2020) to 2024
+    by_number = {i.number: i for i in claim.ITEMS}
+    assert "sample size" in by_number["21"].text.lower()
+    assert "acquisition protocol" in by_number["13"].text.lower()
+    assert "external" in by_number["33"].text.lower() and "registration" in by_number["34"].text.lower()
+    assert "failure analysis" in by_number["39"].text.lower()
+    assert "availability" in by_number["43"].text.lower() and "funding" in by_number["44"].text.lower()
+
+
+def test_claim_appendix_names_the_2024_update():
+    text = claim.CHECKLIST.title + " " + claim.CHECKLIST.intro + " " + claim.CHECKLIST.citation
+    assert "CLAIM 2024" in claim.CHECKLIST.title and "Tejani" in text and "e240300" in text
+    assert "44 items" in claim.CHECKLIST.intro
+
+
+def test_stated_eligibility_and_truthers_answer_their_items(fake_run):
+    """Eligibility (STARD 6, TRIPOD+AI 6b, CLAIM 8) and the truthers (CLAIM 16, 17) are reported from the
+    protocol when it states them, and left to the sponsor when it does not."""
+    from valkit.report.checklists import build as build_checklist
+
+    results = json.loads((fake_run / "results.json").read_text())
+    rows = {name: {r["number"]: r for r in build_checklist(c, typed(results), {})["rows"]}
+            for name, c in (("stard", stard.CHECKLIST), ("tripod", tripod_ai.CHECKLIST), ("claim", claim.CHECKLIST))}
+    for name, number in (("stard", "6"), ("tripod", "6b"), ("claim", "8"), ("claim", "16"), ("claim", "17")):
+        assert "to be supplied by the sponsor" in rows[name][number]["note"] or \
+            "stated by the sponsor" in rows[name][number]["note"], (name, number)
+    results["protocol"]["eligibility"] = {"inclusion": ["Adults"], "exclusion": ["Implants"]}
+    results["protocol"]["reference_standard"]["truthers"] = {"number": 3, "qualifications": "thoracic radiologists"}
+    rows = {name: {r["number"]: r for r in build_checklist(c, typed(results), {})["rows"]}
+            for name, c in (("stard", stard.CHECKLIST), ("tripod", tripod_ai.CHECKLIST), ("claim", claim.CHECKLIST))}
+    for name, number in (("stard", "6"), ("tripod", "6b"), ("claim", "8")):
+        assert rows[name][number]["status"] == REPORTED and "inclusion and exclusion" in rows[name][number]["note"]
+    assert rows["claim"]["16"]["status"] == REPORTED and "qualifications" in rows["claim"]["16"]["note"]
+    assert rows["claim"]["17"]["status"] == PARTLY

@@ -121,7 +121,7 @@ SECTIONS: tuple[Section, ...] = (
             requires=("tool_validation",), appendix=True, typed=True),
     Section("stard-checklist", "STARD 2015 checklist", "sections/checklist.html.j2", checklist.build,
             requires=("endpoints",), appendix=True, typed=True),
-    Section("claim-checklist", "CLAIM checklist (2020 numbering)", "sections/checklist.html.j2", checklist.builder(claim.CHECKLIST),
+    Section("claim-checklist", "CLAIM 2024 checklist", "sections/checklist.html.j2", checklist.builder(claim.CHECKLIST),
             requires=("endpoints",), appendix=True, typed=True),
     Section("tripod-ai-checklist", "TRIPOD+AI checklist", "sections/checklist.html.j2",
             checklist.builder(tripod_ai.CHECKLIST), requires=("endpoints",), appendix=True, typed=True),

@@ -63,6 +63,17 @@ def model_card(r: Results) -> bool:
     return r.model.kind == "model_card"
 
 
+def eligibility_stated(r: Results) -> bool:
+    """The protocol states the clinical inclusion or exclusion criteria (printed under Test data)."""
+    e = r.protocol.eligibility
+    return e is not None and bool(e.inclusion or e.exclusion)
+
+
+def truthers_stated(r: Results) -> bool:
+    """The protocol says who established the reference standard (number and qualifications of truthers)."""
+    return r.protocol.reference_standard.truthers is not None
+
+
 def regulatory(r: Results) -> Regulatory:
     """The protocol's ``regulatory`` block as echoed in results.json."""
     return r.protocol.regulatory
@@ -139,5 +150,6 @@ def build(checklist: Checklist, results: Results, doc: dict) -> dict[str, Any] |
             "citation": checklist.citation, "intro": checklist.intro, "closing": checklist.closing}
 
 
-__all__ = ["MISSING", "NOT_APPLICABLE", "PARTLY", "REPORTED", "SAMPLE_SIZE_NOTE", "SPONSOR", "STATUSES", "Checklist", "Item",
-           "always", "build", "build_rows", "counts", "has", "model_card", "never", "regulatory", "targeted"]
+__all__ = ["MISSING", "NOT_APPLICABLE", "PARTLY", "REPORTED", "SAMPLE_SIZE_NOTE", "SPONSOR", "STATUSES", "Checklist",
+           "Item", "always", "build", "build_rows", "counts", "eligibility_stated", "has", "model_card", "never",
+           "regulatory", "targeted", "truthers_stated"]

@@ -16,6 +16,7 @@ from valkit.report.checklists import (
     Checklist,
     Item,
     always,
+    eligibility_stated,
     has,
     model_card,
 )
@@ -34,7 +35,9 @@ _ROWS = (
     ("5", "Design", "Whether data collection was planned before (prospective) or after (retrospective) the tests",
      "test-data", lambda r: False, "", MISSING,
      "valkit does not know how the images were collected; state it in the protocol's intended use or a cover note"),
-    ("6", "Participants", "Eligibility criteria", "test-data", lambda r: False, "", PARTLY,
+    ("6", "Participants", "Eligibility criteria", "test-data", eligibility_stated,
+     "the protocol's inclusion and exclusion criteria, printed as written; the case flow accounts for every row",
+     PARTLY,
      "the manifest defines who is analysed and the case flow accounts for every row; the clinical eligibility "
      "criteria must be stated by the sponsor"),
     ("7", "Participants", "On what basis potentially eligible participants were identified", "test-data",

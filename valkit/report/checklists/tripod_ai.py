@@ -12,7 +12,7 @@ studies are mapped to the section that answers them.
 from __future__ import annotations
 
 from valkit.report.checklists import (MISSING, NOT_APPLICABLE, PARTLY, SAMPLE_SIZE_NOTE, SPONSOR, Checklist, Item,
-                                      always, has, model_card, never)
+                                      always, eligibility_stated, has, model_card, never)
 
 
 _DEV = "development only: this report evaluates a model that was locked before the test data were opened"
@@ -37,7 +37,9 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
      "acquisition dates where the images record them; the collection period is " + SPONSOR),
     ("6a", "Participants", "Study setting: primary or secondary care, number and location of centres",
      "test-data", has("data"), "sites of the test set", MISSING, ""),
-    ("6b", "Participants", "Eligibility criteria", "test-data", never, "", PARTLY,
+    ("6b", "Participants", "Eligibility criteria", "test-data", eligibility_stated,
+     "the protocol's inclusion and exclusion criteria, printed as written; the case flow accounts for every row",
+     PARTLY,
      "the case flow accounts for every manifest row; the clinical eligibility criteria are " + SPONSOR),
     ("6c", "Participants", "Details of any treatments received, if relevant", "test-data", never, "",
      NOT_APPLICABLE, "the model reads images taken before any treatment decision; " + SPONSOR + " if relevant"),
