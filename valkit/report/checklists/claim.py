@@ -120,14 +120,16 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
      "test-data", has("data"), "flow diagram of every manifest row", MISSING, ""),
     ("36", "Results: data", "Demographic and clinical characteristics of cases in each partition", "test-data",
      has("data"), "Table 1 of the test set, by images and patients", MISSING, ""),
-    ("37", "Results: model performance", "Performance metrics with measures of statistical uncertainty, on all partitions and "
-     "demographic subgroups", "primary-results", has("primary"), "on the test set, overall and in every "
+    ("37", "Results: model performance",
+     "Performance metrics with measures of statistical uncertainty, on all partitions and demographic subgroups", "primary-results", has("primary"), "on the test set, overall and in every "
      "pre-specified subgroup, with N and a 95% CI", MISSING, ""),
-    ("38", "Results: model performance", "Estimates of diagnostic performance and their precision; ROC and calibration; the "
-     "subpopulations where the model worked best and worst", "primary-results", has("primary"),
+    ("38", "Results: model performance",
+     "Estimates of diagnostic performance and their precision; ROC and calibration; the subpopulations where the "
+     "model worked best and worst", "primary-results", has("primary"),
      "every estimate with N, counts and its CI; ROC curve; calibration where scores are probabilities; weakest "
      "subgroup named in the executive summary", MISSING, ""),
-    ("39", "Results: model performance", "Failure analysis of incorrect results", "failure-analysis", has("explainability"),
+    ("39", "Results: model performance", "Failure analysis of incorrect results", "failure-analysis",
+     has("explainability"),
      "false-negative and false-positive galleries with heatmaps", MISSING,
      "not run (the protocol has no explainability block)"),
     ("40", "Discussion", "Study limitations: bias, statistical uncertainty, generalisability", "limitations",
