@@ -121,8 +121,9 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
     ("36", "Results: data", "Demographic and clinical characteristics of cases in each partition", "test-data",
      has("data"), "Table 1 of the test set, by images and patients", MISSING, ""),
     ("37", "Results: model performance",
-     "Performance metrics with measures of statistical uncertainty, on all partitions and demographic subgroups", "primary-results", has("primary"), "on the test set, overall and in every "
-     "pre-specified subgroup, with N and a 95% CI", MISSING, ""),
+     "Performance metrics with measures of statistical uncertainty, on all partitions and demographic subgroups",
+     "primary-results", has("primary"), "on the test set, overall and in every pre-specified subgroup, with N and "
+     "a 95% CI", MISSING, ""),
     ("38", "Results: model performance",
      "Estimates of diagnostic performance and their precision; ROC and calibration; the subpopulations where the "
      "model worked best and worst", "primary-results", has("primary"),
