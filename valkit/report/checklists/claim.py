@@ -68,7 +68,7 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
     ("13", "Data", "Image acquisition protocol (manufacturer, acquisition parameters)", "test-data", has("data"),
      "manufacturers, models and acquisition parameters read from the DICOM headers; the acquisition protocols "
      "themselves are " + SPONSOR, MISSING, "", "", PARTLY),
-    ("14", "Reference standard", "Definition of the method(s) used to obtain the reference standard, in detail "
+    ("14", "Reference standard", "Definition of the methods used to obtain the reference standard, in detail "
      "sufficient for replication", "reference-standard", always, "as described in the protocol", MISSING, ""),
     ("15", "Reference standard", "Rationale for choosing the reference standard", "reference-standard", never, "",
      PARTLY, "the description is printed; its rationale is " + SPONSOR),
