@@ -6,9 +6,9 @@ section's context, or ``None`` to leave the section out (its data is absent from
 results.json).
 
 The context is built only from a validated :class:`~valkit.results_schema.Results` (a dict is
-validated first), so every key a section reads exists. A section with ``typed=True`` receives the
-typed object and reads attributes (``results.primary.sensitivity.value``); the others still receive
-the same results.json as a plain dict (:attr:`Results.raw`) until they are converted.
+validated first), so every field a section reads exists. Every section, and every helper shared
+between sections (:mod:`valkit.report.sections.common`), receives the typed object and reads
+attributes (``results.primary.sensitivity.value``), never a key of results.json.
 :data:`SECTIONS` lists them in report order; numbering is assigned here,
 so an absent optional section leaves no gap.
 """
@@ -56,7 +56,7 @@ class Section:
     requires: tuple[str, ...] = ()
     appendix: bool = False
     new_page: bool = False  # start on a fresh page in the PDF
-    typed: bool = False  # build() takes the typed Results (else results.json as a dict, being phased out)
+    typed: bool = True  # build() takes the typed Results (every section does)
 
 
 def _sites_and_scanners(results: "Results", doc: dict) -> dict | None:
@@ -151,8 +151,7 @@ def build_context(results: "Results | dict", *, results_sha256: str,
     from valkit.results_schema import Results, validate_results
 
     typed = results if isinstance(results, Results) else validate_results(results, source="results given to the report")
-    raw = typed.strict  # a section reading an undeclared key fails loudly
-    doc = document_control(raw, results_sha256=results_sha256)
+    doc = document_control(typed, results_sha256=results_sha256)
     doc["signatures"] = signature_rows(list(signatures), results_sha256)
     present = []
     n_main = n_app = 0
@@ -160,7 +159,7 @@ def build_context(results: "Results | dict", *, results_sha256: str,
     for sec in sections:
         if any(getattr(typed, key) is None for key in sec.requires):
             continue
-        ctx = sec.build(typed if sec.typed else raw, doc)
+        ctx = sec.build(typed, doc)
         if ctx is None:
             continue
         number = _number(n_main, n_app, sec.appendix)

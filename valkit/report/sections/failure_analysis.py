@@ -324,7 +324,7 @@ def build(results: Results, doc: dict) -> dict | None:
 
     return {
         "available": True,
-        "identifiers": identifiers_sentence(results.strict),
+        "identifiers": identifiers_sentence(results),
         "method": METHOD_NAMES.get(ex.method, ex.method),
         "target_layer": ex.target_layer,
         "grid": " × ".join(str(v) for v in ex.heatmap_grid),

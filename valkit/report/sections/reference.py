@@ -60,7 +60,7 @@ def reference_standard(results: Results, doc: dict) -> dict:
     ref = results.protocol.reference_standard
     primary = results.primary
     flow = results.data.flow
-    terms = comparison_terms(results.strict)
+    terms = comparison_terms(results)
     truthers = ref.truthers
     process = [
         {"key": "Truthers (readers who established it)",
