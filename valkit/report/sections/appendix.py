@@ -1,6 +1,6 @@
 """Appendices: provenance (digests, versions, hardware, times), tool validation and the per-case listing pointer.
 
-These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+These sections read the typed results (:class:`~valkit.results_schema.Results`, as every section of
 :data:`valkit.report.context.SECTIONS`). :func:`identifiers_sentence` is shared with the failure analysis.
 """
 from __future__ import annotations
@@ -60,19 +60,19 @@ def identifiers_sentence(results: Results) -> str:
 
     Only ids that ``valkit manifest build`` made with a pseudonym key are called pseudonymous;
     ids supplied with the data (or by a run that did not record how they were made) are said
-    to be the user's own (:func:`_identifiers_text`).
+    to be the user's own (:func:`identifiers_text`).
     """
-    return _identifiers_text(results.per_case_listing.identifiers)
+    return identifiers_text(results.per_case_listing.identifiers)
 
 
-def _identifiers_text(ids: IdentifierKinds | None) -> str:
+def identifiers_text(ids: IdentifierKinds | None) -> str:
     """The sentence for ``per_case_listing.identifiers`` (None: a run that did not record how its ids were made).
 
     >>> from valkit.results_schema.run_info import IdentifierKinds
-    >>> _identifiers_text(IdentifierKinds(case_ids="keyed_pseudonym", patient_ids="keyed_pseudonym",
+    >>> identifiers_text(IdentifierKinds(case_ids="keyed_pseudonym", patient_ids="keyed_pseudonym",
     ...                                   pseudonym_keys=["0f1e2d3c"]))[:60]
     'Case and patient ids are pseudonyms: keyed hashes (HMAC-SHA2'
-    >>> _identifiers_text(None)[:50]
+    >>> identifiers_text(None)[:50]
     'Case and patient ids are those supplied with the d'
     """
     if ids is None:

@@ -1,6 +1,6 @@
 """Comparison with the cleared version: the ``baseline`` block of results.json, formatted.
 
-Reads the typed results only (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+Reads the typed results only (:class:`~valkit.results_schema.Results`, as every section of
 :data:`valkit.report.context.SECTIONS`; STYLE: the renderer computes no statistic): the paired
 differences, the non-inferiority criterion, the per-subgroup deltas (forest plot of N - (N-1) per
 cell), the flips and the score drift were all computed by :mod:`valkit.analyses.baseline`.

@@ -1,6 +1,6 @@
 """Test data (flow of cases, Table 1, acquisition, clustering).
 
-Reads the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+Reads the typed results (:class:`~valkit.results_schema.Results`, as every section of
 :data:`valkit.report.context.SECTIONS`): every field read here is declared by
 :mod:`valkit.results_schema.data`; an optional part that the section can do without is tested
 ``is None``. Helpers shared with other sections take the typed results too.

@@ -1,7 +1,7 @@
 """Report section "Reader study" and its row in the executive summary.
 
 Reads the typed ``reader_study`` block (:class:`valkit.results_schema.reader_study.ReaderStudy`,
-written by :func:`valkit.reader_study.run.reader_study_section`; ``typed=True`` in
+written by :func:`valkit.reader_study.run.reader_study_section`; as every section of
 :data:`valkit.report.context.SECTIONS`) as attributes and only formats it: every number printed is
 in results.json. Differences are printed with their sign (``+0.043``), intervals as ``-0.012 to +0.098``.
 

@@ -1,6 +1,6 @@
 """The reference standard section: what the truth is, how it was made, and how well its makers agreed.
 
-Reads the typed results (:class:`~valkit.results_schema.Results`, ``typed=True``): the protocol
+Reads the typed results (:class:`~valkit.results_schema.Results`): the protocol
 echo's ``reference_standard`` block and ``reference_agreement``
 (:class:`~valkit.results_schema.reference.ReferenceAgreement`, built by
 :mod:`valkit.analyses.truther_agreement`); nothing is computed here.

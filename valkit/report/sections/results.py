@@ -1,6 +1,6 @@
 """Statistical methods, primary results (2×2, estimates, ROC) and the site/scanner tables.
 
-These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+These sections read the typed results (:class:`~valkit.results_schema.Results`, as every section of
 :data:`valkit.report.context.SECTIONS`): every field they read is declared by the schema, and the
 helpers shared with other sections (``estimate_row``, ``metric_label``) take the typed objects too.
 """

@@ -1,7 +1,7 @@
 """Report sections "Subgroups and fairness" and the site/scanner heterogeneity analysis.
 
 Context builders read the typed ``subgroups``, ``fairness`` and ``sites_and_scanners`` blocks
-(:class:`~valkit.results_schema.Results`, ``typed=True`` in :data:`valkit.report.context.SECTIONS`)
+(:class:`~valkit.results_schema.Results`, as every section of :data:`valkit.report.context.SECTIONS`)
 and only format them. Their forest plots (:func:`valkit.report.figures.forest_svg`)
 show per-cell estimates with 95% CIs, the overall estimate as a solid line, the protocol goal as
 a dashed line and, for pooled analyses, the random-effects estimate as a diamond. A cell below

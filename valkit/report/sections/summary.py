@@ -1,6 +1,6 @@
 """Executive summary, intended use, and objectives/endpoints/hypotheses.
 
-These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+These sections read the typed results (:class:`~valkit.results_schema.Results`, as every section of
 :data:`valkit.report.context.SECTIONS`): every field they read is guaranteed by the schema, so
 there is no ``.get(key, default)`` that would print a blank for a renamed key. The shared helpers
 (:mod:`valkit.report.sections.common`) take the typed results too.
