@@ -82,7 +82,7 @@ def test_external_scores_have_no_card_rows(fake_results):
 
 def test_training_data_reads_the_typed_results(card_results):
     typed = validate_results(card_results)
-    assert training_data(typed).rows and "independen" in training_data(typed).independence
+    assert training_data(typed).rows and "development data" in training_data(typed).independence
     with pytest.raises(AttributeError):  # results.json as a dict is no longer read
         training_data(card_results)
 

@@ -82,7 +82,7 @@ def test_test_data_without_the_optional_missing_demographics_blocks_prints_no_st
 def test_shared_entry_points_take_the_typed_results_only(fake_results):
     """results.py calls these with the typed results; a dict is refused, and a renamed key fails validation."""
     typed = validate_results(fake_results)
-    assert sample_size_rows(typed) is not None and secondary_results(typed)["indeterminate_values"]
+    assert sample_size_rows(typed) is not None and secondary_results(typed)["scores_svg"]
     for helper in (sample_size_rows, secondary_results):
         with pytest.raises(AttributeError):
             helper(copy.deepcopy(fake_results))
