@@ -29,9 +29,9 @@ def run_with_explainability(tmp_path, blob_study, blob_predictor, fake_results):
     return run, {**copy.deepcopy(fake_results), "explainability": ex}  # grafted onto a complete, valid results
 
 
-def test_section_is_registered_typed_and_optional(fake_results):
+def test_section_is_registered_and_optional(fake_results):
     sec = next(s for s in SECTIONS if s.id == "failure-analysis")
-    assert sec.requires == ("explainability",) and sec.title == "Failure analysis" and sec.typed
+    assert sec.requires == ("explainability",) and sec.title == "Failure analysis"
     ids = [s.id for s in SECTIONS]
     assert ids.index("sites-and-scanners") < ids.index("failure-analysis") < ids.index("limitations")
     assert build(validate_results(fake_results), {}) is None

@@ -10,10 +10,9 @@ from valkit.report.context import SECTIONS, Section, build_context
 from valkit.report.render import Captions, environment
 from valkit.report.sections.performance import computational_performance, histogram_svg, throughput_svg
 from valkit.results_schema import ResultsSchemaError, key_path, validate_results
-from valkit.results_schema.strict_view import UndeclaredKeyError
 
 SECTION = Section("computational-performance", "Computational performance", "sections/performance.html.j2",
-                  computational_performance, requires=("latency",), typed=True)
+                  computational_performance, requires=("latency",))
 
 
 def _render(lat, fake_results):
@@ -21,9 +20,8 @@ def _render(lat, fake_results):
     return environment().get_template("sections/performance.html.j2").render(s=s, doc={}, captions=Captions())
 
 
-def test_the_section_reads_the_typed_results():
-    """The registered section gets the typed Results (attribute reads), not the dict view."""
-    assert [s.typed for s in SECTIONS if s.id == "computational-performance"] == [True]
+def test_the_section_is_registered():
+    assert [s.requires for s in SECTIONS if s.id == "computational-performance"] == [("latency",)]
 
 
 def test_section_is_present_only_with_the_latency_key(bench_run, fake_results):
@@ -105,13 +103,13 @@ def test_a_missing_measurement_table_fails_loudly(bench_run, fake_results):
         build_context({**fake_results, "latency": lat}, results_sha256="0" * 64, sections=(SECTION,))
 
 
-def test_the_dict_view_of_latency_tables_refuses_an_undeclared_key(bench_run, fake_results):
-    """Other sections still read `latency` through the strict dict view: its tables now declare their keys."""
+def test_the_typed_latency_tables_refuse_an_undeclared_field(bench_run, fake_results):
+    """The latency tables declare their fields: a read of one the schema lacks is an error, not a blank."""
     _, lat = bench_run
-    env = validate_results({**fake_results, "latency": lat}).strict["latency"]["environment"]
-    assert env["cpu_model"] == lat["environment"]["cpu_model"]
-    with pytest.raises(UndeclaredKeyError, match=r"latency\.environment\.gpu"):
-        env.get("gpu")
+    env = validate_results({**fake_results, "latency": lat}).latency.environment
+    assert env.cpu_model == lat["environment"]["cpu_model"]
+    with pytest.raises(AttributeError, match="gpu"):
+        env.gpu  # noqa: B018 (the read is the test)
 
 
 def _as_on_a_gpu(lat: dict) -> dict:

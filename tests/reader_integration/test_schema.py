@@ -70,12 +70,13 @@ def test_a_misspelt_modality_key_of_the_roc_map_fails_as_a_modality(reader_resul
     assert any(p.startswith("reader_study.roc.modle") for p, _ in exc.value.problems), exc.value.problems
 
 
-def test_the_row_from_the_typed_results_and_from_its_strict_view_agree(reader_results):
-    """Sections still on the dict view (the conclusions) get the same reader-study row as the summary."""
+def test_the_reader_study_row_reads_the_typed_results(reader_results):
+    """The summary and the conclusions get the reader-study row from the typed results; a dict is refused."""
     typed = validate_results(reader_results)
     rows = reader_study.endpoint_rows(typed)
-    assert rows == reader_study.endpoint_rows(typed.strict)
     assert rows[0]["verdict"] == reader_results["reader_study"]["endpoint"]["verdict"]
+    with pytest.raises(AttributeError):
+        reader_study.endpoint_rows(reader_results)
 
 
 def test_a_superiority_study_without_a_margin_writes_and_reports(tmp_path, make_study):

@@ -64,17 +64,22 @@ def test_a_failing_primary_endpoint_is_named_as_such(fake_run):
 def test_limitations_name_heterogeneity_and_edge_focused_heatmaps(fake_run):
     from valkit.report.sections.discussion import limitations
     from valkit.results_schema import validate_results
+    from valkit.results_schema.base import Estimate
+    from valkit.results_schema.explainability import Border, BorderGroup, ExplainabilityRun
 
     results = json.loads((fake_run / "results.json").read_text())
     manufacturer = next(f for f in results["sites_and_scanners"]["families"] if f["name"] == "manufacturer")
     manufacturer["tests"]["specificity"].update(verdict="heterogeneous", i2=0.98,
                                                 flagged_summary="departing: Cobalt (lower)")
-    # the fake study has external scores, so no heatmaps: a minimal explainability block with the border check
-    results["explainability"] = {
-        "method": "gradcam", "seed": 0, "threshold": 0.5, "options": {}, "available": True,
-        "border": {"overall": {"flagged": True}, "by_category": [
-            {"group": "false_positive", "peak_on_border": {"value": 0.96}}]}}
-    points = limitations(validate_results(results), {"exploratory": False})["points"]
+    # the fake study has external scores, so no heatmaps: the typed parts of an explainability block that the
+    # border point reads, built without the rest (heatmaps, gallery, ...) that it does not read
+    fp = BorderGroup.model_construct(group="false_positive", flagged=True,
+                                     peak_on_border=Estimate(value=0.96, interval=None, n=25))
+    border = Border.model_construct(available=True, overall=BorderGroup.model_construct(flagged=True),
+                                    by_category=[fp])
+    typed = validate_results(results)
+    typed = typed.model_copy(update={"explainability": ExplainabilityRun.model_construct(available=True, border=border)})
+    points = limitations(typed, {"exploratory": False})["points"]
     assert any(p.startswith("Specificity differs between scanner manufacturers beyond chance (I² = 98%; "
                             "departing: Cobalt (lower))") for p in points)
     assert any("peak on the image border more often than chance (96% of false positives)" in p for p in points)

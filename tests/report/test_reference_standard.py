@@ -110,11 +110,17 @@ def test_comparator_results_are_named_agreement_everywhere(comparator_html):
 
 def test_reference_standard_default_keeps_sensitivity(fake_results):
     from valkit.report.sections.common import comparison_terms, metric_label
+    from valkit.results_schema import validate_results
 
-    assert metric_label("sensitivity", fake_results) == "Sensitivity"
-    assert comparison_terms(fake_results)["reason"] == ""
-    old = {"protocol": {"reference_standard": {"is_true_reference_standard": False}}}  # before `kind`
+    typed = validate_results(fake_results)
+    assert metric_label("sensitivity", typed) == "Sensitivity"
+    assert comparison_terms(typed)["reason"] == ""
+    # results.json written before `kind` existed: the older flag alone still gives agreement words
+    ref = {k: v for k, v in fake_results["protocol"]["reference_standard"].items() if k != "kind"}
+    old = validate_results({**fake_results, "protocol": {**fake_results["protocol"],
+                                                         "reference_standard": {**ref, "is_true_reference_standard": False}}})
     assert metric_label("specificity", old) == "Negative percent agreement (NPA)"
+    assert comparison_terms(old)["positive"] == "Comparator positive"
 
 
 def test_truther_labels_must_be_binary(tmp_path):

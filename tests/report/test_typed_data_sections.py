@@ -36,9 +36,8 @@ def _agreement() -> dict:
             "fleiss": fleiss.to_dict(), "cohen": [{"truthers": ["reader_a", "reader_b"], **cohen.to_dict()}]}
 
 
-def test_these_sections_are_registered_typed():
-    typed = {s.id: s.typed for s in SECTIONS}
-    assert typed["test-data"] and typed["reference-standard"]
+def test_these_sections_are_registered():
+    assert {"test-data", "reference-standard"} <= {s.id for s in SECTIONS}
 
 
 def test_reference_section_prints_the_typed_agreement_block(fake_results):
@@ -80,15 +79,17 @@ def test_test_data_without_the_optional_missing_demographics_blocks_prints_no_st
     assert data_summary(validate_results(fake_results), {})["missing_demographics"]
 
 
-def test_dict_entry_points_validate_what_they_are_given(fake_results):
-    """results.py (another section) still passes a dict: the same printed rows, and a renamed key is an error."""
+def test_shared_entry_points_take_the_typed_results_only(fake_results):
+    """results.py calls these with the typed results; a dict is refused, and a renamed key fails validation."""
     typed = validate_results(fake_results)
-    assert sample_size_rows(typed.strict) == sample_size_rows(typed) is not None
-    assert secondary_results(typed.strict)["indeterminate_values"] == secondary_results(typed)["indeterminate_values"]
+    assert sample_size_rows(typed) is not None and secondary_results(typed)["scores_svg"]
+    for helper in (sample_size_rows, secondary_results):
+        with pytest.raises(AttributeError):
+            helper(copy.deepcopy(fake_results))
     doc = copy.deepcopy(fake_results)
     doc["sample_size"]["rows"][0]["halfwidth"] = doc["sample_size"]["rows"][0].pop("half_width")
     with pytest.raises(ResultsSchemaError, match=r"sample_size\.rows\[0\]\.half_width: missing"):
-        sample_size_rows(doc)
+        validate_results(doc)
 
 
 def test_missing_demographics_from_a_dict_names_a_misspelt_key():

@@ -137,7 +137,8 @@ def test_damaged_key_file_is_an_input_error(tmp_path):
 
 
 def test_old_unkeyed_pseudonyms_are_flagged_not_called_safe():
-    from valkit.report.sections.appendix import identifiers_sentence
+    from valkit.report.sections.appendix import identifiers_text
+    from valkit.results_schema.run_info import IdentifierKinds
     from valkit.study import identifier_kinds
 
     # what valkit wrote before keyed pseudonyms: sha256[:12], no pseudonym_key column
@@ -145,5 +146,5 @@ def test_old_unkeyed_pseudonyms_are_flagged_not_called_safe():
                         "patient_id": ["P-" + hashlib.sha256(b"1234567").hexdigest()[:12]]})
     kinds = identifier_kinds(old)
     assert kinds["case_ids"] == kinds["patient_ids"] == "unkeyed_pseudonym"
-    sentence = identifiers_sentence({"per_case_listing": {"identifiers": kinds}})
+    sentence = identifiers_text(IdentifierKinds.model_validate(kinds))
     assert "can be reversed" in sentence and "rebuild the manifest" in sentence

@@ -6,9 +6,9 @@ section's context, or ``None`` to leave the section out (its data is absent from
 results.json).
 
 The context is built only from a validated :class:`~valkit.results_schema.Results` (a dict is
-validated first), so every key a section reads exists. A section with ``typed=True`` receives the
-typed object and reads attributes (``results.primary.sensitivity.value``); the others still receive
-the same results.json as a plain dict (:attr:`Results.raw`) until they are converted.
+validated first), so every field a section reads exists. Every section, and every helper shared
+between sections (:mod:`valkit.report.sections.common`), receives the typed object and reads
+attributes (``results.primary.sensitivity.value``), never a key of results.json.
 :data:`SECTIONS` lists them in report order; numbering is assigned here,
 so an absent optional section leaves no gap.
 """
@@ -47,7 +47,8 @@ Builder = Callable[[Any, dict], "dict | None"]
 
 @dataclass(frozen=True)
 class Section:
-    """One report section. ``requires``: top-level results.json keys without which it is omitted."""
+    """One report section: ``build`` takes the typed :class:`~valkit.results_schema.Results` and the document
+    control dict. ``requires``: top-level results.json blocks without which it is omitted."""
 
     id: str
     title: str
@@ -56,7 +57,6 @@ class Section:
     requires: tuple[str, ...] = ()
     appendix: bool = False
     new_page: bool = False  # start on a fresh page in the PDF
-    typed: bool = False  # build() takes the typed Results (else results.json as a dict, being phased out)
 
 
 def _sites_and_scanners(results: "Results", doc: dict) -> dict | None:
@@ -75,62 +75,59 @@ def _sites_and_scanners(results: "Results", doc: dict) -> dict | None:
 
 SECTIONS: tuple[Section, ...] = (
     Section("executive-summary", "Executive summary", "sections/summary.html.j2", summary.executive_summary,
-            requires=("endpoints",), new_page=True, typed=True),
-    Section("intended-use", "Intended use", "sections/intended_use.html.j2", summary.intended_use,
-            typed=True),
+            requires=("endpoints",), new_page=True),
+    Section("intended-use", "Intended use", "sections/intended_use.html.j2", summary.intended_use),
     Section("device-and-model", "Device and model", "sections/device.html.j2", device.device_and_model,
-            requires=("model", "operating_point"), typed=True),
-    Section("regulatory-basis", "Regulatory basis", "sections/regulatory.html.j2", device.regulatory_basis, typed=True),
+            requires=("model", "operating_point")),
+    Section("regulatory-basis", "Regulatory basis", "sections/regulatory.html.j2", device.regulatory_basis),
     Section("objectives", "Objectives, endpoints and hypotheses", "sections/objectives.html.j2",
-            summary.objectives, requires=("endpoints",), typed=True),
-    Section("test-data", "Test data", "sections/test_data.html.j2", data.data_summary, requires=("data",),
-            typed=True),
+            summary.objectives, requires=("endpoints",)),
+    Section("test-data", "Test data", "sections/test_data.html.j2", data.data_summary, requires=("data",)),
     Section("reference-standard", "Reference standard", "sections/reference_standard.html.j2",
-            reference.reference_standard, typed=True),
-    Section("index-test", "Index test execution", "sections/index_test.html.j2", device.index_test, typed=True),
+            reference.reference_standard),
+    Section("index-test", "Index test execution", "sections/index_test.html.j2", device.index_test),
     Section("statistical-methods", "Statistical methods", "sections/methods.html.j2",
-            results_sections.statistical_methods, requires=("methods",), typed=True),
+            results_sections.statistical_methods, requires=("methods",)),
     Section("design", "Design and pre-specification", "sections/design.html.j2", design.build,
-            requires=("traceability",), typed=True),
+            requires=("traceability",)),
     Section("deviations", "Deviations and data integrity", "sections/deviations.html.j2", deviations.build,
-            requires=("deviations",), typed=True),
+            requires=("deviations",)),
     Section("primary-results", "Primary results", "sections/primary.html.j2", results_sections.primary_results,
-            requires=("primary",), typed=True),
+            requires=("primary",)),
     Section("calibration", "Calibration", "sections/calibration.html.j2", calibration.build,
-            requires=("calibration",), typed=True),
+            requires=("calibration",)),
     Section("subgroups-and-fairness", "Subgroups and fairness", "sections/subgroups.html.j2",
-            subgroup_sections.subgroups_and_fairness, requires=("subgroups",), typed=True),
-    Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2", _sites_and_scanners,
-            typed=True),
+            subgroup_sections.subgroups_and_fairness, requires=("subgroups",)),
+    Section("sites-and-scanners", "Sites and scanners", "sections/sites.html.j2", _sites_and_scanners),
     Section("comparison-with-cleared-version", "Comparison with the cleared version", "sections/baseline.html.j2",
-            baseline.build, requires=("baseline",), typed=True),
+            baseline.build, requires=("baseline",)),
     Section("reader-study", "Reader study", "sections/reader_study.html.j2", reader_study.build,
-            requires=("reader_study",), typed=True),
+            requires=("reader_study",)),
     Section("computational-performance", "Computational performance", "sections/performance.html.j2",
-            performance.computational_performance, requires=("latency",), typed=True),
+            performance.computational_performance, requires=("latency",)),
     Section("failure-analysis", "Failure analysis", "sections/failure_analysis.html.j2", failure_analysis.build,
-            requires=("explainability",), typed=True),
-    Section("limitations", "Limitations", "sections/limitations.html.j2", discussion.limitations, typed=True),
+            requires=("explainability",)),
+    Section("limitations", "Limitations", "sections/limitations.html.j2", discussion.limitations),
     Section("conclusions", "Conclusions", "sections/conclusions.html.j2", discussion.conclusions,
-            requires=("endpoints",), typed=True),
+            requires=("endpoints",)),
     Section("model-card", "Model card", "sections/model_card.html.j2", model_card.build,
-            requires=("model", "operating_point"), typed=True),
+            requires=("model", "operating_point")),
     Section("provenance", "Provenance", "sections/provenance.html.j2", appendix.provenance,
-            requires=("provenance",), appendix=True, typed=True),
+            requires=("provenance",), appendix=True),
     Section("tool-validation", "Tool validation", "sections/tool_validation.html.j2", appendix.tool_validation,
-            requires=("tool_validation",), appendix=True, typed=True),
+            requires=("tool_validation",), appendix=True),
     Section("stard-checklist", "STARD 2015 checklist", "sections/checklist.html.j2", checklist.build,
-            requires=("endpoints",), appendix=True, typed=True),
+            requires=("endpoints",), appendix=True),
     Section("claim-checklist", "CLAIM 2024 checklist", "sections/checklist.html.j2", checklist.builder(claim.CHECKLIST),
-            requires=("endpoints",), appendix=True, typed=True),
+            requires=("endpoints",), appendix=True),
     Section("tripod-ai-checklist", "TRIPOD+AI checklist", "sections/checklist.html.j2",
-            checklist.builder(tripod_ai.CHECKLIST), requires=("endpoints",), appendix=True, typed=True),
+            checklist.builder(tripod_ai.CHECKLIST), requires=("endpoints",), appendix=True),
     Section("fda-cross-reference", "FDA cross-reference", "sections/checklist.html.j2",
-            checklist.builder(fda.CHECKLIST), requires=("endpoints",), appendix=True, typed=True),
+            checklist.builder(fda.CHECKLIST), requires=("endpoints",), appendix=True),
     Section("cdsco-cross-reference", "CDSCO cross-reference", "sections/checklist.html.j2",
-            checklist.builder(cdsco.CHECKLIST), requires=("endpoints",), appendix=True, typed=True),
+            checklist.builder(cdsco.CHECKLIST), requires=("endpoints",), appendix=True),
     Section("per-case-listing", "Per-case listing", "sections/cases.html.j2", appendix.per_case_listing,
-            appendix=True, typed=True),
+            appendix=True),
 )
 
 
@@ -151,8 +148,7 @@ def build_context(results: "Results | dict", *, results_sha256: str,
     from valkit.results_schema import Results, validate_results
 
     typed = results if isinstance(results, Results) else validate_results(results, source="results given to the report")
-    raw = typed.strict  # a section reading an undeclared key fails loudly
-    doc = document_control(raw, results_sha256=results_sha256)
+    doc = document_control(typed, results_sha256=results_sha256)
     doc["signatures"] = signature_rows(list(signatures), results_sha256)
     present = []
     n_main = n_app = 0
@@ -160,7 +156,7 @@ def build_context(results: "Results | dict", *, results_sha256: str,
     for sec in sections:
         if any(getattr(typed, key) is None for key in sec.requires):
             continue
-        ctx = sec.build(typed if sec.typed else raw, doc)
+        ctx = sec.build(typed, doc)
         if ctx is None:
             continue
         number = _number(n_main, n_app, sec.appendix)

@@ -98,8 +98,11 @@ class ReportDocuments:
 
 def _render(results: "Results | dict", *, results_sha256: str, signatures: list[dict] | tuple):
     """The jinja2 environment and the context of the outer templates, the body rendered once."""
-    env = environment(report_templates.override_folder(getattr(results, "raw", results)))
-    context = build_context(results, results_sha256=results_sha256, signatures=signatures)
+    from valkit.results_schema import Results, validate_results
+
+    typed = results if isinstance(results, Results) else validate_results(results, source="results given to the report")
+    env = environment(report_templates.override_folder(typed.provenance.report_templates))
+    context = build_context(typed, results_sha256=results_sha256, signatures=signatures)
     captions = Captions()
     common = {"doc": context["doc"], "sections": context["sections"], "captions": captions}
     body = env.get_template("body.html.j2").render(**common)

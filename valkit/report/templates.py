@@ -10,10 +10,13 @@ with the same overrides and a reader can tell which files were not valkit's.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from valkit.assets import TEMPLATES, asset_dir
 from valkit.errors import InputError
+
+if TYPE_CHECKING:
+    from valkit.results_schema.run_info import TemplateOverride
 
 #: file types a templates folder may override (others, e.g. a README, are ignored)
 SUFFIXES = (".j2", ".css", ".js")
@@ -37,16 +40,16 @@ def override_record(folder: Path) -> dict[str, Any]:
     return {"folder": str(folder), "files": files}
 
 
-def override_folder(results: dict) -> Path | None:
-    """The override folder a run used (from results.json), or None; it must still exist to re-render."""
-    record = (results.get("provenance") or {}).get("report_templates")
-    if not record:
+def override_folder(record: TemplateOverride | None) -> Path | None:
+    """The override folder a run used (results.json ``provenance.report_templates``), or None; it must
+    still exist to re-render."""
+    if record is None:
         return None
-    folder = Path(record["folder"])
+    folder = Path(record.folder)
     if not folder.is_dir():
         raise InputError(f"results.json: provenance.report_templates.folder: the run's report templates folder "
                          f"{folder} is not there any more. Fix: restore it (files: "
-                         f"{', '.join(record.get('files') or {}) or 'none'}) or re-run the protocol.")
+                         f"{', '.join(record.files) or 'none'}) or re-run the protocol.")
     return folder
 
 

@@ -86,8 +86,7 @@ def _writer(data: Any) -> str:
 def validate_results(data: dict[str, Any], *, source: str = "results.json") -> Results:
     """``data`` as a :class:`Results`, or :class:`ResultsSchemaError` naming every bad key path.
 
-    ``source`` names the file (or the writer) in the message. The returned object keeps ``data``
-    unchanged as :attr:`Results.raw`.
+    ``source`` names the file (or the writer) in the message.
     """
     from valkit import __version__
 
@@ -103,7 +102,6 @@ def validate_results(data: dict[str, Any], *, source: str = "results.json") -> R
             f"It was written by {_writer(data)}. Fix: re-run `valkit run PROTOCOL` with this valkit to write a "
             "current results.json (`valkit schema --results` prints the expected format).",
             problems) from None
-    results._raw = data
     return results
 
 

@@ -7,9 +7,9 @@ absent unless its protocol block asked for it.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from valkit.results_schema.accuracy import (
     Acceptance,
@@ -86,25 +86,6 @@ class Results(Block):
     acceptance: Acceptance
     verdict: Literal["PASS", "FAIL", "NO GOALS"]
     per_case_listing: PerCaseListing
-
-    # the JSON object this was validated from, unchanged (for report sections not yet reading typed fields)
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
-    _strict: Any = PrivateAttr(default=None)
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        """The validated results.json as a plain dict, exactly as written (numbers unconverted)."""
-        return self._raw
-
-    @property
-    def strict(self) -> dict[str, Any]:
-        """:attr:`raw` as a strict view (:func:`~valkit.results_schema.strict_view.strict_view`): reading a key
-        the schema does not declare raises. Pass this, never :attr:`raw`, to a report helper that takes a dict."""
-        if self._strict is None:
-            from valkit.results_schema.strict_view import strict_view
-
-            self._strict = strict_view(self, self._raw)
-        return self._strict
 
 
 __all__ = ["ModelBlock", "Results"]

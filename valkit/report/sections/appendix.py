@@ -1,8 +1,7 @@
 """Appendices: provenance (digests, versions, hardware, times), tool validation and the per-case listing pointer.
 
-These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
-:data:`valkit.report.context.SECTIONS`). :func:`identifiers_sentence` is shared with the failure analysis
-and also accepts results.json as a dict (the strict view, ``results.strict``).
+These sections read the typed results (:class:`~valkit.results_schema.Results`, as every section of
+:data:`valkit.report.context.SECTIONS`). :func:`identifiers_sentence` is shared with the failure analysis.
 """
 from __future__ import annotations
 
@@ -56,35 +55,26 @@ def provenance(results: Results, doc: dict) -> dict:
     }
 
 
-def identifiers_sentence(results: Results | dict) -> str:
+def identifiers_sentence(results: Results) -> str:
     """What the case and patient ids in the outputs are, as recorded in ``per_case_listing.identifiers``.
 
-    ``results``: the typed results, or results.json as a dict (the strict view, for sections that read dicts).
     Only ids that ``valkit manifest build`` made with a pseudonym key are called pseudonymous;
     ids supplied with the data (or by a run that did not record how they were made) are said
-    to be the user's own.
+    to be the user's own (:func:`identifiers_text`).
+    """
+    return identifiers_text(results.per_case_listing.identifiers)
 
-    >>> identifiers_sentence({"per_case_listing": {"identifiers": {"case_ids": "keyed_pseudonym",
-    ...     "patient_ids": "keyed_pseudonym", "pseudonym_keys": ["0f1e2d3c"]}}})[:60]
+
+def identifiers_text(ids: IdentifierKinds | None) -> str:
+    """The sentence for ``per_case_listing.identifiers`` (None: a run that did not record how its ids were made).
+
+    >>> from valkit.results_schema.run_info import IdentifierKinds
+    >>> identifiers_text(IdentifierKinds(case_ids="keyed_pseudonym", patient_ids="keyed_pseudonym",
+    ...                                   pseudonym_keys=["0f1e2d3c"]))[:60]
     'Case and patient ids are pseudonyms: keyed hashes (HMAC-SHA2'
-    >>> identifiers_sentence({"per_case_listing": {"identifiers": None}})[:50]
+    >>> identifiers_text(None)[:50]
     'Case and patient ids are those supplied with the d'
     """
-    return _identifiers_text(_identifiers(results))
-
-
-def _identifiers(results: Results | dict) -> IdentifierKinds | None:
-    """``per_case_listing.identifiers``, typed (None: a run that did not record how its ids were made)."""
-    from valkit.results_schema import Results
-    from valkit.results_schema.run_info import IdentifierKinds
-
-    if isinstance(results, Results):
-        return results.per_case_listing.identifiers
-    ids = results["per_case_listing"].get("identifiers")  # optional: None for runs that did not record it
-    return None if ids is None else IdentifierKinds.model_validate(ids)
-
-
-def _identifiers_text(ids: IdentifierKinds | None) -> str:
     if ids is None:
         return _SUPPLIED
     if "unkeyed_pseudonym" in (ids.case_ids, ids.patient_ids):

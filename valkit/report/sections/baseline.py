@@ -1,11 +1,10 @@
 """Comparison with the cleared version: the ``baseline`` block of results.json, formatted.
 
-Reads the typed results only (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+Reads the typed results only (:class:`~valkit.results_schema.Results`, as every section of
 :data:`valkit.report.context.SECTIONS`; STYLE: the renderer computes no statistic): the paired
 differences, the non-inferiority criterion, the per-subgroup deltas (forest plot of N - (N-1) per
 cell), the flips and the score drift were all computed by :mod:`valkit.analyses.baseline`.
-:func:`conclusion` is shared with the Conclusions section and also accepts results.json as a dict
-(the strict view, ``results.strict``).
+:func:`conclusion` is shared with the Conclusions section.
 """
 from __future__ import annotations
 
@@ -61,7 +60,7 @@ def comparison_row(metric: str, c: Comparison, results: Results) -> dict:
     verdict = (None if ni is None else ni.verdict) if c.sufficient_evidence else "INSUFFICIENT EVIDENCE"
     d = c.discordant
     return {
-        "label": metric_label(metric, results.strict),
+        "label": metric_label(metric, results),
         "baseline": value_text(c.baseline.value, kind), "baseline_ci": _ci(c.baseline.interval, kind),
         "current": value_text(c.current.value, kind), "current_ci": _ci(c.current.interval, kind),
         "difference": _diff_text(c.difference, kind), "difference_ci": _ci(c.difference.interval, kind),
@@ -90,7 +89,7 @@ def _forest(fam: ComparisonFamily, metrics: list[str], overall: dict[str, Compar
             if not note:
                 ends += [x for x in (low, high) if x is not None and math.isfinite(x)]
         reach = min(1.0, max(0.05, *(abs(x) for x in ends)) * 1.1)
-        panels.append(ForestPanel(f"Δ {metric_label(m, results.strict, short=True)}", rows,
+        panels.append(ForestPanel(f"Δ {metric_label(m, results, short=True)}", rows,
                                   goal=-margin if margin else None, overall=overall[m].difference.value,
                                   axis=(-reach, reach), goal_label="margin"))
     title = f"Change by {column_title(fam.name).lower()}"
@@ -103,7 +102,7 @@ def _ni(b: Baseline, results: Results) -> dict | None:
         return None
     return {
         **ni.model_dump(), "verdict_class": verdict_class(ni.verdict),
-        "criteria": [{"label": metric_label(c.metric, results.strict), "verdict": c.verdict,
+        "criteria": [{"label": metric_label(c.metric, results), "verdict": c.verdict,
                       "verdict_class": verdict_class(c.verdict), "passed": f"{c.n_passed} of {c.n_components}",
                       "not_passed": "; ".join(f"{where_text(p)} ({p.verdict.lower()}: {p.finding})"
                                               for p in c.not_passed)} for c in ni.criteria]}
@@ -139,7 +138,7 @@ def build(results: Results, doc: dict) -> dict | None:
         "threshold_baseline": num(v.threshold), "threshold_current": num(b.current_threshold),
         "matching": b.matching.model_dump(), "interval": INTERVAL_WORDS[b.interval],
         "overall": [comparison_row(k, c, results) for k, c in b.overall.items()],
-        "metric_labels": [metric_label(k, results.strict, short=True) for k in cell_metrics],
+        "metric_labels": [metric_label(k, results, short=True) for k in cell_metrics],
         "families": families,
         "ni": _ni(b, results),
         "flips": flips.model_dump(),
@@ -152,25 +151,15 @@ def build(results: Results, doc: dict) -> dict | None:
     }
 
 
-def conclusion(results: Results | dict) -> dict | None:
-    """What the Conclusions say about the cleared version: the non-inferiority statement and its result.
-
-    ``results``: the typed results, or results.json as a dict (the strict view, for sections that read dicts).
-    """
-    from valkit.results_schema import Results
-    from valkit.results_schema.baseline import Baseline
-
-    if isinstance(results, Results):
-        b, view = results.baseline, results.strict
-    else:
-        raw = results.get("baseline")  # optional block: None when the protocol has no baseline
-        b, view = (None if raw is None else Baseline.model_validate(raw)), results
+def conclusion(results: Results) -> dict | None:
+    """What the Conclusions say about the cleared version: the non-inferiority statement and its result."""
+    b = results.baseline
     if b is None or b.non_inferiority is None:
         return None
     ni = b.non_inferiority
     return {"label": b.version.label, "statement": ni.statement, "verdict": ni.verdict,
             "verdict_class": verdict_class(ni.verdict),
-            "not_passed": [f"{metric_label(c.metric, view)}: " + _listed([where_text(p) for p in c.not_passed])
+            "not_passed": [f"{metric_label(c.metric, results)}: " + _listed([where_text(p) for p in c.not_passed])
                            for c in ni.criteria if c.not_passed]}
 
 

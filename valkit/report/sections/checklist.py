@@ -2,7 +2,7 @@
 
 One generic builder per :class:`~valkit.report.checklists.Checklist`; the item tables live in
 :mod:`valkit.report.checklists`, the template is ``sections/checklist.html.j2`` for all of them.
-The builders read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+The builders read the typed results (:class:`~valkit.results_schema.Results`, as every section of
 :data:`valkit.report.context.SECTIONS`).
 """
 from __future__ import annotations

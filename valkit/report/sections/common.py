@@ -1,9 +1,19 @@
-"""Pieces shared by the section builders: document control, labels, estimate rows, verdicts."""
+"""Pieces shared by the section builders: document control, labels, estimate rows, verdicts.
+
+Every helper here reads the typed results (:class:`~valkit.results_schema.Results` and its block
+models) by attribute, as the sections do: a renamed field is an error, never a blank. The examples
+build a minimal typed object with :func:`example_results`.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from valkit.report.formatting import count, estimate_cells, level_text, pct
+
+if TYPE_CHECKING:
+    from valkit.results_schema import Results
+    from valkit.results_schema.accuracy import Criterion
+    from valkit.results_schema.base import Estimate
 
 METRIC_LABELS = {
     "sensitivity": "Sensitivity",
@@ -75,13 +85,14 @@ VERDICT_WORDS = {
 }
 
 
-def true_reference(results: dict) -> bool:
-    """Whether the comparator is a true reference standard (protocol ``reference_standard.kind``;
-    results.json written before ``kind`` existed has only ``is_true_reference_standard``)."""
-    ref = (results.get("protocol") or {}).get("reference_standard") or {}
-    if ref.get("kind"):
-        return ref["kind"] != "comparator"
-    return bool(ref.get("is_true_reference_standard", True))
+def true_reference(results: "Results") -> bool:
+    """Whether the comparator is a true reference standard (protocol ``reference_standard.kind``; the
+    protocol model reads the older ``is_true_reference_standard`` into ``kind``).
+
+    >>> true_reference(example_results(kind="comparator")), true_reference(example_results())
+    (False, True)
+    """
+    return not results.protocol.reference_standard.is_comparator
 
 
 #: Why a comparator's results are named agreement, printed wherever the report switches to PPA/NPA.
@@ -93,10 +104,10 @@ AGREEMENT_REASON = ("The comparator is not a reference standard, so, following F
                     "measure agreement with it, not accuracy.")
 
 
-def roc_axes(results: dict) -> tuple[str, str]:
+def roc_axes(results: "Results") -> tuple[str, str]:
     """The ROC figure's x and y axis titles, in agreement words for a comparator.
 
-    >>> roc_axes({"protocol": {"reference_standard": {"kind": "comparator"}}})[1]
+    >>> roc_axes(example_results(kind="comparator"))[1]
     'Positive percent agreement (PPA)'
     """
     if true_reference(results):
@@ -104,15 +115,15 @@ def roc_axes(results: dict) -> tuple[str, str]:
     return "1 − negative percent agreement (1 − NPA)", "Positive percent agreement (PPA)"
 
 
-def comparison_terms(results: dict) -> dict[str, Any]:
+def comparison_terms(results: "Results") -> dict[str, Any]:
     """The report's words for what the device is compared with, from one place (``doc.terms``).
 
     A comparator that is not a reference standard gives agreement words (FDA 2007 statistical
     guidance); every template and figure takes its labels from here or :func:`metric_label`.
 
-    >>> comparison_terms({"protocol": {"reference_standard": {"kind": "comparator"}}})["pair"]
+    >>> comparison_terms(example_results(kind="comparator"))["pair"]
     'Positive and negative percent agreement (PPA and NPA)'
-    >>> comparison_terms({})["positive"]
+    >>> comparison_terms(example_results())["positive"]
     'Reference positive'
     """
     agree = not true_reference(results)
@@ -131,7 +142,14 @@ def comparison_terms(results: dict) -> dict[str, Any]:
     }
 
 
-def metric_label(metric: str, results: dict, *, short: bool = False) -> str:
+def metric_label(metric: str, results: "Results", *, short: bool = False) -> str:
+    """A reader's name for a metric; agreement words (PPA/NPA) when the comparator is not a reference standard.
+
+    >>> metric_label("sensitivity", example_results(kind="comparator"), short=True)
+    'PPA'
+    >>> metric_label("auc", example_results())
+    'Area under the ROC curve (AUC)'
+    """
     if not true_reference(results) and metric in AGREEMENT_LABELS:
         label = AGREEMENT_LABELS[metric]
         return label.split("(")[1].rstrip(")") if short else label
@@ -150,67 +168,69 @@ def verdict_class(verdict: str | None) -> str:
     return {"PASS": "pass", "FAIL": "fail"}.get(str(verdict), "neutral")
 
 
-def estimate_row(metric: str, est: dict | None, results: dict) -> dict[str, Any]:
-    """One printed row (label, value, CI, counts, method, warnings) for an estimate."""
-    cells = estimate_cells(est, METRIC_KIND.get(metric, "proportion"))
+def estimate_row(metric: str, est: "Estimate | None", results: "Results") -> dict[str, Any]:
+    """One printed row (label, value, CI, counts, method, warnings) for an estimate (``None``: not computed)."""
+    cells = estimate_cells(None if est is None else est.model_dump(), METRIC_KIND.get(metric, "proportion"))
     return {"metric": metric, "label": metric_label(metric, results), **cells,
             "method_text": method_text(cells["method"])}
 
 
-def document_control(results: dict, *, results_sha256: str) -> dict[str, Any]:
-    """Cover page and footer facts: ids, versions, digests, dates, targets."""
-    protocol = results.get("protocol") or {}
-    reg = protocol.get("regulatory") or {}
-    report = protocol.get("report") or {}
-    model = results.get("model") or {}
-    prov = results.get("provenance") or {}
-    op = results.get("operating_point") or {}
+def _targets(results: "Results") -> list[str]:
+    """The regulatory targets as the cover page names them."""
+    reg = results.protocol.regulatory
     targets = []
-    for t in reg.get("targets") or []:
+    for t in reg.targets:
         if t == "FDA":
-            fda = reg.get("fda") or {}
-            bits = [fda.get("submission_type") or "510(k)"]
-            if fda.get("product_code"):
-                bits.append(f"product code {fda['product_code']}")
-            if fda.get("regulation_number"):
-                bits.append(fda["regulation_number"])
+            fda = reg.fda
+            bits = ["510(k)" if fda is None else fda.submission_type]
+            if fda is not None and fda.product_code:
+                bits.append(f"product code {fda.product_code}")
+            if fda is not None and fda.regulation_number:
+                bits.append(fda.regulation_number)
             targets.append("US FDA — " + ", ".join(bits))
         elif t == "CDSCO":
-            cd = reg.get("cdsco") or {}
-            bits = [f"class {cd.get('device_class', '?')} medical device (MDR 2017)"]
-            if cd.get("application"):
-                bits.append(cd["application"])
+            cd = reg.cdsco
+            bits = [f"class {'?' if cd is None else cd.device_class} medical device (MDR 2017)"]
+            if cd is not None and cd.application:
+                bits.append(cd.application)
             targets.append("India CDSCO — " + ", ".join(bits))
         else:
             targets.append(str(t))
-    finished = prov.get("finished_utc") or ""
-    external = model.get("kind") == "external_predictions"
+    return targets
+
+
+def document_control(results: "Results", *, results_sha256: str) -> dict[str, Any]:
+    """Cover page and footer facts: ids, versions, digests, dates, targets."""
+    protocol, model, prov, op = results.protocol, results.model, results.provenance, results.operating_point
+    reg, report = protocol.regulatory, protocol.report
+    finished = prov.finished_utc
+    external = model.kind == "external_predictions"
     return {
-        "title": protocol.get("title") or "Validation report",
-        "device_name": report.get("device_name") or model.get("name") or "the device",
-        "sponsor": report.get("sponsor"),
-        "authors": list(report.get("authors") or []),
-        "document_id": reg.get("document_id") or protocol.get("id") or "",
-        "revision": reg.get("revision") or "",
-        "protocol_id": protocol.get("id") or "",
-        "protocol_version": protocol.get("version") or "",
-        "protocol_sha256": protocol.get("sha256") or prov.get("protocol_sha256") or "",
-        "model_name": model.get("name") or "",
-        "model_version": model.get("version") or "",
-        "weights_sha256": model.get("weights_sha256") or "",
+        "title": protocol.title or "Validation report",
+        "device_name": report.device_name or model.name or "the device",
+        "sponsor": report.sponsor,
+        "authors": list(report.authors),
+        "document_id": reg.document_id or protocol.id,
+        "revision": reg.revision,
+        "protocol_id": protocol.id,
+        "protocol_version": protocol.version,
+        "protocol_sha256": protocol.sha256 or prov.protocol_sha256,
+        "model_name": model.name,
+        "model_version": model.version,
+        "weights_sha256": model.weights_sha256,
         "weights_label": "Predictions file SHA-256 (external model)" if external else "Model weights SHA-256",
         "external_model": external,
         "date": finished[:10],
-        "started_utc": prov.get("started_utc") or "",
+        "started_utc": prov.started_utc,
         "finished_utc": finished,
-        "targets": targets,
+        "targets": _targets(results),
         "results_sha256": results_sha256,
-        "exploratory": bool(op.get("exploratory")),
-        "exploratory_note": _strip_prefix(op.get("note") or "", "EXPLORATORY:"),
-        "verdict": results.get("verdict") or "",
-        "verdict_class": verdict_class(results.get("verdict")),
-        "n_cases": count((results.get("data") or {}).get("flow", {}).get("in_manifest")),
-        "valkit_version": (prov.get("valkit") or {}).get("version") or "",
+        "exploratory": op.exploratory,
+        "exploratory_note": _strip_prefix(op.note, "EXPLORATORY:"),
+        "verdict": results.verdict,
+        "verdict_class": verdict_class(results.verdict),
+        "n_cases": count(results.data.flow.in_manifest),
+        "valkit_version": prov.valkit.version,
         "terms": comparison_terms(results),
     }
 
@@ -246,10 +266,10 @@ def column_title(name: str) -> str:
     return " × ".join(words.get(p, p.replace("_", " ").capitalize()) for p in name.split(" x "))
 
 
-def gap_labels(results: dict) -> dict[str, str]:
+def gap_labels(results: "Results") -> dict[str, str]:
     """:data:`GAP_LABELS` in the report's words: agreement words when the comparator is not a reference standard.
 
-    >>> gap_labels({"protocol": {"reference_standard": {"kind": "comparator"}}})["tpr_difference"]
+    >>> gap_labels(example_results(kind="comparator"))["tpr_difference"]
     'Positive percent agreement (PPA) difference'
     """
     if true_reference(results):
@@ -259,20 +279,34 @@ def gap_labels(results: dict) -> dict[str, str]:
             for k, v in GAP_LABELS.items()}
 
 
-def criterion_label(c: dict, results: dict) -> str:
-    """A reader's name for an acceptance criterion of results.json (``criterion`` is the key).
+def criterion_label(c: "Criterion", results: "Results") -> str:
+    """A reader's name for an acceptance criterion of results.json (its ``criterion`` text, or the metric's words).
 
-    >>> criterion_label({"kind": "fairness", "metric": "tpr_difference", "column": "age_band"}, {})
+    >>> from valkit.results_schema.accuracy import Criterion
+    >>> fair = Criterion(kind="fairness", criterion="tpr_difference by age_band", verdict="PASS", gates=True,
+    ...                  rule=None, metric="tpr_difference", column="age_band")
+    >>> criterion_label(fair, example_results())
     'Sensitivity (TPR) difference by age band'
-    >>> criterion_label({"kind": "latency", "criterion": "latency budget"}, {})
+    >>> criterion_label(fair.model_copy(update={"kind": "latency", "criterion": "latency budget"}), example_results())
     'Latency budget'
     """
-    kind = c.get("kind")
-    if kind == "fairness" and c.get("metric") and c.get("column"):
-        return f"{gap_labels(results).get(c['metric'], c['metric'])} by {column_title(c['column']).lower()}"
-    if kind == "endpoint" and c.get("metric"):
-        return metric_label(c["metric"], results)
-    if kind == "tool_validation":
+    if c.kind == "fairness" and c.metric and c.column:
+        return f"{gap_labels(results).get(c.metric, c.metric)} by {column_title(c.column).lower()}"
+    if c.kind == "endpoint" and c.metric:
+        return metric_label(c.metric, results)
+    if c.kind == "tool_validation":
         return "Tool validation (published values re-derived by this installation; Appendix)"
-    text = str(c.get("criterion", ""))
+    text = c.criterion
     return text[:1].upper() + text[1:]
+
+
+def example_results(*, kind: str = "reference_standard") -> "Results":
+    """A minimal typed :class:`~valkit.results_schema.Results` for examples and tests of the label helpers:
+    only ``protocol.reference_standard.kind`` matters to them (built without validation, so that the other
+    blocks need not be invented)."""
+    from valkit.reference_standard_config import ReferenceStandard
+    from valkit.results_schema import Results
+    from valkit.results_schema.run_info import ProtocolEcho
+
+    ref = ReferenceStandard(description="example", kind=kind)
+    return Results.model_construct(protocol=ProtocolEcho.model_construct(reference_standard=ref))

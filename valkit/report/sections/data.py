@@ -1,9 +1,9 @@
 """Test data (flow of cases, Table 1, acquisition, clustering).
 
-Reads the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+Reads the typed results (:class:`~valkit.results_schema.Results`, as every section of
 :data:`valkit.report.context.SECTIONS`): every field read here is declared by
 :mod:`valkit.results_schema.data`; an optional part that the section can do without is tested
-``is None``. Helpers of other sections that take a dict get the strict view (``results.strict``).
+``is None``. Helpers shared with other sections take the typed results too.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def _flow_figure(results: Results) -> Markup:
     flow = results.data.flow
     primary = results.primary
     conf = primary.confusion
-    terms = comparison_terms(results.strict)
+    terms = comparison_terms(results)
     counts = FlowCounts(
         in_manifest=count(flow.in_manifest),
         failed=count(flow.failed),
@@ -189,7 +189,7 @@ def data_summary(results: Results, doc: dict) -> dict:
                   for r in data.sites or []],  # None: a run written before issue #15, no site table
         "dates": _dates_text(data.acquisition_dates),
         "eligibility": _eligibility(results),
-        "independence": training_data(results.strict).independence,
+        "independence": training_data(results).independence,
         **_acquisition(results),
         "clustering": {
             "n_patients": count(clustering.n_patients),

@@ -1,6 +1,6 @@
 """Device and model, regulatory basis, and index test execution.
 
-These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+These sections read the typed results (:class:`~valkit.results_schema.Results`, as every section of
 :data:`valkit.report.context.SECTIONS`). A model run from its card and a vendor's external scores are
 two kinds of ``model`` block: what only a card records is read from :class:`ModelCardModel` alone.
 """

@@ -1,8 +1,8 @@
 """Limitations and conclusions: what the verdict means and the scope of the claims.
 
-These sections read the typed results (:class:`~valkit.results_schema.Results`); helpers shared with
-other sections (``criterion_label``, ``metric_label``, the baseline and reader-study rows) get the
-strict view (``results.strict``).
+These sections read the typed results (:class:`~valkit.results_schema.Results`), and so do the
+helpers they share with other sections (``criterion_label``, ``metric_label``, the baseline and
+reader-study rows).
 """
 from __future__ import annotations
 
@@ -51,33 +51,22 @@ def _heterogeneity(results: Results) -> list[str]:
 
 
 def _border(results: Results) -> list[str]:
-    """A point when the heatmaps peak on the image border more often than chance.
-
-    ``explainability.border`` is not modelled by the schema yet (an untyped part of
-    :class:`~valkit.results_schema.explainability.Explainability`), so it is read through the strict view.
-    """
-    if results.explainability is None or results.explainability.border is None:
+    """A point when the heatmaps peak on the image border more often than chance."""
+    ex = results.explainability
+    if ex is None or not ex.available or ex.border is None or not ex.border.available:
         return []
-    border = results.strict["explainability"]["border"]
-    if not (border.get("overall") or {}).get("flagged"):
+    border = ex.border
+    if not border.overall.flagged:
         return []
-    rate = {g.get("group"): (g.get("peak_on_border") or {}).get("value") for g in border.get("by_category") or []}
+    rate = {g.group: g.peak_on_border.value for g in border.by_category}
     fp = rate.get("false_positive")
     return ["The heatmaps peak on the image border more often than chance"
             + (f" ({100 * fp:.0f}% of false positives)" if fp is not None else "")
             + ": the model may respond to the image edge rather than the anatomy (section Failure analysis)."]
 
 
-def limitations(results: "Results | dict", doc: dict) -> dict:
-    """The points of the Limitations section (also listed on the model card).
-
-    Takes the typed :class:`~valkit.results_schema.Results`; a caller still holding results.json as a
-    dict (the model card section until it reads typed blocks) has it validated here.
-    """
-    from valkit.results_schema import Results, validate_results
-
-    if not isinstance(results, Results):
-        results = validate_results(results, source="results given to the limitations section")
+def limitations(results: Results, doc: dict) -> dict:
+    """The points of the Limitations section (also listed on the model card)."""
     items: list[str] = []
     model = results.model
     flow = results.data.flow
@@ -114,7 +103,7 @@ def limitations(results: "Results | dict", doc: dict) -> dict:
                          f"{', '.join(thin)}.")
     items += _heterogeneity(results)
     items += _border(results)
-    if not true_reference(results.strict):
+    if not true_reference(results):
         items.append("The comparator is not a true reference standard; agreement (PPA/NPA), not accuracy, "
                      "is reported.")
     if model.kind == "model_card":  # external predictions carry no card, so no stated limitations
@@ -131,16 +120,15 @@ _KIND_WORDS = {"endpoint": "endpoint", "fairness": "fairness criterion", "latenc
 def conclusions(results: Results, doc: dict) -> dict:
     rows = endpoint_rows(results)
     verdict = doc["verdict"]
-    # each criterion with its strict-view twin, for the shared criterion_label (which takes a dict)
-    criteria = list(zip(results.acceptance.criteria, results.strict["acceptance"]["criteria"], strict=True))
+    criteria = results.acceptance.criteria
     primary = [r for r in rows if r["primary"]]
     # every gating criterion that did not pass, whatever its kind: the reason for a FAIL
-    not_passed = [{"kind": _KIND_WORDS[c.kind], "criterion": criterion_label(sc, results.strict), "verdict": c.verdict,
+    not_passed = [{"kind": _KIND_WORDS[c.kind], "criterion": criterion_label(c, results), "verdict": c.verdict,
                    "rule": c.rule, "verdict_class": verdict_class(c.verdict)}
-                  for c, sc in criteria if c.gates and c.verdict != "PASS"]
-    other = [{"kind": _KIND_WORDS[c.kind], "criterion": criterion_label(sc, results.strict),
+                  for c in criteria if c.gates and c.verdict != "PASS"]
+    other = [{"kind": _KIND_WORDS[c.kind], "criterion": criterion_label(c, results),
               "verdict": c.verdict, "rule": c.rule, "gates": c.gates}
-             for c, sc in criteria if c.kind in ("fairness", "latency", "tool_validation", "baseline", "determinism")
+             for c in criteria if c.kind in ("fairness", "latency", "tool_validation", "baseline", "determinism")
              and not (c.gates and c.verdict != "PASS")]  # those are listed as not met
     return {
         "verdict": VERDICT_WORDS.get(verdict, verdict),
@@ -150,11 +138,11 @@ def conclusions(results: Results, doc: dict) -> dict:
         "primary_all_pass": bool(primary) and all(r["verdict_class"] == "pass" for r in primary if r["has_goal"]),
         "not_passed": not_passed,
         "other_criteria": other,
-        "secondary": [r for r in rows if not r["primary"]] + reader_study.endpoint_rows(results.strict),
+        "secondary": [r for r in rows if not r["primary"]] + reader_study.endpoint_rows(results),
         "sites": [r.level for r in results.by_site],
         "manufacturers": [r.level for r in results.by_manufacturer],
         "scanner_models": _scanner_models(results),
         "exploratory": doc["exploratory"],
-        "sens_label": metric_label("sensitivity", results.strict),
-        "baseline": baseline.conclusion(results.strict),
+        "sens_label": metric_label("sensitivity", results),
+        "baseline": baseline.conclusion(results),
     }

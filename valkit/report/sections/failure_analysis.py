@@ -1,7 +1,7 @@
 """Failure analysis: heatmap galleries, localisation validity and the explanation sanity check.
 
 Reads the typed ``explainability`` block (:mod:`valkit.results_schema.explainability`, written by
-:func:`valkit.explain.explainability_section`; ``typed=True`` in :data:`valkit.report.context.SECTIONS`);
+:func:`valkit.explain.explainability_section`; as every section of :data:`valkit.report.context.SECTIONS`);
 prints and draws only numbers found there. Overlay images are PNG files in the run
 directory, referenced by their relative paths (the HTML and the PDF are rendered with the
 run directory as base URL).
@@ -324,7 +324,7 @@ def build(results: Results, doc: dict) -> dict | None:
 
     return {
         "available": True,
-        "identifiers": identifiers_sentence(results.strict),
+        "identifiers": identifiers_sentence(results),
         "method": METHOD_NAMES.get(ex.method, ex.method),
         "target_layer": ex.target_layer,
         "grid": " × ".join(str(v) for v in ex.heatmap_grid),

@@ -67,9 +67,9 @@ def _performance(results: Results) -> list[dict]:
     for e in results.endpoints:
         if e.primary and e.metric not in seen:
             seen.add(e.metric)
-            rows.append({**estimate_row(e.metric, e.estimate.model_dump(), results.strict), "endpoint": True})
+            rows.append({**estimate_row(e.metric, e.estimate, results), "endpoint": True})
     if "auc" not in seen:
-        rows.append({**estimate_row("auc", results.primary.auc.model_dump(), results.strict), "endpoint": False})
+        rows.append({**estimate_row("auc", results.primary.auc, results), "endpoint": False})
     return rows
 
 
@@ -122,7 +122,7 @@ def _tuning_text(model: ModelCardModel, results: Results) -> str:
         bits.append(f"{count(tuning.tuning_n)} tuning cases")
     for value, metric in ((tuning.tuning_sensitivity, "sensitivity"), (tuning.tuning_specificity, "specificity")):
         if value is not None:
-            bits.append(f"{metric_label(metric, results.strict).lower()} there {pct(value)}")
+            bits.append(f"{metric_label(metric, results).lower()} there {pct(value)}")
     return "; ".join(bits)
 
 
@@ -132,7 +132,7 @@ def build(results: Results, doc: dict) -> dict | None:
         "operating_point": operating_point_text(results),
         "quality": _quality_checks(results),
         "performance": _performance(results),
-        "limitations": limitations(results.strict, doc).get("points") or [],
+        "limitations": limitations(results, doc)["points"],
         "data": _data_characterisation(results),
         "weights_label": doc["weights_label"],
         "weights_sha256": model.weights_sha256 or "not recorded",

@@ -1,6 +1,6 @@
 """Report section "Computational performance" (outline §17), from results.json ``latency``.
 
-Reads the typed block (:class:`~valkit.results_schema.latency.Latency`, ``typed=True`` in
+Reads the typed block (:class:`~valkit.results_schema.latency.Latency`, as every section of
 :data:`valkit.report.context.SECTIONS`): every field read is declared by the schema, so a renamed
 key fails where results.json is read instead of printing a blank.
 

@@ -1,7 +1,7 @@
 """Report section "Reader study" and its row in the executive summary.
 
 Reads the typed ``reader_study`` block (:class:`valkit.results_schema.reader_study.ReaderStudy`,
-written by :func:`valkit.reader_study.run.reader_study_section`; ``typed=True`` in
+written by :func:`valkit.reader_study.run.reader_study_section`; as every section of
 :data:`valkit.report.context.SECTIONS`) as attributes and only formats it: every number printed is
 in results.json. Differences are printed with their sign (``+0.043``), intervals as ``-0.012 to +0.098``.
 
@@ -20,7 +20,7 @@ from markupsafe import Markup
 from valkit.report.formatting import NOT_ESTIMABLE, ci_text, count, file_name, num, p_value, pct, value_text
 from valkit.report.reader_study_figures import RocPanel, reader_dot_svg, reader_roc_svg
 from valkit.report.sections.common import VERDICT_WORDS, level_label, verdict_class
-from valkit.results_schema import Results, validate_results
+from valkit.results_schema import Results
 from valkit.results_schema.base import Interval, Num, TestResult
 from valkit.results_schema.reader_study import (
     ReaderDifference,
@@ -322,14 +322,8 @@ def build(results: Results, doc: dict) -> dict | None:
     }
 
 
-def endpoint_rows(results: Results | dict) -> list[dict[str, Any]]:
-    """The reader-study verdict as a secondary row of the executive summary / objectives tables.
-
-    ``results`` is the typed :class:`~valkit.results_schema.Results`; a section not yet converted may
-    pass results.json as a dict (its strict view), which is validated first.
-    """
-    if not isinstance(results, Results):
-        results = validate_results(results, source="results given to the reader-study row")
+def endpoint_rows(results: Results) -> list[dict[str, Any]]:
+    """The reader-study verdict as a secondary row of the executive summary / objectives tables."""
     rs = results.reader_study
     if rs is None:
         return []

@@ -1,6 +1,6 @@
 """The reference standard section: what the truth is, how it was made, and how well its makers agreed.
 
-Reads the typed results (:class:`~valkit.results_schema.Results`, ``typed=True``): the protocol
+Reads the typed results (:class:`~valkit.results_schema.Results`): the protocol
 echo's ``reference_standard`` block and ``reference_agreement``
 (:class:`~valkit.results_schema.reference.ReferenceAgreement`, built by
 :mod:`valkit.analyses.truther_agreement`); nothing is computed here.
@@ -60,7 +60,7 @@ def reference_standard(results: Results, doc: dict) -> dict:
     ref = results.protocol.reference_standard
     primary = results.primary
     flow = results.data.flow
-    terms = comparison_terms(results.strict)
+    terms = comparison_terms(results)
     truthers = ref.truthers
     process = [
         {"key": "Truthers (readers who established it)",

@@ -1,9 +1,8 @@
 """Statistical methods, primary results (2×2, estimates, ROC) and the site/scanner tables.
 
-These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
-:data:`valkit.report.context.SECTIONS`): every field they read is declared by the schema. Helpers
-shared with other sections (``estimate_row``, ``estimate_cells``, ``metric_label``) still take dicts:
-they get the strict view (``results.strict``), whose reads of an undeclared key raise.
+These sections read the typed results (:class:`~valkit.results_schema.Results`, as every section of
+:data:`valkit.report.context.SECTIONS`): every field they read is declared by the schema, and the
+helpers shared with other sections (``estimate_row``, ``metric_label``) take the typed objects too.
 """
 from __future__ import annotations
 
@@ -58,10 +57,10 @@ def statistical_methods(results: Results, doc: dict) -> dict:
         est = getattr(results.primary, metric)
         method = (est.interval.method if est.interval is not None else None) or est.method
         if method:
-            used.append({"label": metric_label(metric, results.strict), "method": method_text(method)})
+            used.append({"label": metric_label(metric, results), "method": method_text(method)})
     for e in results.endpoints:
         if e.ci_method:
-            used.append({"label": f"Endpoint: {metric_label(e.metric, results.strict)}",
+            used.append({"label": f"Endpoint: {metric_label(e.metric, results)}",
                          "method": method_text(e.ci_method)})
     return {
         "proportion_ci": method_text(m.proportion_ci),
@@ -82,28 +81,28 @@ def statistical_methods(results: Results, doc: dict) -> dict:
         "software": [f"valkit {prov.valkit.version}"] + [
             f"{name} {prov.packages[name]}" for name in ("numpy", "scipy", "statsmodels") if prov.packages.get(name)],
         "software_validation": results.tool_validation.statement,
-        "sample_size": sample_size_rows(results.strict),
+        "sample_size": sample_size_rows(results),
     }
 
 
 def primary_results(results: Results, doc: dict) -> dict:
-    p, sp = results.primary, results.strict["primary"]
+    p = results.primary
     both = results.failures_counted_as_errors
     flow = results.data.flow
-    rows = [estimate_row(metric, sp[metric], results.strict) for metric in PRIMARY_METRICS]
-    auc = estimate_cells(sp["auc"], "auc")
+    rows = [estimate_row(metric, getattr(p, metric), results) for metric in PRIMARY_METRICS]
+    auc = estimate_cells(p.auc.model_dump(), "auc")
     auc_label = (f"AUC {auc['value']} ({auc['level']} CI {auc['ci']})" if auc["estimable"] and auc["ci"]
                  else f"AUC {auc['value']}")
     op = p.operating_point
-    sens, spec = estimate_cells(sp["sensitivity"]), estimate_cells(sp["specificity"])
-    sens_label, spec_label = metric_label("sensitivity", results.strict), metric_label("specificity", results.strict)
+    sens, spec = estimate_cells(p.sensitivity.model_dump()), estimate_cells(p.specificity.model_dump())
+    sens_label, spec_label = metric_label("sensitivity", results), metric_label("specificity", results)
     figure = None
     if p.roc.fpr:
         figure = Markup(roc_svg(p.roc.fpr, p.roc.tpr, op_fpr=op.fpr, op_tpr=op.tpr,
                                 threshold=op.threshold, auc_label=auc_label,
                                 op_text=f"At it, {_lower_first(sens_label)} is {sens['value']} and "
                                         f"{_lower_first(spec_label)} is {spec['value']}.",
-                                axes=roc_axes(results.strict)))
+                                axes=roc_axes(results)))
     return {
         "table": two_by_two(p),
         "rows": rows,
@@ -120,7 +119,7 @@ def primary_results(results: Results, doc: dict) -> dict:
         "clustered": results.methods.clustered,
         "both_ways": None if both is None else {
             "table": two_by_two(both),
-            "rows": [estimate_row(m, results.strict["failures_counted_as_errors"][m], results.strict)
+            "rows": [estimate_row(m, getattr(both, m), results)
                      for m in ("sensitivity", "specificity")],
             "failed": count(flow.failed),
             "failed_positive": count(flow.failed_positive),
@@ -128,13 +127,13 @@ def primary_results(results: Results, doc: dict) -> dict:
         },
         "sens_label": sens_label,
         "spec_label": spec_label,
-        **secondary_results(results.strict),  # score distributions, lesion size/type, indeterminate both ways
+        **secondary_results(results),  # score distributions, lesion size/type, indeterminate both ways
     }
 
 
-def _group_row(row: LevelAccuracy, strict_row: dict) -> dict[str, Any]:
-    """One level's printed row; ``strict_row``: the same row of the strict view, for the dict helpers."""
-    cells = {m: estimate_cells(strict_row[m], METRIC_KIND.get(m, "proportion"))
+def _group_row(row: LevelAccuracy) -> dict[str, Any]:
+    """One level's printed row."""
+    cells = {m: estimate_cells(getattr(row, m).model_dump(), METRIC_KIND.get(m, "proportion"))
              for m in ("sensitivity", "specificity", "auc")}
     return {
         "level": row.level,
@@ -170,22 +169,13 @@ def _forest(rows: list[LevelAccuracy], title: str, results: Results) -> Markup:
                 high=None if est.interval is None else est.interval.high,
                 note="" if row.sufficient_evidence else "insufficient evidence",
             ))
-        panels.append(ForestPanel(metric_label(metric, results.strict, short=True), frows, _goal(results, metric)))
+        panels.append(ForestPanel(metric_label(metric, results, short=True), frows, _goal(results, metric)))
     names = " and ".join(p.metric.lower() for p in panels)
     return Markup(forest_svg(panels, title=f"{names.capitalize()} by {title.lower()}"))
 
 
-def sites_and_scanners(results: "Results | dict", doc: dict) -> dict | None:
-    """The per-level tables of ``by_site`` and ``by_manufacturer`` with their forest plots (None: no levels).
-
-    Takes the typed :class:`~valkit.results_schema.Results`; a caller still holding results.json as a
-    dict (the sites section in :mod:`valkit.report.context` until it reads typed blocks) has it
-    validated here.
-    """
-    from valkit.results_schema import Results, validate_results
-
-    if not isinstance(results, Results):
-        results = validate_results(results, source="results given to the sites and scanners section")
+def sites_and_scanners(results: Results, doc: dict) -> dict | None:
+    """The per-level tables of ``by_site`` and ``by_manufacturer`` with their forest plots (None: no levels)."""
     sg = results.protocol.subgroups
     groups = []
     for key, title, noun in GROUPINGS:
@@ -194,7 +184,7 @@ def sites_and_scanners(results: "Results | dict", doc: dict) -> dict | None:
             continue
         groups.append({
             "key": key, "title": title, "noun": noun,
-            "rows": [_group_row(r, s) for r, s in zip(rows, results.strict[key], strict=True)],
+            "rows": [_group_row(r) for r in rows],
             "forest": _forest(rows, title, results),
         })
     if not groups:
@@ -205,8 +195,8 @@ def sites_and_scanners(results: "Results | dict", doc: dict) -> dict | None:
         "min_positives": sg.min_positives,
         "evidence_unit": results.methods.evidence_unit,
         "min_negatives": sg.min_negatives,
-        "sens_label": metric_label("sensitivity", results.strict, short=True),
-        "spec_label": metric_label("specificity", results.strict, short=True),
+        "sens_label": metric_label("sensitivity", results, short=True),
+        "spec_label": metric_label("specificity", results, short=True),
         "goal_sens": None if goal_sens is None else pct(goal_sens),
     }
 

@@ -30,7 +30,7 @@ def _goal(row: SampleSizeRow) -> str:
 def _row(r: SampleSizeRow, results: Results) -> dict[str, Any]:
     deff = r.design_effect
     return {
-        "endpoint": metric_label(r.metric, results.strict),
+        "endpoint": metric_label(r.metric, results),
         "goal": _goal(r),
         "n": count(r.n),
         "n_effective": count(r.n_effective) if deff > 1 else "",
@@ -46,15 +46,8 @@ def _row(r: SampleSizeRow, results: Results) -> dict[str, Any]:
     }
 
 
-def sample_size_rows(results: Results | dict) -> dict[str, Any] | None:
-    """The printed rows and notes, or None for a run written before results.json had ``sample_size``.
-
-    ``results`` as a dict (a section not yet reading typed results) is validated first.
-    """
-    from valkit.results_schema import Results, validate_results
-
-    if not isinstance(results, Results):
-        results = validate_results(results, source="results given to the sample-size table")
+def sample_size_rows(results: Results) -> dict[str, Any] | None:
+    """The printed rows and notes, or None for a run written before results.json had ``sample_size``."""
     block = results.sample_size
     if block is None or not block.rows:
         return None

@@ -27,7 +27,7 @@ def _scores_figure(results: Results) -> Markup | None:
     h = p.score_histogram
     if h is None or not h.edges:  # None: a run written before issue #15
         return None
-    agree = not true_reference(results.strict)
+    agree = not true_reference(results)
     return Markup(score_histogram_svg(h.edges, h.positive, h.negative,
                                       threshold=p.operating_point.threshold,
                                       positive_label="Comparator positive" if agree else "Reference positive",
@@ -39,7 +39,7 @@ def _family(block: LesionSize | LesionType | None, title: str, results: Results)
         return None
     rows = []
     for r in block.rows:
-        cells = estimate_row("sensitivity", r.sensitivity.model_dump(), results.strict)
+        cells = estimate_row("sensitivity", r.sensitivity, results)
         rows.append({"level": r.level, "n_positive": count(r.n_positive),
                      "n_positive_patients": count(r.n_positive_patients),
                      "detected": count(r.detected), "cells": cells})
@@ -53,21 +53,14 @@ def _both_ways(block: IndeterminateBothWays | None, results: Results) -> dict | 
            "n_not_scored": block.n_not_scored, "rows": []}
     for counted, words in ((block.as_positive, "counted as positive"), (block.as_negative, "counted as negative")):
         for metric, est in (("sensitivity", counted.sensitivity), ("specificity", counted.specificity)):
-            row = estimate_row(metric, est.model_dump(), results.strict)
+            row = estimate_row(metric, est, results)
             row["label"] = f"{row['label']}, indeterminate {words}"
             out["rows"].append(row)
     return out
 
 
-def secondary_results(results: Results | dict) -> dict:
-    """``scores_svg``, ``secondary`` (lesion size / type tables) and ``indeterminate`` for primary.html.j2.
-
-    ``results`` as a dict (a section not yet reading typed results) is validated first.
-    """
-    from valkit.results_schema import Results, validate_results
-
-    if not isinstance(results, Results):
-        results = validate_results(results, source="results given to the secondary results")
+def secondary_results(results: Results) -> dict:
+    """``scores_svg``, ``secondary`` (lesion size / type tables) and ``indeterminate`` for primary.html.j2."""
     sec = results.secondary
     families = [] if sec is None else [
         f for f in (_family(sec.lesion_size, "Lesion size", results), _family(sec.lesion_type, "Lesion type", results))
@@ -75,7 +68,7 @@ def secondary_results(results: Results | dict) -> dict:
     return {
         "scores_svg": _scores_figure(results),
         "secondary": {"families": families, "n_positive": count(sec.n_positive),
-                      "sens_label": metric_label("sensitivity", results.strict)} if families else None,
+                      "sens_label": metric_label("sensitivity", results)} if families else None,
         "indeterminate": _both_ways(results.indeterminate_counted_both_ways, results),
         "indeterminate_values": ", ".join(f"“{v}”" for v in results.protocol.reference_standard.indeterminate),
     }

@@ -1,12 +1,12 @@
 """Report sections "Subgroups and fairness" and the site/scanner heterogeneity analysis.
 
 Context builders read the typed ``subgroups``, ``fairness`` and ``sites_and_scanners`` blocks
-(:class:`~valkit.results_schema.Results`, ``typed=True`` in :data:`valkit.report.context.SECTIONS`)
+(:class:`~valkit.results_schema.Results`, as every section of :data:`valkit.report.context.SECTIONS`)
 and only format them. Their forest plots (:func:`valkit.report.figures.forest_svg`)
 show per-cell estimates with 95% CIs, the overall estimate as a solid line, the protocol goal as
 a dashed line and, for pooled analyses, the random-effects estimate as a diamond. A cell below
 the evidence rule is drawn as text ("insufficient evidence, 3/2 pos/neg"), never as a point.
-Shared helpers that still take results.json as a dict get the strict view (``results.strict``).
+The shared helpers (labels, terms) take the typed results too.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from valkit.results_schema.base import Interval
     from valkit.results_schema.fairness import Disparity, FairnessCriterionResult, FairnessGroup
     from valkit.results_schema.sites import PoolingTest
-    from valkit.results_schema.subgroups import Cell
+    from valkit.results_schema.subgroups import Cell, MissingDemographics
 
 TABLE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "auc")
 VARIANCE_WORDS = {"cluster_robust_patient": " (patient-clustered variances)", "binomial": ""}
@@ -85,7 +85,7 @@ def _goals(results: "Results") -> tuple[float | None, float | None]:
 def _forest(cells: "list[Cell]", results: "Results", title: str, *, group: str, pooled=()) -> Markup:
     """Sensitivity and specificity panels for one family's cells, with overall, goals and pooled diamonds."""
     overall, goals = _overall(results), _goals(results)
-    panels = [ForestPanel(metric_label(m, results.strict, short=True), _items(cells, m), goals[k], overall[k])
+    panels = [ForestPanel(metric_label(m, results, short=True), _items(cells, m), goals[k], overall[k])
               for k, m in enumerate(("sensitivity", "specificity"))]
     return Markup(forest_svg(panels, title=title, groups=[ForestGroup(group, len(cells), pooled)]))
 
@@ -184,13 +184,18 @@ def _boundary_notes(disparities: "dict[str, Disparity]", labels: dict[str, str] 
             for k, v in affected.items()]
 
 
+def _missing_out_of(block: "MissingDemographics", n_total: int) -> "MissingDemographics":
+    """``subgroups.missing_demographics``; a run written before it recorded ``n_cases`` (issue #15) counts
+    out of the subgroup analysis's ``n_total``."""
+    return block if block.n_cases is not None else block.model_copy(update={"n_cases": n_total})
+
+
 def subgroups_and_fairness(results: "Results", doc: dict) -> dict | None:
     sg = results.subgroups
     if sg is None:
         return None
     fairness = results.fairness
-    strict = results.strict  # for the shared helpers that take results.json as a dict
-    labels = gap_labels(strict)
+    labels = gap_labels(results)
     fams = []
     for f in sg.families:
         title = column_title(f.name)
@@ -198,7 +203,7 @@ def subgroups_and_fairness(results: "Results", doc: dict) -> dict | None:
         for metric in TESTED_METRICS:
             t = f.difference_tests[metric]  # both present (the schema's PerMetric)
             if t.p_value is not None:
-                tests.append(f"{metric_label(metric, strict, short=True)}: Q = {num(t.q, 2)} on {t.df} df"
+                tests.append(f"{metric_label(metric, results, short=True)}: Q = {num(t.q, 2)} on {t.df} df"
                              f"{VARIANCE_WORDS.get(t.variance, '')}, {p_text(t.p_value)}, "
                              f"{p_text(t.p_adjusted, 'adjusted p')}"
                              + (f" ({t.adjustment})" if t.adjustment else ""))
@@ -206,14 +211,14 @@ def subgroups_and_fairness(results: "Results", doc: dict) -> dict | None:
             "name": f.name, "title": title, "prespecified": f.prespecified,
             "rows": [_cell_row(c) for c in f.cells], "n_sum": count(f.n_sum),
             "absent": f.absent_columns, "tests": tests,
-            "forest": _forest(f.cells, results, f"{comparison_terms(strict)['pair_short']} by {title.lower()}",
+            "forest": _forest(f.cells, results, f"{comparison_terms(results)['pair_short']} by {title.lower()}",
                               group=title),
         })
     worst = sg.worst_prespecified
     worst_text = None
     if worst is not None:
         worst_text = (f"{column_title(worst.family)} = {_shown(worst.level)}: "
-                      f"{metric_label(worst.metric, strict, short=True).lower()} {pct(worst.estimate)} "
+                      f"{metric_label(worst.metric, results, short=True).lower()} {pct(worst.estimate)} "
                       f"(95% CI {_ci(worst.interval, 'proportion')}, "
                       f"{fraction(worst.numerator, worst.n) or 'n = ' + count(worst.n)})")
     fair_fams = []
@@ -235,7 +240,7 @@ def subgroups_and_fairness(results: "Results", doc: dict) -> dict | None:
             "agrees": f.metricframe.agrees_with_counts,
         })
     statement = missing_demographics_statement(
-        {"n_cases": sg.n_total, **strict["subgroups"]["missing_demographics"]},
+        _missing_out_of(sg.missing_demographics, sg.n_total),
         fairness_includes_missing=results.protocol.subgroups.fairness.include_missing)
     verdict = None if fairness is None else fairness.verdict
     return {
@@ -245,14 +250,14 @@ def subgroups_and_fairness(results: "Results", doc: dict) -> dict | None:
         "fairness_verdict": verdict,
         "fairness_cls": {"PASS": "pass", "FAIL": "fail"}.get(verdict, "neutral"),
         "fairness_methods": None if fairness is None else fairness.methods,
-        "sens_label": metric_label("sensitivity", strict, short=True),
-        "spec_label": metric_label("specificity", strict, short=True),
+        "sens_label": metric_label("sensitivity", results, short=True),
+        "spec_label": metric_label("specificity", results, short=True),
     }
 
 
 # ----------------------------------------------------------------------------- sites and scanners
 def _test_row(t: "PoolingTest", results: "Results") -> dict[str, Any]:
-    label = metric_label(t.metric, results.strict, short=True)
+    label = metric_label(t.metric, results, short=True)
     pooled = t.pooled
     if pooled is None:
         return {"label": label, "pooled": None, "verdict": t.verdict, "note": t.note, "k": t.k}
@@ -290,7 +295,6 @@ def site_heterogeneity(results: "Results", doc: dict) -> dict | None:
     block = results.sites_and_scanners
     if block is None:
         return None
-    strict = results.strict  # for the shared helpers that take results.json as a dict
     fams = []
     for f in block.families:
         title = column_title(f.name)
@@ -304,7 +308,7 @@ def site_heterogeneity(results: "Results", doc: dict) -> dict | None:
             "title": title, "present": f.present, "verdict": f.verdict,
             "rows": [_cell_row(c) for c in f.cells], "tests": [_test_row(t, results) for t in f.tests.values()],
             "loo": _leave_one_out(f.tests), "flagged": f.flagged_levels,
-            "forest": _forest(f.cells, results, f"{comparison_terms(strict)['pair_short']} by {title.lower()} with the "
+            "forest": _forest(f.cells, results, f"{comparison_terms(results)['pair_short']} by {title.lower()} with the "
                               "random-effects pooled estimate", group=title, pooled=pooled),
         })
     adjustments = list(dict.fromkeys(t["adjustment"] for f in fams for t in f["tests"] if t.get("adjustment")))
@@ -313,8 +317,8 @@ def site_heterogeneity(results: "Results", doc: dict) -> dict | None:
         "any_clustered": any(t.get("clustered") for f in fams for t in f["tests"]),
         "families": fams, "methods": block.methods, "multiplicity": block.multiplicity,
         "combinations": block.combinations,
-        "sens_label": metric_label("sensitivity", strict, short=True),
-        "spec_label": metric_label("specificity", strict, short=True),
+        "sens_label": metric_label("sensitivity", results, short=True),
+        "spec_label": metric_label("specificity", results, short=True),
     }
 
 

@@ -1,9 +1,9 @@
 """Executive summary, intended use, and objectives/endpoints/hypotheses.
 
-These sections read the typed results (:class:`~valkit.results_schema.Results`, ``typed=True`` in
+These sections read the typed results (:class:`~valkit.results_schema.Results`, as every section of
 :data:`valkit.report.context.SECTIONS`): every field they read is guaranteed by the schema, so
-there is no ``.get(key, default)`` that would print a blank for a renamed key. Helpers shared with
-sections not yet converted take the strict dict view (``results.strict``).
+there is no ``.get(key, default)`` that would print a blank for a renamed key. The shared helpers
+(:mod:`valkit.report.sections.common`) take the typed results too.
 """
 from __future__ import annotations
 
@@ -28,18 +28,11 @@ from valkit.report.sections.common import (
 
 if TYPE_CHECKING:
     from valkit.results_schema import Results
+    from valkit.results_schema.accuracy import Methods
 
 
-def _typed(results: "Results | dict") -> "Results":
-    """Sections not yet converted call :func:`endpoint_rows` with results.json as a dict: validate it."""
-    from valkit.results_schema import Results, validate_results
-
-    return results if isinstance(results, Results) else validate_results(results)
-
-
-def endpoint_rows(results: "Results | dict") -> list[dict[str, Any]]:
+def endpoint_rows(results: "Results") -> list[dict[str, Any]]:
     """One printed row per protocol endpoint."""
-    results = _typed(results)
     rows = []
     m = results.methods
     stated_rule = m.clustering_rule if m.clustering_rule_stated else None
@@ -49,8 +42,8 @@ def endpoint_rows(results: "Results | dict") -> list[dict[str, Any]]:
         interval = e.estimate.interval
         rows.append({
             "id": e.id,
-            "label": metric_label(e.metric, results.strict),
-            "short": metric_label(e.metric, results.strict, short=True),
+            "label": metric_label(e.metric, results),
+            "short": metric_label(e.metric, results, short=True),
             "primary": e.primary,
             **cells,
             "ci_label": level_label(e.confidence_level),
@@ -85,7 +78,7 @@ def _weakest(results: Results, metric: str) -> dict | None:
     if best is None:
         return None
     cells = estimate_cells(best[3].model_dump())
-    return {**cells, "what": best[1], "group": best[2], "label": metric_label(metric, results.strict, short=True)}
+    return {**cells, "what": best[1], "group": best[2], "label": metric_label(metric, results, short=True)}
 
 
 def _design(results: Results) -> str:
@@ -121,7 +114,7 @@ def executive_summary(results: Results, doc: dict) -> dict:
         "intended_use": results.protocol.intended_use.strip(),
         "endpoints": rows,
         "ci_header": _ci_header(rows),
-        "method_note": method_note(results.strict),
+        "method_note": method_note(results),
         "any_secondary": any(not r["primary"] for r in rows),
         "verdict": VERDICT_WORDS.get(doc["verdict"], doc["verdict"]),
         "verdict_class": doc["verdict_class"],
@@ -131,33 +124,32 @@ def executive_summary(results: Results, doc: dict) -> dict:
         "any_failed": bool(flow.failed),
         # acceptance criteria other than the endpoints above (fairness gaps, latency budget)
         "other_criteria": [
-            {**c.model_dump(), "verdict_class": verdict_class(c.verdict), "label": criterion_label(c.model_dump(), results.strict)}
+            {**c.model_dump(), "verdict_class": verdict_class(c.verdict), "label": criterion_label(c, results)}
             for c in results.acceptance.criteria
             if c.kind in ("fairness", "latency", "tool_validation", "determinism")  # endpoints, reader study: rows above
         ],
         "both_ways": [
-            {"label": metric_label(m, results.strict), **estimate_cells(getattr(both, m).model_dump())}
+            {"label": metric_label(m, results), **estimate_cells(getattr(both, m).model_dump())}
             for m in ("sensitivity", "specificity") if both is not None
         ],
     }
 
 
-def method_note(results: dict) -> str:
+def method_note(results: "Results") -> str:
     """One sentence on why an endpoint's interval method differs from the protocol's named one."""
-    m = results.get("methods") or {}
-    eps = results.get("endpoints") or []
-    switched = [e for e in eps if e.get("ci_method_requested") and e.get("ci_method")
-                and e["ci_method"] != e["ci_method_requested"]]
+    m = results.methods
+    switched = [e for e in results.endpoints if e.ci_method_requested and e.ci_method
+                and e.ci_method != e.ci_method_requested]
     if not switched:
         return ""
     parts = []
-    if any(e["ci_method"] != "wilson_patients" for e in switched):
-        if m.get("clustering_rule_stated"):
-            named = ", ".join(sorted({f"{CI_METHODS_SHORT.get(e['ci_method_requested'], e['ci_method_requested'])} "
-                                      f"for {metric_label(e.get('metric', ''), results, short=True)}"
-                                      for e in switched if e["ci_method"] != "wilson_patients"}))
+    if any(e.ci_method != "wilson_patients" for e in switched):
+        if m.clustering_rule_stated:
+            named = ", ".join(sorted({f"{CI_METHODS_SHORT.get(e.ci_method_requested, e.ci_method_requested)} "
+                                      f"for {metric_label(e.metric, results, short=True)}"
+                                      for e in switched if e.ci_method != "wilson_patients"}))
             parts.append(f"† Patients have several images, so these intervals are patient-clustered, as the protocol "
-                         f"fixes (analysis.clustering: {m.get('clustering_rule')}), instead of the method the protocol "
+                         f"fixes (analysis.clustering: {m.clustering_rule}), instead of the method the protocol "
                          f"names for independent images ({named}).")
         else:
             parts.append("† Patients have several images and the protocol does not say how to handle them "
@@ -165,8 +157,8 @@ def method_note(results: dict) -> str:
                          "instead of the method the protocol names; the change is listed under Deviations and data "
                          "integrity.")
     for e in switched:
-        if e["ci_method"] == "wilson_patients":
-            parts.append(f"{metric_label(e.get('metric', ''), results, short=True)}: {e.get('ci_note')}.")
+        if e.ci_method == "wilson_patients":
+            parts.append(f"{metric_label(e.metric, results, short=True)}: {e.ci_note}.")
     return " ".join(parts)
 
 
@@ -188,18 +180,16 @@ def objectives(results: Results, doc: dict) -> dict:
     rows += reader_study.endpoint_rows(results)  # carries its own h0/h1
     return {
         "title": results.protocol.title,
-        "clustering_text": clustering_text(results.strict["methods"]),
+        "clustering_text": clustering_text(results.methods),
         "endpoints": rows,
         "n_primary": sum(r["primary"] for r in rows),
     }
 
 
-def clustering_text(m: dict) -> str:
+def clustering_text(m: "Methods") -> str:
     """What the protocol fixed about several images per patient, and what that meant in this run."""
-    rule = m.get("clustering_rule")
-    if not rule:
-        return ""
-    stated = ("The protocol fixes" if m.get("clustering_rule_stated") else
+    rule = m.clustering_rule
+    stated = ("The protocol fixes" if m.clustering_rule_stated else
               "The protocol does not say how several images per patient are handled, so valkit's default applies:")
     meaning = {
         "auto": "patient-clustered methods wherever some patient has several images (bootstrap over patients for "
@@ -210,7 +200,7 @@ def clustering_text(m: dict) -> str:
                 "intervals may be too narrow (see Limitations)",
     }.get(rule, rule)
     happened = (" In this study some patients have several images, so the patient-clustered methods are used; the "
-                "method actually used is stated beside each endpoint." if m.get("clustered") else "")
+                "method actually used is stated beside each endpoint." if m.clustered else "")
     return Markup(f"{escape(stated)} <code>analysis.clustering: {escape(rule)}</code>: {escape(meaning)}."
                   f"{escape(happened)}")
 

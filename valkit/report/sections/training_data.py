@@ -102,19 +102,8 @@ def development_data(training: TrainingRecord | None, *, external: bool) -> Trai
     return TrainingData(rows, _independence(training))
 
 
-def training_data(results: "Results | dict") -> TrainingData:
-    """The training-data rows and the independence statement, from results.json ``model``.
-
-    ``results``: the typed :class:`~valkit.results_schema.Results`, or (for a section that still reads
-    results.json as a dict) its strict view, whose ``model.training`` is validated here.
-    """
-    from valkit.results_schema import Results
-
-    if isinstance(results, Results):
-        model = results.model
-        return development_data(model.training if isinstance(model, ModelCardModel) else None,
-                                external=not isinstance(model, ModelCardModel))
-    model = results["model"]
-    external = model["kind"] == "external_predictions"
-    raw = None if external else model.get("training")  # an optional key: absent in a card without training
-    return development_data(None if raw is None else TrainingRecord.model_validate(raw), external=external)
+def training_data(results: "Results") -> TrainingData:
+    """The training-data rows and the independence statement, from results.json ``model``."""
+    model = results.model
+    return development_data(model.training if isinstance(model, ModelCardModel) else None,
+                            external=not isinstance(model, ModelCardModel))
