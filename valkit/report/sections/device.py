@@ -47,7 +47,7 @@ GUIDANCES = {
     ],
     "reporting": [
         "STARD 2015: reporting of diagnostic accuracy studies",
-        "CLAIM: checklist for artificial intelligence in medical imaging (2020, updated 2024)",
+        "CLAIM 2024: checklist for artificial intelligence in medical imaging (2024 update, 44 items)",
         "TRIPOD+AI 2024: reporting of clinical prediction models that use machine learning",
     ],
 }
