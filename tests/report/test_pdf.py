@@ -65,7 +65,7 @@ def test_bookmarks_for_every_section(rendered, poppler):
     titles = re.findall(r'<item page="\d+">([^<]+)</item>', outline)
     for expected in ("Contents", "Executive summary", "Test data", "Primary results", "Sites and scanners",
                      "Limitations", "Conclusions", "Appendix A Provenance", "Appendix B Tool validation",
-                     "Appendix C STARD 2015 checklist", "Appendix D CLAIM checklist",
+                     "Appendix C STARD 2015 checklist", "Appendix D CLAIM 2024 checklist",
                      "Appendix E TRIPOD+AI checklist", "Appendix F FDA cross-reference",
                      "Appendix G CDSCO cross-reference", "Appendix H Per-case listing"):
         assert any(expected in t for t in titles), f"no PDF bookmark for {expected!r}; have {titles}"
