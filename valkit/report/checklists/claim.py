@@ -150,7 +150,7 @@ ITEMS: tuple[Item, ...] = tuple(Item(*row) for row in (
 CHECKLIST = Checklist(
     id="claim-checklist",
     title="CLAIM 2024 checklist",
-    citation="Tejani et al., Radiol Artif Intell 2024;6(4):e240300 (CLAIM 2024 update)",
+    citation="Tejani et al., Radiol Artif Intell 2024;6(4):e240300",
     intro="Where this report answers each of the 44 items of CLAIM 2024, the checklist for artificial intelligence "
           "in medical imaging (Tejani et al. 2024, which updates the 42-item CLAIM of Mongan et al. 2020), numbered "
           "as in the 2024 checklist. This study validates a locked model on a test set, so the items on how the "
