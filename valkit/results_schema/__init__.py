@@ -31,6 +31,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from valkit.json_values import as_written
+
 from valkit.results_schema.base import Block, Confusion, Estimate, Interval, TestResult
 from valkit.results_schema.document import Results
 
@@ -145,7 +147,7 @@ def validate_block(kind: Any, data: Any, *, path: str) -> Any:
         (:data:`~valkit.results_schema.explainability.Explainability`).
     data
         The block as built: NaN, numpy scalars and tuples are taken as results.json writes them
-        (:func:`valkit.results.as_written`), so the model holds what the file will hold.
+        (:func:`valkit.json_values.as_written`), so the model holds what the file will hold.
     path
         Where the block goes in results.json (``"latency"``, or ``"(analyses)"`` for
         :class:`~valkit.results_schema.analyses.StudyAnalyses`, whose fields are top-level keys).
@@ -161,8 +163,6 @@ def validate_block(kind: Any, data: Any, *, path: str) -> Any:
         A missing, misspelt or mistyped key, named by its full key path (``latency.batches[0].status``):
         a bug in the code that built the block, found before anything is written.
     """
-    from valkit.results import as_written
-
     prefix = () if path == "(analyses)" else (path,)
     try:
         return _adapter(kind).validate_python(as_written(data))
