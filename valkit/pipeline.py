@@ -27,6 +27,12 @@ from valkit.progress import QUIET, Progress
 from valkit.protocol import LoadedProtocol, load_protocol
 from valkit.run_lock import run_folder_lock
 from valkit.report.templates import override_record
+from valkit.results_schema import Block
+from valkit.results_schema.analyses import StudyAnalyses
+from valkit.results_schema.baseline import Baseline
+from valkit.results_schema.explainability import Explainability
+from valkit.results_schema.latency import Latency
+from valkit.results_schema.reader_study import ReaderStudy
 from valkit.results import case_columns, write_cases_csv, write_results
 from valkit.selfcheck import run_self_check
 from valkit.study import Study, check_study, dataset_digest_rows, identifier_kinds, load_study
@@ -37,8 +43,9 @@ class RunContext:
     """What an optional section needs: the protocol, the study, the predictions, the run folder.
 
     Optional sections (latency, explainability, reader study) are functions
-    ``section(ctx) -> dict | None`` listed in :data:`OPTIONAL_SECTIONS`; each runs only when its
-    protocol block is present and its result lands in results.json under its key.
+    ``section(ctx) -> Block | None`` listed in :data:`OPTIONAL_SECTIONS`: each returns its block
+    validated against its model (:mod:`valkit.results_schema`), runs only when its protocol block is
+    present, and lands in results.json under its key.
     """
 
     loaded: LoadedProtocol
@@ -61,7 +68,7 @@ class RunContext:
         return self._predictor
 
 
-def _latency(ctx: RunContext) -> dict | None:
+def _latency(ctx: RunContext) -> Latency | None:
     if ctx.card_path is None:
         return None  # an external vendor model cannot be timed inside valkit
     from valkit.latency.section import latency_section
@@ -70,7 +77,7 @@ def _latency(ctx: RunContext) -> dict | None:
         return latency_section(ctx.loaded, ctx.study.table, ctx.card_path, log=ctx.progress.log)
 
 
-def _explainability(ctx: RunContext) -> dict | None:
+def _explainability(ctx: RunContext) -> Explainability | None:
     if ctx.card_path is None:
         return None
     from valkit.explain.section import explainability_section
@@ -83,7 +90,7 @@ def _explainability(ctx: RunContext) -> dict | None:
                                   progress=ctx.progress)
 
 
-def _reader_study(ctx: RunContext) -> dict | None:
+def _reader_study(ctx: RunContext) -> ReaderStudy:
     from valkit.reader_study.run import reader_study_section
 
     return reader_study_section(ctx.loaded, ctx.merged, threshold=ctx.threshold)
@@ -98,8 +105,9 @@ OPTIONAL_SECTIONS = {
 }
 
 
-def run_optional_sections(ctx: RunContext) -> dict:
-    out = {}
+def run_optional_sections(ctx: RunContext) -> dict[str, Block]:
+    """The optional sections the protocol asks for, each a validated block, by results.json key."""
+    out: dict[str, Block] = {}
     for key, (block, section) in OPTIONAL_SECTIONS.items():
         if getattr(ctx.loaded.protocol, block, None) is None:
             continue
@@ -306,7 +314,7 @@ def _earlier_version(loaded: LoadedProtocol, run_dir: Path):
 
 
 def _compare_with_baseline(loaded: LoadedProtocol, study: Study, merged: pd.DataFrame, threshold: float,
-                           run_dir: Path, baseline: Any, progress: Progress) -> dict:
+                           run_dir: Path, baseline: Any, progress: Progress) -> Baseline:
     """The ``baseline`` block (and flips.csv): the earlier version scored on, and paired with, these cases."""
     from valkit.analyses.baseline import compare_with_baseline
     from valkit.baseline_source import BaselineScores, baseline_from_card
@@ -316,11 +324,11 @@ def _compare_with_baseline(loaded: LoadedProtocol, study: Study, merged: pd.Data
         summary, _, _ = _predict(loaded, study, card_path, run_dir / "baseline", progress)
         baseline = baseline_from_card(loaded.protocol.baseline, card, summary.predictions_path)
     block, flips = compare_with_baseline(merged, loaded.protocol, threshold, baseline)
-    write_atomic(run_dir / block["flips"]["file"], lambda tmp: flips.to_csv(tmp, index=False))
+    write_atomic(run_dir / block.flips.file, lambda tmp: flips.to_csv(tmp, index=False))
     return block
 
 
-def recompute_analyses(loaded: LoadedProtocol, run_dir: Path, model: dict) -> dict:
+def recompute_analyses(loaded: LoadedProtocol, run_dir: Path, model: dict) -> StudyAnalyses:
     """The analysis stage again, from the files on disk: the manifests and ``predictions.parquet``
     (the determinism check, :mod:`valkit.audit.determinism`)."""
     merged = merge_predictions(load_study(loaded).table, pd.read_parquet(run_dir / "predictions.parquet"))
@@ -362,15 +370,16 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
         device = None
     merged = merge_predictions(study.table, predictions)
     op = _operating_point(loaded, model, merged[merged["status"] == "ok"])
-    analyses = analyse(merged, p, op, progress=progress)
-    if card is None:  # every row of the scores file is accounted for, matched or not
-        analyses["data"]["external_scores"] = scores.accounting()
+    # every row of an external scores file is accounted for, matched or not (data.external_scores)
+    analyses = analyse(merged, p, op, external_scores=scores.accounting() if card is None else None,
+                       progress=progress)
     ctx = RunContext(loaded=loaded, study=study, merged=merged, run_dir=run_dir,
                      card_path=card_path if card is not None else None, threshold=op.threshold,
                      seed=p.analysis.seed, progress=progress, _predictor=predictor)
-    analyses.update(run_optional_sections(ctx))
+    blocks: dict[str, Block] = run_optional_sections(ctx)
     if baseline is not None:
-        analyses["baseline"] = _compare_with_baseline(loaded, study, merged, op.threshold, run_dir, baseline, progress)
+        blocks["baseline"] = _compare_with_baseline(loaded, study, merged, op.threshold, run_dir, baseline, progress)
+    # the validated blocks, as results.json writes them (each a fresh dict: the blocks stay as validated)
     results = {
         "protocol": {
             **json.loads(p.model_dump_json()),
@@ -379,7 +388,8 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
         },
         "model": model,
         "inference": inference,
-        **analyses,
+        **analyses.written(),
+        **{key: block.written() for key, block in blocks.items()},
         "tool_validation": run_self_check(),  # published values re-derived by this installation
         "provenance": {
             "protocol_sha256": loaded.sha256,
@@ -401,7 +411,7 @@ def _run_locked(loaded: LoadedProtocol, study: Study, card_path: Path, card: Any
     t_check = time.perf_counter()
     recomputed = recompute_analyses(loaded, run_dir, model)
     results["integrity"] = {"determinism": determinism_block(
-        results, recomputed, predictions_sha256=results["provenance"]["predictions_sha256"],
+        results, recomputed.written(), predictions_sha256=results["provenance"]["predictions_sha256"],
         seconds=time.perf_counter() - t_check)}
     results["traceability"] = audit.block()
     results["deviations"] = [*results["deviations"], *audit.deviations()]

@@ -5,15 +5,15 @@ Also writes the per-case listing (cases.csv) beside it: pseudonymous ids only.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from valkit.atomic_file import write_atomic
 from valkit.errors import InputError
+from valkit.json_values import as_written, json_ready
 
 if TYPE_CHECKING:
     from valkit.results_schema import Results
@@ -23,28 +23,8 @@ CASE_COLUMNS = ("case_id", "patient_id", "dataset", "site", "manufacturer", "mod
                 "score", "predicted_positive", "status", "error")
 
 
-def _strict(obj: Any) -> Any:
-    """NaN/inf are not JSON: write them as null (the report prints 'not estimable')."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _strict(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_strict(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item):
-        return _strict(obj.item())
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def as_written(data: Any) -> Any:
-    """``data`` as it reads back from the JSON file (NaN → null, numpy scalars → numbers, tuples → lists)."""
-    return json.loads(json.dumps(_strict(data), allow_nan=False, ensure_ascii=False))
-
-
 def write_json_atomic(path: Path, data: dict) -> None:
-    text = json.dumps(_strict(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    text = json.dumps(json_ready(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
     write_atomic(path, text.encode("utf-8"))
 
 

@@ -50,7 +50,8 @@ def test_identical_version_is_non_inferior_everywhere():
     df, s = study()
     block, flips = compare_with_baseline(df.assign(score=s), protocol({"non_inferiority": {"margin": 0.02}}),
                                          0.5, earlier(df, s))
-    Baseline.model_validate(block)
+    assert isinstance(block, Baseline)  # validated where it is built
+    block = block.written()
     assert block["matching"]["paired"] == len(df) and block["flips"]["changed"] == 0 and flips.empty
     ni = block["non_inferiority"]
     assert ni["verdict"] == "PASS" and all(c["n_components"] == 1 + 2 + 3 for c in ni["criteria"])
@@ -66,6 +67,7 @@ def test_a_version_worse_in_one_subgroup_fails_the_gate_and_names_it():
     new[worse] = 0.2
     p = protocol({"non_inferiority": {"margin": 0.02, "metrics": ["sensitivity", "specificity"]}})
     block, flips = compare_with_baseline(df.assign(score=new), p, 0.5, earlier(df, s))
+    block = block.written()
     [sens, spec] = block["non_inferiority"]["criteria"]
     assert spec["verdict"] == "PASS"
     assert sens["verdict"] == "FAIL"
@@ -95,7 +97,7 @@ def test_tango_interval_option_and_agreement_with_non_inferiority():
     new[np.flatnonzero((df["label"] == 0) & (s < 0.5))[:30]] = 0.9
     p = protocol({"non_inferiority": {"margin": 0.05, "metrics": ["specificity", "auc"]}, "interval": "tango"},
                  subgroups={"columns": []})
-    block, _ = compare_with_baseline(df.assign(score=new), p, 0.5, earlier(df, s))
+    block = compare_with_baseline(df.assign(score=new), p, 0.5, earlier(df, s))[0].written()
     o = block["overall"]["specificity"]
     assert o["difference"]["method"] == "tango_score"
     f, g = o["discordant"]["current_only"], o["discordant"]["baseline_only"]

@@ -63,7 +63,8 @@ def _study(tmp_path: Path, *, protocol: dict, manifest=None):
     pred["status"] = np.where(pred["score"].notna(), "ok", "failed")
     pred["error"] = np.where(pred["score"].notna(), "", "no score")
     merged = merge_predictions(table, pred.assign(model_sha256="x"))
-    return merged, analyse(merged, loaded.protocol, OperatingPointChoice(0.5, "fixed", None, False, ""))
+    # the blocks as results.json writes them
+    return merged, analyse(merged, loaded.protocol, OperatingPointChoice(0.5, "fixed", None, False, "")).written()
 
 
 def _graft(fake_results: dict, out: dict, *, indeterminate: list[str]):

@@ -40,7 +40,7 @@ def test_legend_names_the_scale_and_the_marks():
 def gallery_html(tmp_path, blob_study, blob_predictor, fake_results):
     from valkit.report.render import render_html
 
-    ex = explainability_section(tmp_path / "run", blob_study, blob_predictor, OPTIONS, threshold=0.5, seed=4)
+    ex = explainability_section(tmp_path / "run", blob_study, blob_predictor, OPTIONS, threshold=0.5, seed=4).written()
     return ex, render_html({**copy.deepcopy(fake_results), "explainability": ex}, results_sha256="0" * 64)
 
 

@@ -25,7 +25,7 @@ OPTIONS = ExplainabilityOptions.model_validate({
 @pytest.fixture
 def run_with_explainability(tmp_path, blob_study, blob_predictor, fake_results):
     run = tmp_path / "run"
-    ex = explainability_section(run, blob_study, blob_predictor, OPTIONS, threshold=0.5, seed=4)
+    ex = explainability_section(run, blob_study, blob_predictor, OPTIONS, threshold=0.5, seed=4).written()
     return run, {**copy.deepcopy(fake_results), "explainability": ex}  # grafted onto a complete, valid results
 
 
@@ -157,7 +157,7 @@ def test_a_part_that_did_not_run_has_its_own_shape_and_renders_its_reason(tmp_pa
         "border": OPTIONS.border.model_copy(update={"enabled": False}),
         "sanity": OPTIONS.sanity.model_copy(update={"enabled": False}),
     })
-    ex = explainability_section(tmp_path / "run", blob_study, blob_predictor, off, threshold=0.5, seed=4)
+    ex = explainability_section(tmp_path / "run", blob_study, blob_predictor, off, threshold=0.5, seed=4).written()
     typed = validate_results({**copy.deepcopy(fake_results), "explainability": ex}).explainability
     assert [(p.available, p.reason) for p in (typed.localisation, typed.border, typed.sanity)] == [
         (False, "localisation disabled in the protocol (explainability.localisation.enabled: false)"),

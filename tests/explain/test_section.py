@@ -20,7 +20,7 @@ OPTIONS = ExplainabilityOptions.model_validate({
 @pytest.fixture
 def section(tmp_path, blob_study, blob_predictor):
     run = tmp_path / "run"
-    return run, explainability_section(run, blob_study, blob_predictor, OPTIONS, threshold=0.5, seed=11)
+    return run, explainability_section(run, blob_study, blob_predictor, OPTIONS, threshold=0.5, seed=11).written()
 
 
 def test_categories_gallery_and_overlays(section):
@@ -95,14 +95,14 @@ def test_seed_fixes_the_sample(tmp_path, blob_study, blob_predictor):
                                       "localisation": OPTIONS.localisation.model_copy(update={"enabled": False})})
     picks = []
     for k, seed in enumerate([1, 1, 2, 3, 4]):
-        res = explainability_section(tmp_path / f"r{k}", blob_study, blob_predictor, opts, threshold=0.5, seed=seed)
+        res = explainability_section(tmp_path / f"r{k}", blob_study, blob_predictor, opts, threshold=0.5, seed=seed).written()
         picks.append(tuple(e["case_id"] for e in res["gallery"]["true_positive"]["cases"]))
         assert res["localisation"]["available"] is False and "disabled" in res["localisation"]["reason"]
         assert res["sanity"]["available"] is False
     assert picks[0] == picks[1]
     assert len(set(picks)) > 1
     override = opts.model_copy(update={"seed": 1})
-    res = explainability_section(tmp_path / "o", blob_study, blob_predictor, override, threshold=0.5, seed=99)
+    res = explainability_section(tmp_path / "o", blob_study, blob_predictor, override, threshold=0.5, seed=99).written()
     assert res["seed"] == 1 and tuple(e["case_id"] for e in res["gallery"]["true_positive"]["cases"]) == picks[0]
 
 
@@ -113,18 +113,18 @@ def test_missing_and_invalid_boxes_are_counted_not_dropped(tmp_path, blob_study,
     study.loc[study["case_id"] == "I-0006", "lesion_x1"] = "500"  # beyond the 80 columns
     study.loc[study["case_id"] == "I-0008", "lesion_y0"] = "n/a"
     opts = OPTIONS.model_copy(update={"sanity": OPTIONS.sanity.model_copy(update={"enabled": False})})
-    loc = explainability_section(tmp_path, study, blob_predictor, opts, threshold=0.5, seed=1)["localisation"]
+    loc = explainability_section(tmp_path, study, blob_predictor, opts, threshold=0.5, seed=1).written()["localisation"]
     assert (loc["n_scored"], loc["n_without_box"], loc["n_invalid_box"]) == (1, 1, 3)
     reasons = {b["case_id"]: b["reason"] for b in loc["invalid_boxes"]}
     assert "empty" in reasons["I-0004"] and "outside the 48 x 80" in reasons["I-0006"]
     assert "expected numbers" in reasons["I-0008"]
     no_cols = blob_study.drop(columns=["lesion_x0"])
-    loc = explainability_section(tmp_path, no_cols, blob_predictor, opts, threshold=0.5, seed=1)["localisation"]
+    loc = explainability_section(tmp_path, no_cols, blob_predictor, opts, threshold=0.5, seed=1).written()["localisation"]
     assert loc["available"] is False and "lesion_x0" in loc["reason"]
 
 
 def test_external_predictions_and_cards_without_a_target_layer(tmp_path, blob_study, blob_predictor):
-    res = explainability_section(tmp_path, blob_study, None, OPTIONS, threshold=0.5, seed=1)
+    res = explainability_section(tmp_path, blob_study, None, OPTIONS, threshold=0.5, seed=1).written()
     assert res["available"] is False and "external" in res["reason"]
     from dataclasses import replace
 
@@ -142,7 +142,7 @@ def test_failed_and_unreadable_cases_are_accounted(tmp_path, blob_study, blob_pr
 
     os.remove(gone)  # file vanished after inference
     opts = OPTIONS.model_copy(update={"sanity": OPTIONS.sanity.model_copy(update={"enabled": False})})
-    res = explainability_section(tmp_path, study, blob_predictor, opts, threshold=0.5, seed=1)
+    res = explainability_section(tmp_path, study, blob_predictor, opts, threshold=0.5, seed=1).written()
     assert res["gallery"]["true_negative"]["available"] == 4
     assert [u["case_id"] for u in res["unreadable"]] == ["I-0000"]
     assert res["localisation"]["n_scored"] == 4
@@ -166,7 +166,7 @@ def test_real_model_card_through_load_predictor(tmp_path, blob_study, helpers):
     card["weights"]["sha256"] = file_sha256(tmp_path / "model.safetensors")
     (tmp_path / "model.yaml").write_text(yaml.safe_dump(card))
     predictor = load_predictor(tmp_path / "model.yaml", device="cpu")
-    res = explainability_section(tmp_path / "run", blob_study, predictor, OPTIONS, threshold=0.5, seed=2)
+    res = explainability_section(tmp_path / "run", blob_study, predictor, OPTIONS, threshold=0.5, seed=2).written()
     assert res["target_layer"] == "features.denseblock2" and res["heatmaps"]["n"] >= 9
     assert res["feature_grid"] == [4, 4] and res["feature_cell_px"] == [8.0, 8.0]  # stride 8 at 32 x 32
     assert res["localisation"]["n_scored"] == 5 and res["sanity"]["available"]
@@ -206,7 +206,7 @@ def test_heatmaps_gathering_at_the_edge_are_flagged(tmp_path, blob_study, blob_p
     monkeypatch.setattr(cam, "compute_heatmaps", corner_maps)
     opts = OPTIONS.model_copy(update={"border": OPTIONS.border.model_copy(update={"min_group_size": 2}),
                                       "sanity": OPTIONS.sanity.model_copy(update={"enabled": False})})
-    res = explainability_section(tmp_path / "run", blob_study, blob_predictor, opts, threshold=0.5, seed=11)
+    res = explainability_section(tmp_path / "run", blob_study, blob_predictor, opts, threshold=0.5, seed=11).written()
     b = res["border"]
     assert b["overall"]["peak_on_border"]["value"] == 1.0 and b["overall"]["flagged"]
     assert "site = site0" in b["flagged"] and "outcome = true_positive" in b["flagged"]
@@ -215,5 +215,5 @@ def test_heatmaps_gathering_at_the_edge_are_flagged(tmp_path, blob_study, blob_p
 
 def test_border_check_can_be_switched_off(tmp_path, blob_study, blob_predictor):
     opts = OPTIONS.model_copy(update={"border": OPTIONS.border.model_copy(update={"enabled": False})})
-    res = explainability_section(tmp_path / "run", blob_study, blob_predictor, opts, threshold=0.5, seed=11)
+    res = explainability_section(tmp_path / "run", blob_study, blob_predictor, opts, threshold=0.5, seed=11).written()
     assert res["border"]["available"] is False and res["border"]["reason"] == "disabled in the protocol"

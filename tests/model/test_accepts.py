@@ -166,7 +166,7 @@ def test_analyses_leave_excluded_rows_out_of_every_estimate():
     pred.loc[idx, ["status", "error", "score"]] = ["excluded", "modality CT not accepted (model card accepts DX)",
                                                    0.99]
     merged = merge_predictions(table, pred.assign(model_sha256="x"))
-    out = analyse(merged, loaded.protocol, OperatingPointChoice(0.5, "fixed", None, False, ""))
+    out = analyse(merged, loaded.protocol, OperatingPointChoice(0.5, "fixed", None, False, "")).written()
     flow = out["data"]["flow"]
     assert (flow["excluded"], flow["analysed"] + flow["excluded"] + flow["failed"]) == (40, len(table))
     assert out["primary"]["n"] == flow["analysed"]

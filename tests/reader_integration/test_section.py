@@ -98,7 +98,7 @@ def test_results_json_is_strict_json(reader_run):
 
 def test_superiority_is_judged_against_zero(tmp_path, make_study):
     p = make_study(tmp_path, {"ratings": "ratings.csv", "hypothesis": "superiority", "model_scores": "none"})
-    out = reader_study_section(load_protocol(p), _merged(tmp_path), threshold=0.5)
+    out = reader_study_section(load_protocol(p), _merged(tmp_path), threshold=0.5).written()
     ep = out["endpoint"]
     assert ep["bound"] == 0.0 and out["model"] is None and out["binary"] is None
     assert ep["verdict"] == ("PASS" if ep["difference"]["interval"]["low"] > 0 else "FAIL")
@@ -110,7 +110,7 @@ def test_model_scores_from_a_file_give_the_same_model_auc(tmp_path, reader_resul
     p = make_study(tmp_path, {"ratings": "ratings.csv", "model_scores": "model.csv"})
     s = pd.read_csv(tmp_path / "scores.csv", dtype={"case_id": str}).rename(columns={"case_id": "case"})
     s[np.isfinite(s.score)].to_csv(tmp_path / "model.csv", index=False)
-    out = reader_study_section(load_protocol(p), _merged(tmp_path), threshold=0.5)
+    out = reader_study_section(load_protocol(p), _merged(tmp_path), threshold=0.5).written()
     assert out["model"]["value"] == reader_results["reader_study"]["model"]["value"]
     assert len(out["inputs"]["model_scores_sha256"]) == 64
 
@@ -177,7 +177,7 @@ def test_engine_warnings_are_recorded_not_raised(tmp_path, make_study, monkeypat
 
     monkeypatch.setattr(section, "analyze_reader_study", noisy)
     p = make_study(tmp_path, {"ratings": "ratings.csv", "covariance": "unbiased", "threshold": 3})
-    out = reader_study_section(load_protocol(p), _merged(tmp_path), threshold=0.5)
+    out = reader_study_section(load_protocol(p), _merged(tmp_path), threshold=0.5).written()
     assert "var of the difference is negative (-1e-05)" in out["warnings"]
     assert "var of the difference is negative (-1e-05)" in out["binary"]["specificity"]["warnings"]
     assert out["covariance"] == "unbiased" and math.isfinite(out["estimates"]["aided"]["value"])

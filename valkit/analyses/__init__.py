@@ -1,5 +1,8 @@
 """Analyses: study table + predictions + protocol → the sections of results.json.
 
+:func:`analyse` returns a frozen :class:`~valkit.results_schema.analyses.StudyAnalyses`: each
+block is validated against its model where it is made, so a misspelt key fails here.
+
 Every number comes from :mod:`valkit.stats`; this package only selects data, applies
 the protocol's choices and records which method (and seed) produced each number.
 """
@@ -38,6 +41,8 @@ from valkit.analyses.subgroups_and_fairness import analyse_subgroups
 from valkit.analyses.truther_agreement import truther_agreement
 from valkit.progress import QUIET, Progress
 from valkit.protocol import Protocol
+from valkit.results_schema import validate_block
+from valkit.results_schema.analyses import StudyAnalyses
 from valkit.stats.types import NotEstimableWarning
 from valkit.study import INDETERMINATE
 
@@ -70,12 +75,28 @@ def patient_codes(df: pd.DataFrame) -> np.ndarray:
 
 
 def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, *,
-            progress: Progress = QUIET) -> dict:
+            external_scores: dict | None = None, progress: Progress = QUIET) -> StudyAnalyses:
     """Every analysis of the study table joined with its predictions (:func:`merge_predictions`).
 
-    ``progress`` reports the two long steps (the primary analysis, the bootstrap of each subgroup family).
+    Parameters
+    ----------
+    merged, protocol, op
+        The joined table, the protocol and the operating point.
+    external_scores
+        The accounting of an external scores file (every row, matched or not;
+        :meth:`valkit.external_scores.ExternalScores.accounting`): ``data.external_scores``.
+    progress
+        Reports the two long steps (the primary analysis, the bootstrap of each subgroup family).
 
-    Returns JSON-ready dicts for results.json.
+    Returns
+    -------
+    StudyAnalyses
+        Each block validated against its model here, frozen; ``.written()`` gives the results.json keys.
+
+    Raises
+    ------
+    valkit.results_schema.ResultsSchemaError
+        A block that does not match its model (a misspelt key), named by its key path, before anything is written.
     """
     ok = (merged["status"] == "ok").to_numpy()
     analysed = merged[ok].reset_index(drop=True)
@@ -122,18 +143,21 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
         engine = CellEngine(analysed, op.threshold, protocol, estimator=estimator, step=step)
         sections = analyse_subgroups(analysed, protocol, op.threshold, primary=primary, engine=engine)
         sections["sites_and_scanners"] = analyse_sites(analysed, protocol, op.threshold, engine=engine)
-    return {
-        "data": {
-            "flow": case_flow(merged),
-            "table1": table1(merged),
-            "acquisition": acquisition_summary(merged),
-            "clustering": clustering,
-            "accountability": accountability(merged),
-            "table1_totals": table1_totals(merged),
-            "acquisition_dates": acquisition_dates(merged),
-            "sites": sites_summary(merged),
-            "missing_demographics": missing_demographics(analysed, list(DEMOGRAPHIC_COLUMNS)),
-        },
+    data = {
+        "flow": case_flow(merged),
+        "table1": table1(merged),
+        "acquisition": acquisition_summary(merged),
+        "clustering": clustering,
+        "accountability": accountability(merged),
+        "table1_totals": table1_totals(merged),
+        "acquisition_dates": acquisition_dates(merged),
+        "sites": sites_summary(merged),
+        "missing_demographics": missing_demographics(analysed, list(DEMOGRAPHIC_COLUMNS)),
+    }
+    if external_scores is not None:  # every row of the scores file is accounted for, matched or not
+        data["external_scores"] = external_scores
+    return validate_block(StudyAnalyses, {
+        "data": data,
         "operating_point": {
             "threshold": op.threshold, "source": op.source, "rule": op.rule,
             "exploratory": op.exploratory, "note": op.note,
@@ -163,7 +187,7 @@ def analyse(merged: pd.DataFrame, protocol: Protocol, op: OperatingPointChoice, 
         },
         "deviations": (deviations(protocol, endpoints, clustering_stated=clustering_stated)
                        + case_deviations(case_flow(merged))),
-    }
+    }, path="(analyses)")
 
 
 def _indeterminate(merged: pd.DataFrame, analysed: pd.DataFrame, estimator: ProportionEstimator, threshold: float,

@@ -31,6 +31,8 @@ from valkit.analyses.subgroups import SEP, family_cells
 from valkit.baseline_config import BaselineOptions
 from valkit.baseline_source import BaselineScores
 from valkit.protocol import Protocol
+from valkit.results_schema import validate_block
+from valkit.results_schema.baseline import Baseline
 from valkit.stats.types import NotEstimableWarning
 from valkit.study import MISSING
 
@@ -233,8 +235,9 @@ def non_inferiority_criteria(overall: dict, families: list[dict], opts: Baseline
 
 
 def compare_with_baseline(merged: pd.DataFrame, protocol: Protocol, threshold: float,
-                          base: BaselineScores) -> tuple[dict, pd.DataFrame]:
-    """The ``baseline`` block of results.json, and the table of cases whose call changed (flips.csv)."""
+                          base: BaselineScores) -> tuple[Baseline, pd.DataFrame]:
+    """The ``baseline`` block of results.json (validated here), and the table of cases whose call changed
+    (flips.csv)."""
     opts = protocol.baseline
     assert opts is not None
     sg = protocol.subgroups
@@ -279,7 +282,7 @@ def compare_with_baseline(merged: pd.DataFrame, protocol: Protocol, threshold: f
         "flips": flips,
         "drift": drift,
     }
-    return block, flips_table
+    return validate_block(Baseline, block, path="baseline"), flips_table
 
 
 __all__ = ["MULTIPLICITY", "compare_auc", "compare_proportion", "compare_with_baseline", "match_cases",

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from valkit.latency import LatencyOptions
     from valkit.latency.section import latency_section
     from valkit.protocol import load_protocol
-    from valkit.results import as_written, read_results, write_json_atomic
+    from valkit.results import read_results, write_json_atomic
     from valkit.study import load_study
 
     target = Path(args.target)
@@ -80,16 +80,18 @@ def run(args: argparse.Namespace) -> int:
     study = load_study(loaded)
     progress = progress_of(args)
     with progress.task("latency"):
-        section = latency_section(loaded, study.table, loaded.resolve(p.model.card), options=options,
-                                  log=lambda msg: progress.log(f"bench: {msg}"))
-    section["settings"] = "quick (--quick): not the protocol's pre-specified settings" if args.quick \
+        measured = latency_section(loaded, study.table, loaded.resolve(p.model.card), options=options,
+                                   log=lambda msg: progress.log(f"bench: {msg}"))
+    settings = "quick (--quick): not the protocol's pre-specified settings" if args.quick \
         else ("protocol latency block" if p.latency is not None else "valkit defaults (the protocol has no latency block)")
-    if args.quick:
-        section["caveats"].insert(0, "Quick smoke settings (--quick) were used, not the protocol's; these figures "
-                                     "are not pre-specified evidence.")
+    quick_caveat = ["Quick smoke settings (--quick) were used, not the protocol's; these figures "
+                    "are not pre-specified evidence."] if args.quick else []
+    from valkit.results_schema import validate_block
     from valkit.results_schema.latency import Latency
 
-    Latency.model_validate(as_written(section))  # the block's contract (valkit.results_schema): a bad key is a bug here
+    # the validated block with this command's settings: validated again (a bad key is a bug here)
+    section = validate_block(Latency, {**measured.written(), "settings": settings,
+                                       "caveats": [*quick_caveat, *measured.caveats]}, path="latency").written()
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / "latency.json", section)
     print(f"latency: {run_dir / 'latency.json'}")

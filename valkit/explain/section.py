@@ -21,6 +21,8 @@ import numpy as np
 
 from valkit.errors import InputError, without_path
 from valkit.progress import QUIET, Progress
+from valkit.results_schema import validate_block
+from valkit.results_schema.explainability import Explainability
 from valkit.analyses.estimates import withhold_if_insufficient
 from valkit.explain.config import ExplainabilityOptions
 from valkit.explain.images import overlay_rgb, save_png, tile_rows
@@ -98,7 +100,7 @@ def explainability_section(
     cluster_column: str = "patient_id",
     extra_group_columns: Sequence[str] = (),
     progress: Progress = QUIET,
-) -> dict:
+) -> Explainability:
     """Heatmaps, galleries, localisation metrics and the randomisation test for one run.
 
     Parameters
@@ -127,8 +129,8 @@ def explainability_section(
 
     Returns
     -------
-    dict
-        The ``explainability`` key of results.json (see docs/explainability.md).
+    Explainability
+        The ``explainability`` block of results.json (see docs/explainability.md), validated here.
     """
     options = options or ExplainabilityOptions()
     seed_used = int(options.seed if options.seed is not None else seed)
@@ -136,10 +138,10 @@ def explainability_section(
     base = {"method": options.method, "seed": seed_used, "threshold": float(threshold),
             "options": options.model_dump(mode="json")}
     if predictor is None:
-        return {**base, "available": False,
-                "reason": "external predictions: valkit has no network to compute heatmaps from"}
+        return _validated({**base, "available": False,
+                           "reason": "external predictions: valkit has no network to compute heatmaps from"})
     if getattr(predictor, "explain_unavailable", None):  # e.g. an ONNX graph: nothing to hook
-        return {**base, "available": False, "reason": predictor.explain_unavailable}
+        return _validated({**base, "available": False, "reason": predictor.explain_unavailable})
     card = predictor.card
     if card.explainability is None:
         raise InputError(f"{card.path}: explainability.target_layer is not set in the model card, but the protocol "
@@ -264,7 +266,12 @@ def explainability_section(
     else:
         result["sanity"] = {"available": False,
                             "reason": "disabled in the protocol" if not options.sanity.enabled else "no readable cases"}
-    return result
+    return _validated(result)
+
+
+def _validated(block: dict) -> Explainability:
+    """``block`` checked against its model (:data:`~valkit.results_schema.explainability.Explainability`)."""
+    return validate_block(Explainability, block, path="explainability")
 
 
 def _output_index(card: Any) -> int | None:

@@ -23,14 +23,16 @@ from valkit.latency.model_bench import MeasureSettings, model_only
 from valkit.latency.stages import dicom_stages, end_to_end
 from valkit.latency.under_test import ModelUnderTest
 from valkit.latency.variants import prepare_variant
+from valkit.results_schema import validate_block
+from valkit.results_schema.latency import Latency
 
 SCHEMA = 1
 Log = Callable[[str], None]
 
 
 def latency_section(loaded: Any, study_table: pd.DataFrame, card_path: Any, *,
-                    options: LatencyOptions | None = None, log: Log | None = None) -> dict[str, Any]:
-    """Measure the protocol's model on its own studies; the dict stored under results.json ``latency``.
+                    options: LatencyOptions | None = None, log: Log | None = None) -> Latency:
+    """Measure the protocol's model on its own studies; the results.json ``latency`` block, validated here.
 
     ``options`` defaults to the protocol's ``latency`` block, or the defaults when it has none.
     The device, batch size and worker count come from the protocol's ``inference`` block.
@@ -42,8 +44,10 @@ def latency_section(loaded: Any, study_table: pd.DataFrame, card_path: Any, *,
     seed = opts.seed if opts.seed is not None else p.analysis.seed
     predictor = load_predictor(card_path, device=p.inference.device)
     model = ModelUnderTest.from_predictor(predictor)
-    return measure_latency(model, study_table, opts, seed=seed, protocol_workers=p.inference.num_workers,
-                           protocol_batch_size=p.inference.batch_size, log=log)
+    return validate_block(Latency, measure_latency(model, study_table, opts, seed=seed,
+                                                   protocol_workers=p.inference.num_workers,
+                                                   protocol_batch_size=p.inference.batch_size, log=log),
+                          path="latency")
 
 
 def _pick_studies(table: pd.DataFrame, n: int, seed: int) -> list[tuple[str, str]]:

@@ -31,6 +31,8 @@ from valkit.protocol import LoadedProtocol
 from valkit.reader_study.analysis import ReaderStudyResult, analyze_reader_study, read_ratings
 from valkit.reader_study.config import ReaderStudyOptions
 from valkit.reader_study.input import listing
+from valkit.results_schema import validate_block
+from valkit.results_schema.reader_study import ReaderStudy
 from valkit.suggest import did_you_mean
 
 _BINARY = ("sensitivity", "specificity")
@@ -146,8 +148,8 @@ def _analyse(ratings_path: Path, opts: ReaderStudyOptions, *, fom: str, model_sc
     return res, list(dict.fromkeys(extra))
 
 
-def reader_study_section(loaded: LoadedProtocol, merged: pd.DataFrame, *, threshold: float) -> dict[str, Any]:
-    """Analyse the protocol's reader study; the results.json ``reader_study`` block.
+def reader_study_section(loaded: LoadedProtocol, merged: pd.DataFrame, *, threshold: float) -> ReaderStudy:
+    """Analyse the protocol's reader study; the results.json ``reader_study`` block, validated here.
 
     ``merged`` is the run's study table joined with its predictions (case_id, label, score,
     status); ``threshold`` is the run's operating threshold, the model's default operating
@@ -208,7 +210,7 @@ def reader_study_section(loaded: LoadedProtocol, merged: pd.DataFrame, *, thresh
                 b["warnings"] = list(b["warnings"]) + n2
             binary[fom] = b
     out["binary"] = binary
-    return out
+    return validate_block(ReaderStudy, out, path="reader_study")
 
 
 __all__ = ["reader_study_section", "run_model_scores"]

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from valkit.results_schema.base import Block, Estimate, Interval, Num, TestResult
+from valkit.results_schema.base import Block, Count, Estimate, Interval, Num, TestResult
 
 
 class ReaderDifference(Block):
@@ -23,7 +23,7 @@ class ReaderDifference(Block):
 
     estimate: Num
     se: Num
-    df: Num  # null for the normal (FRRC) reference distribution (df infinite)
+    df: Count  # null for the normal (FRRC) reference distribution (df infinite)
     statistic: Num
     p_value: Num
     interval: Interval
@@ -41,7 +41,7 @@ class ReaderStudyModalityCI(Block):
     modality: str
     estimate: Num
     se: Num
-    df: Num
+    df: Count
     interval: Interval
 
 
@@ -60,8 +60,8 @@ class ReaderStudyORTest(Block):
     """One Obuchowski-Rockette analysis: the global test of equal modalities, differences, intervals."""
 
     statistic: Num  # F for RRRC / RRFC, chi-square for FRRC; null with one modality
-    df1: Num
-    df2: Num  # null (infinite) for FRRC
+    df1: Count
+    df2: Count  # null (infinite) for FRRC
     p_value: Num
     denominator: Num
     differences: list[ReaderStudyPairDifference]
@@ -114,7 +114,7 @@ class ReaderStudyDBMComponents(Block):
 
 class ReaderStudyDBMTest(Block):
     F: Num
-    ddf: Num
+    ddf: Count
     p_value: Num
 
 

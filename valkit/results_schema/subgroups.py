@@ -9,7 +9,7 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator
 
-from valkit.results_schema.base import Block, Confusion, Estimate, Interval, Num
+from valkit.results_schema.base import Block, Confusion, Count, Estimate, Interval, Num
 
 #: the metrics every family is tested on (``difference_tests`` here, ``tests`` in ``sites_and_scanners``)
 TESTED_METRICS = ("sensitivity", "specificity")
@@ -125,8 +125,8 @@ class WorstCell(Block):
     estimate: Num
     lower_bound: float
     interval: Interval
-    numerator: Num
-    n: Num
+    numerator: Count
+    n: Count
 
 
 class OverallEstimates(Block):
