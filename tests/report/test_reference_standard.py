@@ -73,6 +73,16 @@ def test_agreement_in_results_matches_the_statistics(comparator_run):
     assert results["protocol"]["reference_standard"]["is_true_reference_standard"] is False
 
 
+def test_fake_study_kappas_resample_patients(comparator_run):
+    # the fake study has 500 images of 400 patients and clustering auto: every kappa gets the patient-clustered
+    # percentile bootstrap (Davison & Hinkley 1997, sec. 3.8) with the protocol's 2000 resamples
+    block = comparator_run[0]["reference_agreement"]
+    assert block["several_images_per_patient"] and block["clustered"] and block["clustering_rule"] == "auto"
+    for kappa in [block["fleiss"], *block["cohen"]]:
+        assert kappa["kappa"]["interval"]["method"] == "cluster_bootstrap_percentile"
+        assert kappa["n_resamples"] == 2000 and kappa["n_clusters"] == block["n_patients"]
+
+
 @pytest.fixture(scope="module")
 def comparator_html(comparator_run) -> str:
     from valkit.report.render import render_html
@@ -92,6 +102,7 @@ def test_reference_section_prints_truthing_and_kappa(comparator_html):
     assert "Fleiss&#39; kappa" in sec or "Fleiss' kappa" in sec
     assert sec.count("Cohen") >= 3
     assert "Statistical Guidance on Reporting Results from Studies Evaluating Diagnostic Tests (2007)" in sec
+    assert "patient-clustered bootstrap intervals (resampling patients" in sec
 
 
 def test_comparator_results_are_named_agreement_everywhere(comparator_html):

@@ -17,7 +17,14 @@ returns a DataFrame and uses the analyses layer's evidence and clustering rules)
 >>> round(est.value, 4), est.method
 (0.6667, 'wilson')
 """
-from valkit.stats.agreement import Agreement, cohens_kappa, cohens_kappa_from_table, fleiss_kappa
+from valkit.stats.agreement import (
+    Agreement,
+    cohens_kappa,
+    cohens_kappa_clustered,
+    cohens_kappa_from_table,
+    fleiss_kappa,
+    fleiss_kappa_clustered,
+)
 from valkit.stats.calibration import (
     CalibrationCurve,
     calibration_curve,
@@ -105,5 +112,6 @@ __all__ = [
     "paired_proportion_difference_from_counts", "ppv", "ppv_from_counts", "proportion", "proportion_difference",
     "proportion_interval", "roc_auc", "roc_curve", "sensitivity", "sensitivity_from_counts", "specificity",
     "specificity_from_counts", "tango_score_interval", "tango_score_test", "wilson_interval", "clustered_boundary_interval", "wilson_patients_interval",
-    "Agreement", "cohens_kappa", "cohens_kappa_from_table", "fleiss_kappa",
+    "Agreement", "cohens_kappa", "cohens_kappa_clustered", "cohens_kappa_from_table", "fleiss_kappa",
+    "fleiss_kappa_clustered",
 ]

@@ -18,12 +18,22 @@ if TYPE_CHECKING:
 
 SPONSOR = "not recorded in the protocol — to be supplied by the sponsor"
 
+#: a kappa's interval method in words (valkit.stats.agreement's method names); the shared CI_METHODS text of
+#: cluster_bootstrap_percentile describes the outcome-stratified bootstrap of proportions, not this one
+KAPPA_CI_METHODS = {
+    "cohen_fleiss_cohen_everitt_1969": "Wald interval, large-sample standard error (Fleiss, Cohen & Everitt 1969)",
+    "fleiss_nee_landis_1979_null_se": "Wald interval, standard error of Fleiss, Nee & Landis (1979)",
+    "cluster_bootstrap_percentile": "patient-clustered percentile bootstrap, resampling patients "
+                                    "(Davison & Hinkley 1997)",
+}
+
 
 def _kappa_row(label: str, who: str, block: Kappa) -> dict:
     cells = estimate_cells(block.kappa.model_dump(), "auc")  # a coefficient in [-1, 1]: three decimals
+    method = block.kappa.method
     return {"label": label, "who": who, "n": count(block.n_subjects), "counts": "",
             "value": cells["value"], "ci": cells["ci"], "estimable": cells["estimable"],
-            "method_text": method_text(block.kappa.method),
+            "method_text": KAPPA_CI_METHODS[method] if method in KAPPA_CI_METHODS else method_text(method),
             "warnings": cells["warnings"]}
 
 
@@ -45,7 +55,9 @@ def _agreement(block: ReferenceAgreement | None) -> dict | None:
         "n_complete": count(block.n_complete),
         "n_incomplete": block.n_incomplete,
         "n_incomplete_text": count(block.n_incomplete),
-        "clustered": block.several_images_per_patient,
+        "several_images": block.several_images_per_patient,
+        "clustered": block.clustered,  # the kappas' intervals resample patients
+        "n_resamples": count(block.fleiss.n_resamples) if block.fleiss.n_resamples else "",
         "n_patients": count(block.n_patients),
         "rows": rows,
         "positives": [{"truther": p.truther, "positive": count(p.positive), "n": count(p.n)}
