@@ -100,3 +100,20 @@ def test_demo_report_reads_as_words(demo_run):
     results = json.loads((run / "results.json").read_text())
     problems = wording_problems(render_html(results, results_sha256="0" * 64), results)
     assert not problems, "\n".join(problems)
+
+
+def test_demo_pdf_text_stays_inside_the_right_margin(demo_run):
+    """Every word of the demo-like report stays inside the page's text area. The acquisition table (one column
+    per DICOM parameter recorded: photometric, transfer syntax, bits stored, pixel spacing, kVp, rows ...) used
+    to run off the page's right edge, clipping its last column."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "report"))
+    from page_fill import page_words
+
+    margin = 17 / 25.4 * 72  # report.css: @page margin 17 mm left and right
+    _, _, run = demo_run
+    over = [f"page {i}: {w.text[:40]!r} ends at {w.x1:.0f} pt of {width - margin:.0f}"
+            for i, (width, _, words) in enumerate(page_words(run / "report.pdf"), 1)
+            for w in words if w.x1 > width - margin + 1]
+    assert not over, "\n".join(over[:10])
