@@ -19,6 +19,7 @@ from valkit.report.sections.data import data_summary
 from valkit.report.sections.missing_data import missing_demographics_statement
 from valkit.report.sections.training_data import training_data
 from valkit.results_schema import Results, validate_results
+from valkit.results_schema.subgroups import MissingDemographics
 from valkit.study import load_study
 from valkit.testing import card_model_block
 
@@ -72,7 +73,7 @@ def test_missing_demographics_counts_cases_and_patients():
     block = missing_demographics(_tiny(), ["sex", "ethnicity"])
     assert block["by_column"]["sex"]["n_missing"] == 1 and block["by_column"]["sex"]["n_missing_patients"] == 1
     assert (block["n_cases"], block["n_patients"]) == (5, 4)
-    text = missing_demographics_statement(block, families=["sex"])
+    text = missing_demographics_statement(MissingDemographics.model_validate(block), families=["sex"])
     assert "Sex is not recorded for 1 of 5 cases (20.0%; 1 of 4 patients)" in text
     assert "race / ethnicity is not recorded for any case" in text
     assert "kept in the overall analysis" in text and "left out of the fairness comparisons" in text

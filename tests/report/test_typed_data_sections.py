@@ -20,6 +20,7 @@ from valkit.report.sections.reference import reference_standard
 from valkit.report.sections.sample_size import sample_size_rows
 from valkit.report.sections.secondary_results import secondary_results
 from valkit.results_schema import ResultsSchemaError, validate_results
+from valkit.results_schema.subgroups import MissingDemographics
 
 RATINGS = np.array([[1, 1], [0, 0], [1, 0], [0, 0], [1, 1], [0, 1]])
 
@@ -96,6 +97,7 @@ def test_missing_demographics_from_a_dict_names_a_misspelt_key():
     block = {"by_column": {"sex": {"recorded": True, "n_missing": 1, "fraction_missing": 0.1}},
              "statement": "", "n_case": 10}
     with pytest.raises(ValidationError, match="n_case"):
-        missing_demographics_statement(block)
+        missing_demographics_statement(MissingDemographics.model_validate(block))
     block["n_cases"] = block.pop("n_case")
-    assert missing_demographics_statement(block).startswith("Sex is not recorded for 1 of 10 cases (10.0%)")
+    statement = missing_demographics_statement(MissingDemographics.model_validate(block))
+    assert statement.startswith("Sex is not recorded for 1 of 10 cases (10.0%)")

@@ -14,8 +14,6 @@ Sex is not recorded for 2 of 10 cases (20.0%; 1 of 6 patients); race / ethnicity
 """
 from __future__ import annotations
 
-from typing import Any
-
 from valkit.report.formatting import count, pct
 from valkit.report.sections.common import column_title
 from valkit.results_schema.subgroups import MissingDemographics
@@ -23,21 +21,16 @@ from valkit.results_schema.subgroups import MissingDemographics
 __all__ = ["missing_demographics_statement"]
 
 
-def missing_demographics_statement(block: MissingDemographics | dict[str, Any] | None, *,
+def missing_demographics_statement(block: MissingDemographics | None, *,
                                    families: list[str] | None = None,
                                    fairness_includes_missing: bool = False) -> str | None:
     """One paragraph: per column, the cases (and patients) without a value, and what the analysis does
     with them. ``families``: the columns that are subgroup families (``None``: every column listed);
     ``fairness_includes_missing``: the protocol's ``subgroups.fairness.include_missing``.
     ``None`` when the block is absent (a run written before it).
-
-    ``block`` as a dict (a caller still reading results.json by key) is validated against the model
-    first, so a renamed or missing key is an error naming it, never a blank.
     """
     if block is None:
         return None
-    if not isinstance(block, MissingDemographics):
-        block = MissingDemographics.model_validate(dict(block))
     n_cases, n_patients = block.n_cases, block.n_patients
     parts, lacking = [], []
     for col, m in block.by_column.items():
