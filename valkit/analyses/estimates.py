@@ -41,6 +41,21 @@ from valkit.stats.types import Estimate, Interval
 from valkit.stats.validation import distinct, n_distinct
 
 CLUSTERING_RULES = ("auto", "patient", "none")
+
+
+def clustering_applies(rule: str, n_patients: int, n_cases: int) -> bool:
+    """Whether ``n_cases`` from ``n_patients`` patients get patient-clustered methods under the protocol's
+    ``analysis.clustering`` rule: ``none`` never, ``patient`` always, ``auto`` when some patient has several
+    of the cases. Without cases (or patient ids), never.
+
+    >>> clustering_applies("auto", 3, 4), clustering_applies("auto", 4, 4), clustering_applies("patient", 4, 4)
+    (True, False, True)
+    >>> clustering_applies("none", 3, 4)
+    False
+    """
+    if rule == "none" or n_patients == 0 or n_cases == 0:
+        return False
+    return rule == "patient" or n_patients < n_cases
 PROPORTIONS = ("sensitivity", "specificity", "ppv", "npv", "accuracy")
 #: counts (TP, FP, FN, TN) columns of each proportion's numerator and denominator
 _PARTS = {
@@ -128,11 +143,7 @@ class ProportionEstimator:
 
     def uses_clusters(self, index: np.ndarray) -> bool:
         """Whether a case set gets patient-clustered methods under the protocol's rule."""
-        if self.clustering == "none" or len(index) == 0:
-            return False
-        if self.clustering == "patient":
-            return True
-        return n_distinct(self.patient[index]) < len(index)
+        return clustering_applies(self.clustering, n_distinct(self.patient[index]) if len(index) else 0, len(index))
 
     def estimate(self, index: Any = None, *, ci: str = "wilson", confidence_level: float = 0.95) -> CaseSetEstimates:
         """Estimates of the cases at ``index`` (positions; a boolean mask works too; None = all)."""
@@ -226,4 +237,4 @@ def withhold_if_insufficient(block: dict, sufficient: bool) -> dict:
 
 
 __all__ = ["BOUNDARY_NOTE", "withhold_if_insufficient", "CLUSTERING_RULES", "CaseSetEstimates", "DENOMINATOR_CASES", "ProportionEstimator",
-           "case_set_digest"]
+           "case_set_digest", "clustering_applies"]

@@ -25,7 +25,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from valkit.analyses.estimates import case_set_digest
+from valkit.analyses.estimates import case_set_digest, clustering_applies
 from valkit.protocol import Protocol
 from valkit.stats.agreement import cohens_kappa, cohens_kappa_clustered, fleiss_kappa, fleiss_kappa_clustered
 from valkit.stats.types import NotEstimableWarning
@@ -61,7 +61,7 @@ def truther_agreement(merged: pd.DataFrame, protocol: Protocol) -> dict | None:
     ratings = labels[complete].to_numpy().astype(int)
     patients = merged["patient_id"][complete] if "patient_id" in merged.columns else pd.Series(dtype=str)
     n_patients = int(patients.nunique())
-    clustered = _clustered(protocol.analysis.clustering, n_patients, int(complete.sum()))
+    clustered = clustering_applies(protocol.analysis.clustering, n_patients, int(complete.sum()))
     ratings = ratings.reshape(-1, len(columns))
     if clustered:
         a = protocol.analysis
@@ -97,20 +97,6 @@ def truther_agreement(merged: pd.DataFrame, protocol: Protocol) -> dict | None:
         "cohen": pairs,
     }
 
-
-
-def _clustered(rule: str, n_patients: int, n_complete: int) -> bool:
-    """Whether the kappas get patient-clustered intervals under the protocol's ``analysis.clustering`` rule.
-
-    As :meth:`valkit.analyses.estimates.ProportionEstimator.uses_clusters`: ``none`` never, ``patient``
-    always, ``auto`` when some patient has several of the cases. Without patient ids (or cases), never.
-
-    >>> _clustered("auto", 3, 4), _clustered("auto", 4, 4), _clustered("patient", 4, 4), _clustered("none", 3, 4)
-    (True, False, True, False)
-    """
-    if rule == "none" or n_patients == 0 or n_complete == 0:
-        return False
-    return rule == "patient" or n_patients < n_complete
 
 
 __all__ = ["truther_agreement"]
